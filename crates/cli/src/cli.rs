@@ -1,0 +1,137 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::EXIT_CODES_HELP;
+use crate::password::PasswordArgs;
+
+/// Ships ZFS snapshots, deduplicated, compressed and encrypted, to a
+/// repository, and restores them.
+#[derive(Debug, Parser)]
+#[command(name = "backup", version, after_help = EXIT_CODES_HELP, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Repository location: a directory path
+    #[arg(long, short = 'r', env = "BACKUP_REPOSITORY", global = true, value_name = "LOCATION")]
+    pub repo: Option<String>,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// The local catalog (SQLite cache); default: <cache dir>/<repository id>.sqlite
+    #[arg(long, env = "BACKUP_CATALOG", global = true, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// Cache directory; default: $XDG_CACHE_HOME/backup or ~/.cache/backup
+    #[arg(long, env = "BACKUP_CACHE_DIR", global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// No progress output
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new repository
+    Init(InitArgs),
+    /// Ship a ZFS snapshot into the repository (taking a new one unless DATASET@SNAP is given)
+    Send(SendArgs),
+    /// List the snapshots in the repository, with chains, sizes and deduplication
+    List(ListArgs),
+    /// Restore a snapshot (its whole chain) into a dataset, or write its stream to a file
+    Restore(RestoreArgs),
+    /// Check the repository's structure, and with --read-data its data
+    Check(CheckArgs),
+    /// Manage the local catalog
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Argon2id memory cost in KiB
+    #[arg(long, default_value_t = 65536, value_name = "KIB")]
+    pub kdf_memory: u32,
+    /// Argon2id passes
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub kdf_iterations: u32,
+    /// Target pack size in MiB (1-64)
+    #[arg(long, default_value_t = 16, value_name = "MIB")]
+    pub pack_size: u32,
+    /// Average chunk size in KiB (min is a quarter, max four times)
+    #[arg(long, default_value_t = 1024, value_name = "KIB")]
+    pub chunk_avg: u32,
+    /// zstd compression level
+    #[arg(long, default_value_t = 3, value_name = "LEVEL")]
+    pub zstd_level: i32,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// DATASET (a new snapshot is taken) or DATASET@SNAPSHOT (an existing one)
+    pub target: String,
+    /// Send a full stream even if an incremental base is in the repository
+    #[arg(long)]
+    pub full: bool,
+    /// Raw send (-w) of a natively encrypted dataset (OpenZFS only)
+    #[arg(long)]
+    pub raw: bool,
+    /// Compressed send (-c) (OpenZFS only)
+    #[arg(long)]
+    pub compressed: bool,
+    /// Prefix of the name of a snapshot taken by this command
+    #[arg(long, default_value = "backup", value_name = "PREFIX")]
+    pub prefix: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this dataset's snapshots
+    #[arg(long, value_name = "DATASET")]
+    pub dataset: Option<String>,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("dest").required(true).args(["to", "to_file"])))]
+pub struct RestoreArgs {
+    /// The snapshot: an id (or unique prefix) from `backup list`, or DATASET@SNAPSHOT
+    pub snapshot: String,
+    /// Receive the whole chain into this new dataset
+    #[arg(long, value_name = "POOL/DATASET")]
+    pub to: Option<String>,
+    /// Write this snapshot's stream (not its bases) to a file, or - for stdout
+    #[arg(long, value_name = "PATH")]
+    pub to_file: Option<String>,
+    /// Let `zfs receive` roll back and overwrite an existing target (-F)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also read back and verify every blob, or PERCENT of the packs (e.g. --read-data=10%)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "100", value_name = "PERCENT")]
+    pub read_data: Option<String>,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Throw the catalog away and rebuild it from the repository
+    Rebuild,
+}

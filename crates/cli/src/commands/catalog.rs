@@ -1,0 +1,19 @@
+//! `backup catalog rebuild`.
+
+use anyhow::Result;
+
+use crate::cli::{CatalogCommand, GlobalArgs};
+use crate::context;
+use crate::exit::ExitStatus;
+
+pub fn run(g: &GlobalArgs, c: &CatalogCommand) -> Result<ExitStatus> {
+    match c {
+        CatalogCommand::Rebuild => {
+            let repo = context::open_repo(g)?;
+            let mut cat = context::catalog(g, &repo)?;
+            let stats = cat.rebuild(&repo)?;
+            println!("catalog rebuilt: {} snapshot(s)", stats.added);
+        }
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,60 @@
+//! `backup check`.
+
+use anyhow::Result;
+use backup_core::{check, CheckOptions};
+
+use crate::cli::{CheckArgs, GlobalArgs};
+use crate::context;
+use crate::exit::{ExitStatus, UsageError};
+use crate::format::bytes;
+use crate::progress::CliProgress;
+
+fn percent(s: &str) -> Result<f64> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| UsageError(format!("--read-data={s}: not a percentage")))?;
+    if !(v > 0.0 && v <= 100.0) {
+        return Err(UsageError(format!("--read-data={s}: must be more than 0 and at most 100")).into());
+    }
+    Ok(v)
+}
+
+pub fn run(g: &GlobalArgs, a: &CheckArgs) -> Result<ExitStatus> {
+    let opts = CheckOptions {
+        read_data_percent: a.read_data.as_deref().map(percent).transpose()?,
+    };
+    let repo = context::open_repo(g)?;
+    let progress = CliProgress::new(g.quiet || a.json);
+    let r = check(&repo, opts, &progress)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        for w in &r.warnings {
+            println!("warning: {w}");
+        }
+        for e in &r.errors {
+            println!("error: {e}");
+        }
+        if !r.damaged_snapshots.is_empty() {
+            println!("snapshots that cannot be restored:");
+            for s in &r.damaged_snapshots {
+                println!("  {s}");
+            }
+        }
+        println!(
+            "checked {} snapshot(s), {} pack(s); read {} pack(s), {} blob(s), {}: {}",
+            r.snapshots,
+            r.packs,
+            r.packs_read,
+            r.blobs_read,
+            bytes(r.bytes_read),
+            if r.ok() {
+                "no errors".to_string()
+            } else {
+                format!("{} error(s)", r.errors.len())
+            }
+        );
+    }
+    Ok(if r.ok() { ExitStatus::Success } else { ExitStatus::Damaged })
+}

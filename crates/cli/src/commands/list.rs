@@ -1,0 +1,90 @@
+//! `backup list`.
+
+use anyhow::Result;
+use backup_core::{CatalogEntry, FileType};
+
+use crate::cli::{GlobalArgs, ListArgs};
+use crate::context;
+use crate::exit::ExitStatus;
+use crate::format::{bytes, rfc3339, time};
+
+pub fn run(g: &GlobalArgs, a: &ListArgs) -> Result<ExitStatus> {
+    let repo = context::open_repo(g)?;
+    let cat = context::synced_catalog(g, &repo)?;
+    let mut entries = cat.snapshots()?;
+    if let Some(ds) = &a.dataset {
+        entries.retain(|e| &e.manifest.dataset == ds);
+    }
+    if a.json {
+        let v: Vec<_> = entries.iter().map(json_entry).collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitStatus::Success);
+    }
+    let short_of = |guid: u64| {
+        entries
+            .iter()
+            .find(|e| e.manifest.guid == guid)
+            .map_or_else(|| "?".to_string(), |e| e.id.short())
+    };
+    let mut dataset = None;
+    for e in &entries {
+        let m = &e.manifest;
+        if dataset != Some(&m.dataset) {
+            dataset = Some(&m.dataset);
+            println!("{}", m.dataset);
+            println!(
+                "  {:<8}  {:<32}  {:<19}  {:<21}  {:>10}  {:>10}",
+                "ID", "SNAPSHOT", "KIND", "CREATED", "STREAM", "NEW STORED"
+            );
+        }
+        let kind = match &m.base {
+            Some(b) => format!("incr from {}", short_of(b.guid)),
+            None => "full".into(),
+        };
+        println!(
+            "  {:<8}  {:<32}  {:<19}  {:<21}  {:>10}  {:>10}",
+            e.id.short(),
+            m.snapshot,
+            kind,
+            time(m.creation),
+            bytes(m.stream_len),
+            bytes(m.stats.new_stored_bytes)
+        );
+    }
+    let streams: u64 = entries.iter().map(|e| e.manifest.stream_len).sum();
+    let stored: u64 = repo.backend().list(FileType::Pack)?.iter().map(|(_, s)| s).sum();
+    let ratio = if stored > 0 { streams as f64 / stored as f64 } else { 0.0 };
+    println!(
+        "{} snapshot(s): {} of streams in {} of packs (deduplication and compression {ratio:.2}x)",
+        entries.len(),
+        bytes(streams),
+        bytes(stored)
+    );
+    Ok(ExitStatus::Success)
+}
+
+fn json_entry(e: &CatalogEntry) -> serde_json::Value {
+    let m = &e.manifest;
+    serde_json::json!({
+        "id": e.id.to_hex(),
+        "dataset": m.dataset,
+        "snapshot": m.snapshot,
+        "name": m.full_name(),
+        "guid": m.guid.to_string(),
+        "createtxg": m.createtxg,
+        "creation": rfc3339(m.creation),
+        "creation_unix": m.creation,
+        "base_guid": m.base.as_ref().map(|b| b.guid.to_string()),
+        "base_snapshot": m.base.as_ref().map(|b| b.snapshot.clone()),
+        "kind": if m.base.is_some() { "incremental" } else { "full" },
+        "stream_len": m.stream_len,
+        "stream_digest": m.stream_digest,
+        "chunks": m.stats.chunks,
+        "new_chunks": m.stats.new_chunks,
+        "new_stored_bytes": m.stats.new_stored_bytes,
+        "send_flags": m.send_flags,
+        "host": m.host,
+        "zfs": m.zfs,
+        "shipped_at": rfc3339(m.shipped_at),
+    })
+}

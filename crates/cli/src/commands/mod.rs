@@ -1,0 +1,8 @@
+//! One module per command.
+
+pub mod catalog;
+pub mod check;
+pub mod init;
+pub mod list;
+pub mod restore;
+pub mod send;

@@ -1,0 +1,102 @@
+//! `backup restore`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use backup_core::{find_snapshot, resolve_chain, restore_stream, Id, Manifest, Repository};
+use backup_zfs::{DatasetName, ReceiveArgs, Zfs};
+
+use crate::cli::{GlobalArgs, RestoreArgs};
+use crate::context;
+use crate::exit::{ExitStatus, UsageError};
+use crate::format::bytes;
+use crate::progress::CliProgress;
+
+pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
+    let repo = context::open_repo(g)?;
+    let cat = context::synced_catalog(g, &repo)?;
+    let all: Vec<(Id, Manifest)> = cat.snapshots()?.into_iter().map(|e| (e.id, e.manifest)).collect();
+    let (target, _) = find_snapshot(&all, &a.snapshot)?;
+    let chain: Vec<Id> = resolve_chain(&all, target)?.iter().map(|(id, _)| *id).collect();
+    let progress = CliProgress::new(g.quiet);
+    if let Some(to) = &a.to {
+        let ds = DatasetName::parse(to).map_err(|e| UsageError(e.to_string()))?;
+        receive_chain(&repo, &chain, &ds, a.force, &progress)?;
+        eprintln!("restored {} stream(s) into {ds}", chain.len());
+    } else if let Some(path) = &a.to_file {
+        let m = repo.read_manifest(target)?;
+        if let Some(b) = &m.base {
+            eprintln!(
+                "note: {} is an incremental stream; receiving it needs its base {} (guid {}) on the target",
+                m.full_name(),
+                b.snapshot,
+                b.guid
+            );
+        }
+        write_file(&repo, &m, path, &progress)?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Receives each stream of the chain, in order, into `ds`.
+fn receive_chain(repo: &Repository, chain: &[Id], ds: &DatasetName, force: bool, progress: &CliProgress) -> Result<()> {
+    let zfs = Zfs::new();
+    for (i, id) in chain.iter().enumerate() {
+        let m = repo.read_manifest(id)?;
+        // Later streams go onto the dataset this restore just made: -F only
+        // undoes changes made to it since (atime, a mount), never user data.
+        let args = ReceiveArgs {
+            target: ds.clone(),
+            force: force || i > 0,
+            unmounted: false,
+        };
+        let mut sink = zfs.receive(&args)?;
+        use backup_core::Progress;
+        progress.begin(&format!("restore {} into {ds}", m.full_name()), Some(m.stream_len));
+        let r = restore_stream(repo, &m, &mut sink, progress);
+        progress.end();
+        match r {
+            Ok(()) => sink
+                .finish()
+                .with_context(|| format!("zfs receive of {} into {ds}", m.full_name()))?,
+            Err(e) => {
+                sink.abort();
+                return Err(anyhow::Error::new(e).context(format!("restoring {}", m.full_name())));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes one stream to a file (atomically: a partial file is removed) or stdout.
+fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgress) -> Result<()> {
+    use backup_core::Progress;
+    progress.begin(&format!("restore {} to {path}", m.full_name()), Some(m.stream_len));
+    let ctx = || format!("restoring {}", m.full_name());
+    if path == "-" {
+        let stdout = std::io::stdout();
+        let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
+        restore_stream(repo, m, &mut w, progress).with_context(ctx)?;
+        w.flush().context("writing to standard output")?;
+    } else {
+        let final_path = PathBuf::from(path);
+        let tmp = PathBuf::from(format!("{path}.partial"));
+        let result = (|| -> Result<()> {
+            let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+            let mut w = BufWriter::with_capacity(1 << 20, f);
+            restore_stream(repo, m, &mut w, progress).with_context(ctx)?;
+            let f = w.into_inner().map_err(|e| e.into_error()).context("flushing")?;
+            f.sync_all().with_context(|| format!("fsync {}", tmp.display()))?;
+            std::fs::rename(&tmp, &final_path).with_context(|| format!("renaming to {}", final_path.display()))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result?;
+        eprintln!("wrote {} ({}) to {path}", m.full_name(), bytes(m.stream_len));
+    }
+    progress.end();
+    Ok(())
+}

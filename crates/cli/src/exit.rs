@@ -1,0 +1,65 @@
+//! Exit codes, in one place. The README and `backup --help` list the same table.
+
+use std::process::ExitCode;
+
+/// How `backup` ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: the command did what was asked.
+    Success,
+    /// 1: the command failed (storage, zfs, I/O, a missing snapshot, ...).
+    Failure,
+    /// 2: the command line or configuration is wrong.
+    Usage,
+    /// 3: the repository is damaged: `check` found errors, or a restore's
+    /// verification failed. Nothing damaged was written to ZFS.
+    Damaged,
+    /// 4: no key of the repository opens with the passphrase given.
+    WrongPassphrase,
+}
+
+/// The table shown by `backup --help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  failure (storage, zfs, I/O, snapshot not found, ...)
+  2  usage error (bad arguments or configuration)
+  3  repository damaged (check found errors, restore verification failed)
+  4  wrong passphrase (no key slot opens)";
+
+impl ExitStatus {
+    /// The status for an error from a command.
+    pub fn of(err: &anyhow::Error) -> ExitStatus {
+        for cause in err.chain() {
+            if let Some(e) = cause.downcast_ref::<backup_core::Error>() {
+                return match e {
+                    backup_core::Error::WrongPassphrase { .. } => ExitStatus::WrongPassphrase,
+                    backup_core::Error::Invalid { .. } => ExitStatus::Usage,
+                    e if e.is_integrity() => ExitStatus::Damaged,
+                    _ => ExitStatus::Failure,
+                };
+            }
+            if cause.downcast_ref::<UsageError>().is_some() {
+                return ExitStatus::Usage;
+            }
+        }
+        ExitStatus::Failure
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(s: ExitStatus) -> ExitCode {
+        ExitCode::from(match s {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::Damaged => 3,
+            ExitStatus::WrongPassphrase => 4,
+        })
+    }
+}
+
+/// A mistake in what the user asked, as opposed to a failure while doing it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

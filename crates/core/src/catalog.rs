@@ -1,0 +1,245 @@
+//! The catalog: an SQLite cache, on the source host, of what the repository
+//! holds. It is never authoritative: [`Catalog::rebuild`] makes it again from
+//! the repository alone.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::error::{Error, Result};
+use crate::id::Id;
+use crate::repository::Repository;
+use crate::Manifest;
+
+/// The schema version this build writes. Bump it with a migration step.
+const SCHEMA_VERSION: i64 = 1;
+
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1
+    "CREATE TABLE snapshots (
+        id TEXT PRIMARY KEY,
+        dataset TEXT NOT NULL,
+        snapshot TEXT NOT NULL,
+        guid TEXT NOT NULL,
+        createtxg INTEGER NOT NULL,
+        creation INTEGER NOT NULL,
+        base_guid TEXT,
+        stream_len INTEGER NOT NULL,
+        chunks INTEGER NOT NULL,
+        new_chunks INTEGER NOT NULL,
+        new_raw_bytes INTEGER NOT NULL,
+        new_stored_bytes INTEGER NOT NULL,
+        shipped_at INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        manifest TEXT NOT NULL
+    );
+    CREATE INDEX snapshots_dataset ON snapshots (dataset, createtxg);
+    CREATE INDEX snapshots_guid ON snapshots (guid);",
+];
+
+/// One snapshot as the catalog knows it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CatalogEntry {
+    /// Manifest id.
+    pub id: Id,
+    /// The manifest, without its chunk list.
+    pub manifest: Manifest,
+}
+
+/// What a sync changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    /// Manifests added.
+    pub added: usize,
+    /// Rows removed (their manifests are gone).
+    pub removed: usize,
+}
+
+/// An open catalog.
+#[derive(Debug)]
+pub struct Catalog {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Catalog {
+    /// Opens (creating or migrating) the catalog at `path`.
+    pub fn open(path: &Path) -> Result<Catalog> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        }
+        let err = |source| Error::Catalog {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            .map_err(err)?;
+        let found: i64 = tx
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()
+            .map_err(err)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if found > SCHEMA_VERSION {
+            return Err(Error::CatalogVersion {
+                path: path.to_path_buf(),
+                found,
+                known: SCHEMA_VERSION,
+            });
+        }
+        for step in &MIGRATIONS[found as usize..] {
+            tx.execute_batch(step).map_err(err)?;
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?1)",
+            [SCHEMA_VERSION.to_string()],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(Catalog {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> Error {
+        Error::Catalog {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Brings the catalog in line with the repository: reads manifests it
+    /// does not have, drops rows whose manifest is gone. A catalog made for
+    /// another repository is emptied first.
+    pub fn sync(&mut self, repo: &Repository) -> Result<SyncStats> {
+        let in_repo: HashSet<Id> = repo.manifest_ids()?.into_iter().collect();
+        let repo_id = repo.id().to_hex();
+        let known_repo: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'repository'", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let mut stats = SyncStats::default();
+        let mut new = Vec::new();
+        let have = if known_repo.as_deref() == Some(repo_id.as_str()) {
+            self.ids()?
+        } else {
+            HashSet::new()
+        };
+        for id in in_repo.difference(&have) {
+            new.push((*id, repo.read_manifest(id)?));
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| Error::Catalog {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        let err = |source| Error::Catalog {
+            path: self.path.clone(),
+            source,
+        };
+        if known_repo.as_deref() != Some(repo_id.as_str()) {
+            tx.execute("DELETE FROM snapshots", []).map_err(err)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('repository', ?1)",
+                [&repo_id],
+            )
+            .map_err(err)?;
+        }
+        for gone in have.difference(&in_repo) {
+            stats.removed += tx
+                .execute("DELETE FROM snapshots WHERE id = ?1", [gone.to_hex()])
+                .map_err(err)?;
+        }
+        for (id, m) in &new {
+            insert(&tx, id, m).map_err(err)?;
+            stats.added += 1;
+        }
+        tx.commit().map_err(err)?;
+        Ok(stats)
+    }
+
+    /// Empties the catalog and reads everything again from the repository.
+    pub fn rebuild(&mut self, repo: &Repository) -> Result<SyncStats> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key = 'repository'", [])
+            .map_err(|e| self.err(e))?;
+        self.sync(repo)
+    }
+
+    fn ids(&self) -> Result<HashSet<Id>> {
+        let mut st = self.conn.prepare("SELECT id FROM snapshots").map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows.iter().filter_map(|s| s.parse().ok()).collect())
+    }
+
+    /// Every snapshot, by dataset then createtxg.
+    pub fn snapshots(&self) -> Result<Vec<CatalogEntry>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, manifest FROM snapshots ORDER BY dataset, createtxg, shipped_at")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(id, json)| {
+                let id: Id = id
+                    .parse()
+                    .map_err(|_| Error::corrupt(format!("catalog {}", self.path.display()), "bad id"))?;
+                let manifest = serde_json::from_str(&json)
+                    .map_err(|e| Error::corrupt(format!("catalog {}", self.path.display()), e.to_string()))?;
+                Ok(CatalogEntry { id, manifest })
+            })
+            .collect()
+    }
+}
+
+/// Stores a manifest without its chunk list: the catalog is for listing and
+/// choosing; a restore reads the whole manifest from the repository.
+fn insert(tx: &rusqlite::Transaction<'_>, id: &Id, m: &Manifest) -> rusqlite::Result<usize> {
+    let light = Manifest {
+        chunks: Vec::new(),
+        ..m.clone()
+    };
+    tx.execute(
+        "INSERT OR REPLACE INTO snapshots (id, dataset, snapshot, guid, createtxg, creation, base_guid,
+            stream_len, chunks, new_chunks, new_raw_bytes, new_stored_bytes, shipped_at, host, manifest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            id.to_hex(),
+            m.dataset,
+            m.snapshot,
+            m.guid.to_string(),
+            m.createtxg as i64,
+            m.creation,
+            m.base.as_ref().map(|b| b.guid.to_string()),
+            m.stream_len as i64,
+            m.stats.chunks as i64,
+            m.stats.new_chunks as i64,
+            m.stats.new_raw_bytes as i64,
+            m.stats.new_stored_bytes as i64,
+            m.shipped_at,
+            m.host,
+            serde_json::to_string(&light).expect("manifest serialises"),
+        ],
+    )
+}

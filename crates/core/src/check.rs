@@ -1,0 +1,229 @@
+//! `check`: is the repository whole? Structure always; with `read_data`, every
+//! (or a sample of) pack read back, every blob opened and verified.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::backend::FileType;
+use crate::chain;
+use crate::error::{Error, Result};
+use crate::format::pack;
+use crate::format::{blob, index::PackBlobs};
+use crate::id::Id;
+use crate::keyslot::KeySlot;
+use crate::progress::Progress;
+use crate::repository::{check_name, Repository};
+
+/// What to check.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CheckOptions {
+    /// Read back this percentage of packs (0 < p <= 100); `None` reads none.
+    pub read_data_percent: Option<f64>,
+}
+
+/// The findings.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct CheckReport {
+    /// Problems: the repository is damaged.
+    pub errors: Vec<String>,
+    /// Not damage, but worth knowing (unreferenced packs, ...).
+    pub warnings: Vec<String>,
+    /// Snapshot manifests read.
+    pub snapshots: usize,
+    /// Packs in the index.
+    pub packs: usize,
+    /// Packs whose data was read back.
+    pub packs_read: usize,
+    /// Blobs opened and verified.
+    pub blobs_read: usize,
+    /// Bytes read back.
+    pub bytes_read: u64,
+    /// Snapshots that a damaged or missing object makes unrestorable.
+    pub damaged_snapshots: Vec<String>,
+}
+
+impl CheckReport {
+    /// True if no error was found.
+    pub fn ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Checks the repository.
+pub fn check(repo: &Repository, opts: CheckOptions, progress: &dyn Progress) -> Result<CheckReport> {
+    let mut r = CheckReport::default();
+    let backend = repo.backend();
+    for (name, _) in backend.list(FileType::Key)? {
+        if let Err(e) = backend.read(FileType::Key, &name).and_then(|b| KeySlot::from_bytes(&name, &b)) {
+            r.errors.push(e.to_string());
+        }
+    }
+
+    // Index segments, and the packs they name.
+    let mut segments: Vec<PackBlobs> = Vec::new();
+    for (name, _) in backend.list(FileType::Index)? {
+        match repo.read_index_segment(&name) {
+            Ok(s) => segments.extend(s),
+            Err(e) => r.errors.push(e.to_string()),
+        }
+    }
+    let stored: HashMap<String, u64> = backend.list(FileType::Pack)?.into_iter().collect();
+    let mut bad_chunks: HashSet<Id> = HashSet::new();
+    let mut indexed: HashSet<Id> = HashSet::new();
+    for seg in &segments {
+        if !indexed.insert(seg.pack) {
+            continue;
+        }
+        let name = seg.pack.to_hex();
+        let Some(&size) = stored.get(&name) else {
+            r.errors.push(format!("pack {name} is missing (named by the index)"));
+            bad_chunks.extend(seg.entries.iter().map(|e| e.id));
+            continue;
+        };
+        if let Err(reason) = check_trailer(repo, &name, size, seg) {
+            r.errors.push(format!("pack {name}: {reason}"));
+            bad_chunks.extend(seg.entries.iter().map(|e| e.id));
+        }
+    }
+    r.packs = indexed.len();
+    for name in stored.keys() {
+        if !name.parse::<Id>().is_ok_and(|id| indexed.contains(&id)) {
+            r.warnings.push(format!(
+                "pack {name} is in no index segment (left by an interrupted ship; prune removes it)"
+            ));
+        }
+    }
+
+    // Manifests and their chains.
+    let mut manifests = Vec::new();
+    for id in repo.manifest_ids()? {
+        match repo.read_manifest(&id) {
+            Ok(m) => manifests.push((id, m)),
+            Err(e) => r.errors.push(e.to_string()),
+        }
+    }
+    r.snapshots = manifests.len();
+    for (id, m) in &manifests {
+        let missing = m.chunks.iter().filter(|c| !repo.index().contains(c)).count();
+        if missing > 0 {
+            r.errors.push(format!(
+                "snapshot {} ({}) names {missing} chunk(s) that no index lists",
+                m.full_name(),
+                id.short()
+            ));
+        }
+        if let Err(e) = chain::resolve(&manifests, id) {
+            r.errors.push(e.to_string());
+        }
+    }
+
+    if let Some(p) = opts.read_data_percent {
+        read_data(repo, &indexed, p, &mut r, &mut bad_chunks, progress)?;
+    }
+
+    if !bad_chunks.is_empty() {
+        for (id, m) in &manifests {
+            if m.chunks.iter().any(|c| bad_chunks.contains(c)) {
+                r.damaged_snapshots.push(format!("{} ({})", m.full_name(), id.short()));
+            }
+        }
+        // Incrementals on a damaged base are damaged too.
+        for (id, m) in &manifests {
+            let label = format!("{} ({})", m.full_name(), id.short());
+            if r.damaged_snapshots.contains(&label) {
+                continue;
+            }
+            if let Ok(c) = chain::resolve(&manifests, id) {
+                if c.iter().any(|(_, b)| b.chunks.iter().any(|x| bad_chunks.contains(x))) {
+                    r.damaged_snapshots.push(label);
+                }
+            }
+        }
+        r.damaged_snapshots.sort();
+    }
+    Ok(r)
+}
+
+/// Compares a pack's own trailer with what the index says it holds.
+fn check_trailer(repo: &Repository, name: &str, size: u64, seg: &PackBlobs) -> Result<(), String> {
+    let b = repo.backend();
+    let min = (pack::HEADER_LEN + pack::FOOTER_LEN) as u64;
+    if size < min {
+        return Err(format!("it is {size} bytes, too short to be a pack"));
+    }
+    let footer = b
+        .read_range(FileType::Pack, name, size - pack::FOOTER_LEN as u64, pack::FOOTER_LEN as u64)
+        .map_err(|e| e.to_string())?;
+    let tlen = u64::from(pack::footer_trailer_len(&footer)?);
+    let tstart = (size - pack::FOOTER_LEN as u64)
+        .checked_sub(tlen)
+        .filter(|s| *s >= pack::HEADER_LEN as u64)
+        .ok_or("trailer length exceeds the pack")?;
+    let sealed = b.read_range(FileType::Pack, name, tstart, tlen).map_err(|e| e.to_string())?;
+    let entries = pack::parse_trailer(repo.keys(), &sealed, tstart)?;
+    let mut listed: Vec<_> = seg.entries.clone();
+    let mut own = entries;
+    listed.sort_by_key(|e| e.offset);
+    own.sort_by_key(|e| e.offset);
+    if listed != own {
+        return Err("its trailer and the index disagree about its blobs".into());
+    }
+    Ok(())
+}
+
+fn read_data(
+    repo: &Repository,
+    packs: &HashSet<Id>,
+    percent: f64,
+    r: &mut CheckReport,
+    bad_chunks: &mut HashSet<Id>,
+    progress: &dyn Progress,
+) -> Result<()> {
+    if !(percent > 0.0 && percent <= 100.0) {
+        return Err(Error::Invalid {
+            what: "--read-data percentage".into(),
+            reason: format!("{percent} is not in (0, 100]"),
+        });
+    }
+    let mut chosen: Vec<Id> = packs.iter().copied().collect();
+    chosen.sort();
+    if percent < 100.0 {
+        use rand::seq::SliceRandom;
+        chosen.shuffle(&mut rand::thread_rng());
+        let n = ((chosen.len() as f64) * percent / 100.0).ceil() as usize;
+        chosen.truncate(n.max(1).min(chosen.len()));
+    }
+    progress.begin("read data", None);
+    for pack_id in chosen {
+        let name = pack_id.to_hex();
+        let bytes = match repo.backend().read(FileType::Pack, &name) {
+            Ok(b) => b,
+            Err(e) => {
+                r.errors.push(e.to_string());
+                continue;
+            }
+        };
+        r.packs_read += 1;
+        r.bytes_read += bytes.len() as u64;
+        progress.advance(bytes.len() as u64);
+        if let Err(e) = check_name("pack", &name, &bytes) {
+            r.errors.push(e.to_string());
+        }
+        let entries = match pack::parse(repo.keys(), &bytes) {
+            Ok(e) => e,
+            Err(reason) => {
+                r.errors.push(format!("pack {name}: {reason}"));
+                continue;
+            }
+        };
+        for e in entries {
+            let b = &bytes[e.offset as usize..(e.offset + e.length) as usize];
+            r.blobs_read += 1;
+            if let Err(reason) = blob::decode(repo.keys(), b, Some(&e.id)) {
+                r.errors.push(format!("pack {name}: blob at offset {}: {reason}", e.offset));
+                bad_chunks.insert(e.id);
+            }
+        }
+    }
+    progress.end();
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! A blob: one chunk, compressed (or not) and sealed, with a plaintext header
+//! that lets a lost index be rebuilt by scanning packs.
+//!
+//! ```text
+//! offset size
+//!  0      4   magic "BKB1"
+//!  4      1   blob type (1 = stream data)
+//!  5      1   compression (0 = none, 1 = zstd)
+//!  6      2   reserved, zero
+//!  8     32   chunk id (keyed BLAKE3 of the plaintext)
+//! 40      4   plaintext length, u32 LE
+//! 44      4   sealed length, u32 LE
+//! 48      n   sealed box: nonce(24) || ciphertext || tag(16)
+//! ```
+//! The 48 header bytes are the context of the sealed box's associated data,
+//! so none of them can be changed without the blob failing to open.
+
+use super::u32_at;
+use crate::crypto::{Keys, ObjectType};
+use crate::id::Id;
+
+/// Blob magic. Do not modify: part of format v1.
+pub const MAGIC: &[u8; 4] = b"BKB1";
+/// Length of the plaintext header.
+pub const HEADER_LEN: usize = 48;
+/// Blob type of `zfs send` stream data.
+pub const TYPE_DATA: u8 = 1;
+const COMPRESSION_NONE: u8 = 0;
+const COMPRESSION_ZSTD: u8 = 1;
+
+/// The parsed header of a blob.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Blob type.
+    pub kind: u8,
+    /// True if the plaintext was zstd-compressed before sealing.
+    pub compressed: bool,
+    /// Chunk id.
+    pub id: Id,
+    /// Plaintext length.
+    pub raw_len: u32,
+    /// Length of the sealed box that follows the header.
+    pub sealed_len: u32,
+}
+
+impl Header {
+    /// Parses and checks a header.
+    pub fn parse(b: &[u8]) -> Result<Header, String> {
+        if b.len() < HEADER_LEN {
+            return Err(format!("blob header is {} bytes, expected {HEADER_LEN}", b.len()));
+        }
+        if &b[..4] != MAGIC {
+            return Err("blob does not start with the blob magic".into());
+        }
+        let compressed = match b[5] {
+            COMPRESSION_NONE => false,
+            COMPRESSION_ZSTD => true,
+            c => return Err(format!("unknown compression {c}")),
+        };
+        if b[4] != TYPE_DATA {
+            return Err(format!("unknown blob type {}", b[4]));
+        }
+        Ok(Header {
+            kind: b[4],
+            compressed,
+            id: Id::from_slice(&b[8..40]).expect("32 bytes"),
+            raw_len: u32_at(b, 40),
+            sealed_len: u32_at(b, 44),
+        })
+    }
+
+    /// Total stored length of the blob.
+    pub fn total_len(&self) -> usize {
+        HEADER_LEN + self.sealed_len as usize
+    }
+
+    fn to_bytes(self) -> [u8; HEADER_LEN] {
+        let mut h = [0u8; HEADER_LEN];
+        h[..4].copy_from_slice(MAGIC);
+        h[4] = self.kind;
+        h[5] = if self.compressed { COMPRESSION_ZSTD } else { COMPRESSION_NONE };
+        h[8..40].copy_from_slice(&self.id.0);
+        h[40..44].copy_from_slice(&self.raw_len.to_le_bytes());
+        h[44..48].copy_from_slice(&self.sealed_len.to_le_bytes());
+        h
+    }
+}
+
+/// Compresses (when that helps) and seals a chunk whose id is `id`.
+pub fn encode(keys: &Keys, id: Id, data: &[u8], zstd_level: i32) -> Vec<u8> {
+    let compressed = zstd::bulk::compress(data, zstd_level).ok().filter(|c| c.len() < data.len());
+    let (payload, is_compressed) = match &compressed {
+        Some(c) => (c.as_slice(), true),
+        None => (data, false),
+    };
+    let sealed_len = (payload.len() + crate::crypto::SEAL_OVERHEAD) as u32;
+    let header = Header {
+        kind: TYPE_DATA,
+        compressed: is_compressed,
+        id,
+        raw_len: data.len() as u32,
+        sealed_len,
+    }
+    .to_bytes();
+    let sealed = keys.seal(ObjectType::Blob, &header, payload);
+    let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&sealed);
+    out
+}
+
+/// Opens a stored blob, checks its lengths, and verifies that the plaintext
+/// hashes to the id in its header (and to `expect` if given).
+pub fn decode(keys: &Keys, b: &[u8], expect: Option<&Id>) -> Result<Vec<u8>, String> {
+    let h = Header::parse(b)?;
+    if let Some(e) = expect {
+        if *e != h.id {
+            return Err(format!("holds chunk {} where {} was expected", h.id, e));
+        }
+    }
+    if b.len() != h.total_len() {
+        return Err(format!("blob is {} bytes, its header says {}", b.len(), h.total_len()));
+    }
+    let payload = keys
+        .open(ObjectType::Blob, &b[..HEADER_LEN], &b[HEADER_LEN..])
+        .ok_or_else(|| format!("chunk {} fails authentication", h.id))?;
+    let data = if h.compressed {
+        zstd::bulk::decompress(&payload, h.raw_len as usize)
+            .map_err(|e| format!("chunk {} does not decompress: {e}", h.id))?
+    } else {
+        payload
+    };
+    if data.len() != h.raw_len as usize {
+        return Err(format!("chunk {} has {} bytes, expected {}", h.id, data.len(), h.raw_len));
+    }
+    if keys.chunk_id(&data) != h.id {
+        return Err(format!("chunk {} does not hash to its id", h.id));
+    }
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_compressible_and_not() {
+        let k = Keys::from_master([3; 32]);
+        for data in [vec![0u8; 100_000], (0..5000u32).flat_map(|i| (i * 2654435761).to_le_bytes()).collect()] {
+            let id = k.chunk_id(&data);
+            let b = encode(&k, id, &data, 3);
+            assert_eq!(decode(&k, &b, Some(&id)).unwrap(), data);
+        }
+        let zero = vec![0u8; 100_000];
+        assert!(encode(&k, k.chunk_id(&zero), &zero, 3).len() < 1000);
+    }
+
+    #[test]
+    fn every_flipped_byte_is_an_error_never_a_panic() {
+        let k = Keys::from_master([3; 32]);
+        let data = b"some chunk data".repeat(10);
+        let b = encode(&k, k.chunk_id(&data), &data, 3);
+        for i in 0..b.len() {
+            let mut t = b.clone();
+            t[i] ^= 0x40;
+            assert!(decode(&k, &t, None).is_err(), "flip at {i} not detected");
+        }
+        for n in 0..b.len() {
+            assert!(decode(&k, &b[..n], None).is_err());
+        }
+    }
+}

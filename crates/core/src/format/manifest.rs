@@ -1,0 +1,99 @@
+//! Snapshot manifests: one per shipped ZFS snapshot, the commit point of a
+//! ship. Stored as a sealed box (type Manifest, no context) around zstd of
+//! JSON; the object's name is the BLAKE3 of its stored bytes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{Keys, ObjectType};
+use crate::id::Id;
+
+/// Manifest format version written by this build.
+pub const VERSION: u32 = 1;
+
+/// The base of an incremental stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseRef {
+    /// guid of the base snapshot: its identity.
+    pub guid: u64,
+    /// Full name of the base snapshot when it was shipped, for people.
+    pub snapshot: String,
+}
+
+/// Figures recorded when the stream was shipped.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShipStats {
+    /// Chunks in the stream.
+    pub chunks: u64,
+    /// Chunks that were not in the repository before.
+    pub new_chunks: u64,
+    /// Plaintext bytes of the new chunks.
+    pub new_raw_bytes: u64,
+    /// Stored bytes (compressed, sealed, headers) of the new chunks.
+    pub new_stored_bytes: u64,
+    /// Seconds the ship took.
+    pub seconds: f64,
+}
+
+/// One shipped snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Manifest version.
+    pub version: u32,
+    /// Dataset, e.g. `tank/home`.
+    pub dataset: String,
+    /// Snapshot name after the `@`.
+    pub snapshot: String,
+    /// ZFS guid of the snapshot: its identity.
+    pub guid: u64,
+    /// createtxg: its order within the dataset.
+    pub createtxg: u64,
+    /// Creation time, Unix seconds.
+    pub creation: i64,
+    /// The base of an incremental, `None` for a full stream.
+    pub base: Option<BaseRef>,
+    /// The `zfs send` flags used.
+    pub send_flags: Vec<String>,
+    /// Length of the send stream in bytes.
+    pub stream_len: u64,
+    /// BLAKE3 of the whole stream, hex.
+    pub stream_digest: String,
+    /// The stream's chunks, in order.
+    pub chunks: Vec<Id>,
+    /// What the ship added.
+    pub stats: ShipStats,
+    /// Host that shipped it.
+    pub host: String,
+    /// ZFS dialect of the source ("zfs-fuse", "OpenZFS 2.1.11").
+    pub zfs: String,
+    /// Version of backup that wrote it.
+    pub tool_version: String,
+    /// When the ship finished, Unix seconds.
+    pub shipped_at: i64,
+}
+
+impl Manifest {
+    /// `dataset@snapshot`.
+    pub fn full_name(&self) -> String {
+        format!("{}@{}", self.dataset, self.snapshot)
+    }
+}
+
+/// Serialises and seals a manifest.
+pub fn encode(keys: &Keys, m: &Manifest) -> Vec<u8> {
+    let json = serde_json::to_vec(m).expect("manifest serialises");
+    let z = zstd::bulk::compress(&json, 3).expect("zstd compresses in memory");
+    keys.seal(ObjectType::Manifest, &[], &z)
+}
+
+/// Opens and parses a manifest.
+pub fn decode(keys: &Keys, sealed: &[u8]) -> Result<Manifest, String> {
+    let z = keys
+        .open(ObjectType::Manifest, &[], sealed)
+        .ok_or("manifest fails authentication")?;
+    let json = zstd::stream::decode_all(z.as_slice()).map_err(|e| format!("manifest does not decompress: {e}"))?;
+    let m: Manifest = serde_json::from_slice(&json).map_err(|e| format!("manifest does not parse: {e}"))?;
+    if m.version != VERSION {
+        return Err(format!("unknown manifest version {}", m.version));
+    }
+    Ok(m)
+}

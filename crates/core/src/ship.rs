@@ -1,0 +1,181 @@
+//! Shipping a ZFS snapshot: choose the base, stream `zfs send` through the
+//! ingest pipeline, check the stream, commit the manifest.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use backup_zfs::{SendArgs, Snapshot, SnapshotName, Zfs};
+
+use crate::error::{Error, Result};
+use crate::format::manifest::{self, BaseRef, Manifest};
+use crate::id::Id;
+use crate::ingest::ingest;
+use crate::progress::Progress;
+use crate::repository::Repository;
+
+/// What to ship.
+#[derive(Clone, Debug)]
+pub struct ShipRequest {
+    /// The snapshot to ship.
+    pub snapshot: SnapshotName,
+    /// Take the snapshot first (it must not exist yet).
+    pub create: bool,
+    /// Send a full stream even when a base is available.
+    pub full: bool,
+    /// `zfs send -w` (raw, for natively encrypted datasets; OpenZFS only).
+    pub raw: bool,
+    /// `zfs send -c` (compressed blocks as stored; OpenZFS only).
+    pub compressed: bool,
+}
+
+/// How a ship ended.
+#[derive(Clone, Debug)]
+pub enum ShipOutcome {
+    /// The snapshot is now in the repository under this id.
+    Shipped {
+        /// Manifest id.
+        id: Id,
+        /// The manifest written.
+        manifest: Box<Manifest>,
+    },
+    /// A snapshot with the same guid was already in the repository.
+    AlreadyShipped {
+        /// Its manifest id.
+        id: Id,
+    },
+}
+
+/// Picks the base of an incremental: the newest snapshot of the dataset that
+/// is older than `target` and whose guid is in the repository. Pure.
+pub fn choose_base<'a>(source: &'a [Snapshot], target: &Snapshot, shipped: &HashMap<u64, Id>) -> Option<&'a Snapshot> {
+    source
+        .iter()
+        .filter(|s| s.createtxg < target.createtxg && shipped.contains_key(&s.guid))
+        .max_by_key(|s| s.createtxg)
+}
+
+/// Ships one snapshot. `shipped` maps the guid of every snapshot already in
+/// the repository to its manifest id (the caller's catalog knows it).
+///
+/// Nothing is committed unless `zfs send` exits 0 and its stream is whole: a
+/// failed ship leaves at most unreferenced packs, which a later ship reuses
+/// and prune removes.
+pub fn ship(
+    repo: &mut Repository,
+    zfs: &Zfs,
+    req: &ShipRequest,
+    shipped: &HashMap<u64, Id>,
+    progress: &dyn Progress,
+) -> Result<ShipOutcome> {
+    let started = Instant::now();
+    if req.create {
+        zfs.create_snapshots(std::slice::from_ref(&req.snapshot), false)?;
+    }
+    let target = zfs.snapshot_info(&req.snapshot)?;
+    if let Some(id) = shipped.get(&target.guid) {
+        return Ok(ShipOutcome::AlreadyShipped { id: *id });
+    }
+    let base = if req.full {
+        None
+    } else {
+        let source = zfs.list_snapshots(req.snapshot.dataset())?;
+        choose_base(&source, &target, shipped).cloned()
+    };
+    let mut args = match &base {
+        Some(b) => SendArgs::incremental(b.name.clone(), req.snapshot.clone()),
+        None => SendArgs::full(req.snapshot.clone()),
+    };
+    args.raw = req.raw;
+    args.compressed = req.compressed;
+
+    let what = req.snapshot.to_string();
+    progress.begin(&format!("send {what}"), None);
+    let mut stream = zfs.send(&args)?;
+    let ingested = ingest(repo, &mut stream, &what, progress);
+    progress.end();
+    // On a failed ingest, dropping the stream kills `zfs send`.
+    let ingested = ingested?;
+    stream.finish()?;
+    ingested.check.verdict().map_err(|reason| Error::BadStream {
+        snapshot: what.clone(),
+        reason,
+    })?;
+
+    let mut stats = ingested.stats;
+    stats.seconds = started.elapsed().as_secs_f64();
+    let m = Manifest {
+        version: manifest::VERSION,
+        dataset: req.snapshot.dataset().to_string(),
+        snapshot: req.snapshot.snap().to_string(),
+        guid: target.guid,
+        createtxg: target.createtxg,
+        creation: target.creation,
+        base: base.map(|b| BaseRef {
+            guid: b.guid,
+            snapshot: b.name.to_string(),
+        }),
+        send_flags: args.flags(),
+        stream_len: ingested.check.len(),
+        stream_digest: ingested.digest,
+        chunks: ingested.chunks,
+        stats,
+        host: crate::host::hostname(),
+        zfs: zfs.dialect()?.name(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        shipped_at: jiff::Timestamp::now().as_second(),
+    };
+    let id = repo.write_manifest(&m)?;
+    Ok(ShipOutcome::Shipped {
+        id,
+        manifest: Box::new(m),
+    })
+}
+
+/// Ships a stream that does not come from `zfs send` of a live snapshot
+/// (tests, imports): the caller gives the snapshot's identity.
+pub fn ship_stream<R: std::io::Read + Send>(
+    repo: &mut Repository,
+    reader: R,
+    mut m: Manifest,
+    progress: &dyn Progress,
+) -> Result<Id> {
+    let name = m.full_name();
+    let ingested = ingest(repo, reader, &name, progress)?;
+    ingested
+        .check
+        .verdict()
+        .map_err(|reason| Error::BadStream { snapshot: name, reason })?;
+    m.stream_len = ingested.check.len();
+    m.stream_digest = ingested.digest;
+    m.chunks = ingested.chunks;
+    m.stats = ingested.stats;
+    repo.write_manifest(&m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(n: &str, guid: u64, txg: u64) -> Snapshot {
+        Snapshot {
+            name: SnapshotName::parse(&format!("p/d@{n}")).unwrap(),
+            guid,
+            createtxg: txg,
+            creation: 0,
+        }
+    }
+
+    #[test]
+    fn base_is_newest_shipped_older_snapshot_by_guid() {
+        let src = vec![snap("a", 1, 10), snap("b", 2, 20), snap("c", 3, 30), snap("d", 4, 40)];
+        let mut shipped = HashMap::new();
+        assert!(choose_base(&src, &src[3], &shipped).is_none());
+        shipped.insert(1, Id([1; 32]));
+        shipped.insert(3, Id([3; 32]));
+        assert_eq!(choose_base(&src, &src[3], &shipped).unwrap().guid, 3);
+        assert_eq!(choose_base(&src, &src[2], &shipped).unwrap().guid, 1);
+        // A snapshot with the same name but another guid is not a base.
+        let renamed = vec![snap("c", 99, 30)];
+        assert!(choose_base(&renamed, &src[3], &shipped).is_none());
+    }
+}
