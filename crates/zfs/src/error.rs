@@ -1,0 +1,106 @@
+//! The error type of every `zfs`/`zpool` operation.
+
+use crate::name::NameError;
+
+/// What went wrong running `zfs` or `zpool`.
+///
+/// Known stderr texts become typed variants (see `classify.rs`, each pattern
+/// marked with where it was verified); everything else is
+/// [`ZfsError::Command`] with the full command line and its stderr, capped at
+/// 32 KiB. Every message names the dataset, snapshot or command concerned.
+#[non_exhaustive]
+#[derive(thiserror::Error, Debug)]
+pub enum ZfsError {
+    /// The dataset or snapshot does not exist.
+    #[error("dataset {name:?} does not exist")]
+    DatasetNotFound { name: String },
+
+    /// `zfs snapshot` found a snapshot of that name already.
+    #[error("snapshot {name:?} already exists")]
+    SnapshotExists { name: String },
+
+    /// `zfs create`, or `zfs receive` of a full stream without `-F`, found the
+    /// dataset already there.
+    #[error("dataset {name:?} already exists")]
+    DatasetExists { name: String },
+
+    /// A full stream cannot replace a dataset that has snapshots, even with
+    /// `-F`; `example` is one of them.
+    #[error("cannot receive a full stream into {target:?}: it has snapshots (e.g. {example:?})")]
+    DestinationHasSnapshots { target: String, example: String },
+
+    /// The incremental's base does not fit: on receive, the target's most
+    /// recent snapshot is not the stream's base; on send, `from` is not an
+    /// earlier snapshot of the same dataset.
+    #[error("incremental stream does not fit {target:?}: {detail}")]
+    IncrementalMismatch { target: String, detail: String },
+
+    /// The target changed since its most recent snapshot (receive without
+    /// `-F`). On zfs-fuse reading files of a mounted target (atime) is enough;
+    /// receive with `unmounted: true`.
+    #[error("{target:?} has been modified since its most recent snapshot")]
+    DestinationModified { target: String },
+
+    /// The dataset or snapshot is busy (mounted and in use, held, being received).
+    #[error("{name:?} is busy")]
+    Busy { name: String },
+
+    /// Destroying `name` needs `-r`/`-R`: it has children, snapshots or clones.
+    #[error("{name:?} has dependents: {}", dependents.join(", "))]
+    HasDependents { name: String, dependents: Vec<String> },
+
+    /// `zfs receive` read a stream it could not use (truncated, garbage, empty).
+    #[error("zfs receive into {target:?} rejected the stream: {detail}")]
+    InvalidStream { target: String, detail: String },
+
+    /// The dialect of `zfs` installed lacks a feature the call asked for.
+    #[error("{feature} is not supported by {dialect}")]
+    Unsupported {
+        feature: &'static str,
+        dialect: String,
+    },
+
+    /// ZFS is not usable at all: no zfs-fuse daemon, no kernel module.
+    #[error("ZFS is not available running `{command}`: {detail}")]
+    Unavailable { command: String, detail: String },
+
+    /// A name failed validation.
+    #[error(transparent)]
+    Name(#[from] NameError),
+
+    /// An argument is inconsistent before anything was run.
+    #[error("invalid argument {argument:?}: {reason}")]
+    InvalidArgument { argument: String, reason: String },
+
+    /// The command could not be started.
+    #[error("cannot run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Reading from or writing to the command failed.
+    #[error("i/o error talking to `{command}`: {source}")]
+    Io {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The command failed with stderr we do not recognise.
+    #[error("command `{command}` failed ({status}): {}", stderr.trim_end())]
+    Command {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+
+    /// The command's output could not be understood.
+    #[error("cannot parse output of `{command}`: {reason}: {line:?}")]
+    Parse {
+        command: String,
+        line: String,
+        reason: String,
+    },
+}

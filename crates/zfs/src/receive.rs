@@ -1,0 +1,230 @@
+//! `zfs receive` as a writer.
+//!
+//! One guard sits in front of zfs: zfs-fuse 0.7, given an incremental stream
+//! for a target that does not exist, looks the base snapshot up by guid in
+//! the whole pool and receives into whichever dataset holds it (verified:
+//! `zfs receive pool/new < inc` added the snapshot to another dataset and
+//! exited 0; OpenZFS only does this for `-d`/`-e`). So when the target is
+//! missing, the sink holds back the stream's BEGIN record, and refuses an
+//! incremental before zfs sees a byte, with [`ZfsError::DatasetNotFound`] as
+//! OpenZFS reports it.
+
+use std::io::{self, Write};
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
+
+use crate::classify::{classify, Context};
+use crate::command::{status_text, CommandLine, StderrDrain};
+use crate::error::ZfsError;
+use crate::name::DatasetName;
+use crate::stream_header::{parse_begin, BEGIN_LEN};
+use crate::zfs::Zfs;
+
+/// Where and how to receive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiveArgs {
+    pub target: DatasetName,
+    /// `-F`: roll the target back to its most recent snapshot first (and,
+    /// for a full stream, replace a target without snapshots).
+    pub force: bool,
+    /// `-u`: do not mount the received file system. Both dialects have it
+    /// (zfs-fuse 0.7 accepts it though its usage text omits it). On zfs-fuse,
+    /// reading a mounted target updates atime, which makes the next
+    /// incremental fail with [`ZfsError::DestinationModified`].
+    pub unmounted: bool,
+}
+
+impl ReceiveArgs {
+    pub fn new(target: DatasetName) -> Self {
+        ReceiveArgs {
+            target,
+            force: false,
+            unmounted: false,
+        }
+    }
+}
+
+/// The stdin of a running `zfs receive`. Write the whole stream, then call
+/// [`finish`](ReceiveSink::finish); [`abort`](ReceiveSink::abort) (or a
+/// drop) kills zfs, and a stream cut short commits nothing.
+#[must_use = "call finish() to commit the stream, or abort()"]
+#[derive(Debug)]
+pub struct ReceiveSink {
+    child: Option<Child>,
+    stdin: Option<ChildStdin>,
+    stderr: StderrDrain,
+    line: CommandLine,
+    target: String,
+    /// The BEGIN record held back while the target is missing; `None` once
+    /// checked (or if the target existed).
+    held: Option<Vec<u8>>,
+    refused: bool,
+    exit: Option<(ExitStatus, String)>,
+}
+
+impl Zfs {
+    /// Starts `zfs receive [-F] [-u] TARGET`.
+    pub fn receive(&self, args: &ReceiveArgs) -> Result<ReceiveSink, ZfsError> {
+        let target_exists = self.dataset_exists(&args.target)?;
+        let mut argv = vec!["receive"];
+        if args.force {
+            argv.push("-F");
+        }
+        if args.unmounted {
+            argv.push("-u");
+        }
+        argv.push(args.target.as_str());
+        let line = self.zfs_line(argv);
+        let mut child = line
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| line.spawn_error(e))?;
+        let stdin = child.stdin.take();
+        let stderr = match child.stderr.take().map(StderrDrain::spawn) {
+            Some(Ok(drain)) => drain,
+            Some(Err(e)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(line.spawn_error(e));
+            }
+            None => unreachable!("stderr was piped"),
+        };
+        Ok(ReceiveSink {
+            child: Some(child),
+            stdin,
+            stderr,
+            line,
+            target: args.target.to_string(),
+            held: (!target_exists).then(Vec::new),
+            refused: false,
+            exit: None,
+        })
+    }
+}
+
+impl ReceiveSink {
+    pub fn command(&self) -> &str {
+        self.line.display()
+    }
+
+    /// Closes stdin, waits for zfs and turns a failure into a typed error.
+    pub fn finish(mut self) -> Result<(), ZfsError> {
+        if self.refused {
+            return Err(self.refusal());
+        }
+        if let Some(held) = self.held.take() {
+            // A stream shorter than a BEGIN record: let zfs judge it.
+            match self.forward(&held) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(self.line.io_error(e)),
+                _ => {}
+            }
+        }
+        self.stdin = None;
+        self.reap()?;
+        self.outcome()
+    }
+
+    /// Kills zfs and reaps it. A stream not yet complete is not committed.
+    pub fn abort(mut self) {
+        self.kill();
+    }
+
+    fn refusal(&self) -> ZfsError {
+        ZfsError::DatasetNotFound {
+            name: self.target.clone(),
+        }
+    }
+
+    fn kill(&mut self) {
+        // Kill before closing stdin, so zfs never sees a clean end of stream.
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            self.stdin = None;
+            let _ = child.wait();
+            self.stderr.join();
+        }
+        self.stdin = None;
+    }
+
+    /// Waits for the child once and keeps its status and stderr.
+    fn reap(&mut self) -> Result<(), ZfsError> {
+        if let Some(mut child) = self.child.take() {
+            let status = child.wait().map_err(|e| self.line.io_error(e))?;
+            self.exit = Some((status, self.stderr.join()));
+        }
+        Ok(())
+    }
+
+    fn outcome(&self) -> Result<(), ZfsError> {
+        match &self.exit {
+            Some((status, stderr)) if !status.success() => {
+                let ctx = Context {
+                    command: self.line.display(),
+                    object: &self.target,
+                };
+                Err(classify(ctx, &status_text(status), stderr))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn forward(&mut self, buf: &[u8]) -> io::Result<()> {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        };
+        stdin.write_all(buf)
+    }
+
+    /// zfs stopped reading: it failed, so report why instead of EPIPE.
+    fn broken_pipe(&mut self, e: io::Error) -> io::Error {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return e;
+        }
+        self.stdin = None;
+        match self.reap().and_then(|()| self.outcome()) {
+            Err(zfs_err) => io::Error::other(zfs_err),
+            Ok(()) => e,
+        }
+    }
+}
+
+impl Write for ReceiveSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.refused {
+            return Err(io::Error::other(self.refusal()));
+        }
+        let Some(held) = self.held.as_mut() else {
+            let Some(stdin) = self.stdin.as_mut() else {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            };
+            return stdin.write(buf).map_err(|e| self.broken_pipe(e));
+        };
+        let take = buf.len().min(BEGIN_LEN - held.len());
+        held.extend_from_slice(&buf[..take]);
+        if held.len() == BEGIN_LEN {
+            let held = self.held.take().unwrap_or_default();
+            if parse_begin(&held).is_some_and(|b| b.needs_base()) {
+                self.refused = true;
+                self.kill();
+                return Err(io::Error::other(self.refusal()));
+            }
+            self.forward(&held).map_err(|e| self.broken_pipe(e))?;
+        }
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.stdin.as_mut() {
+            Some(stdin) => stdin.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ReceiveSink {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

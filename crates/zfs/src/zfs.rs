@@ -1,0 +1,174 @@
+//! [`Zfs`]: the binaries, the cached dialect, and dataset operations.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::classify::{classify, Context};
+use crate::command::{run, status_text, CommandLine};
+use crate::dialect::{detect, Dialect, Features};
+use crate::error::ZfsError;
+use crate::name::{DatasetName, SnapshotName};
+use crate::parse::{parse_mountpoint, parse_value};
+
+/// Runs `zfs` and `zpool`. The binary paths are fields, never a global, so
+/// tests (and later an ssh runner) can point at their own. The dialect is
+/// detected on first use and cached.
+#[derive(Debug, Clone)]
+pub struct Zfs {
+    zfs: PathBuf,
+    zpool: PathBuf,
+    dialect: OnceLock<Dialect>,
+    features: OnceLock<Features>,
+}
+
+impl Default for Zfs {
+    fn default() -> Self {
+        Zfs::new()
+    }
+}
+
+impl Zfs {
+    /// `zfs` and `zpool` as found on `PATH`.
+    pub fn new() -> Zfs {
+        Zfs::with_binaries("zfs", "zpool")
+    }
+
+    pub fn with_binaries(zfs: impl Into<PathBuf>, zpool: impl Into<PathBuf>) -> Zfs {
+        Zfs {
+            zfs: zfs.into(),
+            zpool: zpool.into(),
+            dialect: OnceLock::new(),
+            features: OnceLock::new(),
+        }
+    }
+
+    pub fn zfs_binary(&self) -> &Path {
+        &self.zfs
+    }
+
+    pub fn zpool_binary(&self) -> &Path {
+        &self.zpool
+    }
+
+    /// The dialect, detected by the first call and cached. A failed
+    /// detection (e.g. no zfs-fuse daemon yet) is not cached.
+    pub fn dialect(&self) -> Result<&Dialect, ZfsError> {
+        if let Some(d) = self.dialect.get() {
+            return Ok(d);
+        }
+        let detected = detect(&self.zfs, &self.zpool)?;
+        Ok(self.dialect.get_or_init(|| detected))
+    }
+
+    pub fn features(&self) -> Result<&Features, ZfsError> {
+        if let Some(f) = self.features.get() {
+            return Ok(f);
+        }
+        let features = self.dialect()?.features();
+        Ok(self.features.get_or_init(|| features))
+    }
+
+    /// An error for a feature this dialect lacks.
+    pub(crate) fn unsupported(&self, feature: &'static str) -> ZfsError {
+        let dialect = self.dialect().map_or_else(|_| "this zfs".to_owned(), Dialect::name);
+        ZfsError::Unsupported { feature, dialect }
+    }
+
+    pub(crate) fn zfs_line<I, S>(&self, args: I) -> CommandLine
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        CommandLine::new(&self.zfs, args)
+    }
+
+    /// Runs `zfs ARGS` to completion; stdout on success, a classified error
+    /// about `object` otherwise.
+    pub(crate) fn run_zfs<I, S>(&self, args: I, object: &str) -> Result<String, ZfsError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let line = self.zfs_line(args);
+        let out = run(&line)?;
+        if out.status.success() {
+            return Ok(out.stdout);
+        }
+        let ctx = Context {
+            command: line.display(),
+            object,
+        };
+        Err(classify(ctx, &status_text(&out.status), &out.stderr))
+    }
+
+    pub fn dataset_exists(&self, ds: &DatasetName) -> Result<bool, ZfsError> {
+        match self.run_zfs(["list", "-H", "-o", "name", ds.as_str()], ds.as_str()) {
+            Ok(_) => Ok(true),
+            Err(ZfsError::DatasetNotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `zfs create [-o k=v]... DS`, creating missing parents first (`-p`,
+    /// without the properties). Unlike `zfs create -p` this reports
+    /// [`ZfsError::DatasetExists`] if `ds` is already there.
+    pub fn create_dataset(&self, ds: &DatasetName, props: &[(&str, &str)]) -> Result<(), ZfsError> {
+        let mut args = vec!["create".to_owned()];
+        for (key, value) in props {
+            if key.is_empty() || key.contains('=') {
+                return Err(ZfsError::InvalidArgument {
+                    argument: format!("{key}={value}"),
+                    reason: format!("not a property name for creating {ds}"),
+                });
+            }
+            args.push("-o".to_owned());
+            args.push(format!("{key}={value}"));
+        }
+        if let Some(parent) = ds.parent() {
+            if !self.dataset_exists(&parent)? {
+                self.run_zfs(["create", "-p", parent.as_str()], parent.as_str())?;
+            }
+        }
+        args.push(ds.to_string());
+        self.run_zfs(args, ds.as_str()).map(drop)
+    }
+
+    /// `zfs destroy [-r] DS`.
+    pub fn destroy_dataset(&self, ds: &DatasetName, recursive: bool) -> Result<(), ZfsError> {
+        let mut args = vec!["destroy"];
+        if recursive {
+            args.push("-r");
+        }
+        args.push(ds.as_str());
+        self.run_zfs(args, ds.as_str()).map(drop)
+    }
+
+    /// `zfs get -Hp -o value PROP NAME` for a dataset or snapshot; `None` for `-`.
+    pub fn get_property(&self, name: &str, prop: &str) -> Result<Option<String>, ZfsError> {
+        if name.contains('@') {
+            SnapshotName::parse(name)?;
+        } else {
+            DatasetName::parse(name)?;
+        }
+        let bad = prop.is_empty()
+            || prop.starts_with('-')
+            || prop.contains(|c: char| c == ',' || c.is_whitespace());
+        if bad {
+            return Err(ZfsError::InvalidArgument {
+                argument: prop.to_owned(),
+                reason: format!("not a single property name to get from {name}"),
+            });
+        }
+        let out = self.run_zfs(["get", "-Hp", "-o", "value", prop, name], name)?;
+        Ok(parse_value(&out))
+    }
+
+    /// Where `ds` is mounted now; `None` if it is not mounted or its
+    /// mountpoint is `none` or `legacy`.
+    pub fn mountpoint(&self, ds: &DatasetName) -> Result<Option<PathBuf>, ZfsError> {
+        let args = ["get", "-Hp", "-o", "property,value", "mountpoint,mounted", ds.as_str()];
+        let line = self.zfs_line(args);
+        let out = self.run_zfs(args, ds.as_str())?;
+        parse_mountpoint(line.display(), &out)
+    }
+}
