@@ -22,7 +22,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Repository location: a directory path
-    #[arg(long, short = 'r', env = "BACKUP_REPOSITORY", global = true, value_name = "LOCATION")]
+    #[arg(
+        long,
+        short = 'r',
+        env = "BACKUP_REPOSITORY",
+        global = true,
+        value_name = "LOCATION"
+    )]
     pub repo: Option<String>,
     #[command(flatten)]
     pub password: PasswordArgs,

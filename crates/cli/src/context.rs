@@ -11,10 +11,9 @@ use crate::exit::UsageError;
 
 /// The backend named by --repo / $BACKUP_REPOSITORY.
 pub fn backend(g: &GlobalArgs) -> Result<Arc<dyn Backend>> {
-    let loc = g
-        .repo
-        .as_deref()
-        .ok_or_else(|| UsageError("no repository given: use --repo LOCATION or BACKUP_REPOSITORY".into()))?;
+    let loc = g.repo.as_deref().ok_or_else(|| {
+        UsageError("no repository given: use --repo LOCATION or BACKUP_REPOSITORY".into())
+    })?;
     Ok(Arc::from(open_location(loc)?))
 }
 

@@ -15,7 +15,12 @@ pub struct PasswordArgs {
     #[arg(long, env = "BACKUP_PASSWORD_FILE", global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
     /// Run this shell command and read the passphrase from its output
-    #[arg(long, env = "BACKUP_PASSWORD_COMMAND", global = true, value_name = "COMMAND")]
+    #[arg(
+        long,
+        env = "BACKUP_PASSWORD_COMMAND",
+        global = true,
+        value_name = "COMMAND"
+    )]
     pub password_command: Option<String>,
 }
 
@@ -34,8 +39,15 @@ impl PasswordArgs {
     /// --password-command, $BACKUP_PASSWORD.
     pub fn passphrase(&self) -> Result<Vec<u8>> {
         let p = if let Some(f) = &self.password_file {
-            let bytes = std::fs::read(f).with_context(|| format!("reading the passphrase file {}", f.display()))?;
-            strip_newline(bytes.split(|b| *b == b'\n').next().unwrap_or_default().to_vec())
+            let bytes = std::fs::read(f)
+                .with_context(|| format!("reading the passphrase file {}", f.display()))?;
+            strip_newline(
+                bytes
+                    .split(|b| *b == b'\n')
+                    .next()
+                    .unwrap_or_default()
+                    .to_vec(),
+            )
         } else if let Some(cmd) = &self.password_command {
             let out = Command::new("sh")
                 .arg("-c")

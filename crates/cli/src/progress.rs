@@ -101,8 +101,17 @@ impl Progress for CliProgress {
                     *last = Instant::now();
                     let secs = s.started.lock().unwrap().elapsed().as_secs_f64();
                     let total = s.total.load(Ordering::Relaxed);
-                    let of = if total > 0 { format!(" of {}", bytes(total)) } else { String::new() };
-                    eprintln!("{}: {}{of}, {}", s.label.lock().unwrap(), bytes(done), rate(done, secs));
+                    let of = if total > 0 {
+                        format!(" of {}", bytes(total))
+                    } else {
+                        String::new()
+                    };
+                    eprintln!(
+                        "{}: {}{of}, {}",
+                        s.label.lock().unwrap(),
+                        bytes(done),
+                        rate(done, secs)
+                    );
                 }
             }
         }

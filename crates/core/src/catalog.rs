@@ -68,7 +68,8 @@ impl Catalog {
     /// Opens (creating or migrating) the catalog at `path`.
     pub fn open(path: &Path) -> Result<Catalog> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
         let err = |source| Error::Catalog {
             path: path.to_path_buf(),
@@ -76,15 +77,23 @@ impl Catalog {
         };
         let mut conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        tx.execute_batch("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        )
+        .map_err(err)?;
         let found: i64 = tx
-            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
             .optional()
             .map_err(err)?
             .and_then(|v| v.parse().ok())
@@ -126,7 +135,9 @@ impl Catalog {
         let repo_id = repo.id().to_hex();
         let known_repo: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'repository'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'repository'", [], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(|e| self.err(e))?;
         let mut stats = SyncStats::default();
@@ -180,7 +191,10 @@ impl Catalog {
     }
 
     fn ids(&self) -> Result<HashSet<Id>> {
-        let mut st = self.conn.prepare("SELECT id FROM snapshots").map_err(|e| self.err(e))?;
+        let mut st = self
+            .conn
+            .prepare("SELECT id FROM snapshots")
+            .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([], |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?
@@ -202,11 +216,12 @@ impl Catalog {
             .map_err(|e| self.err(e))?;
         rows.into_iter()
             .map(|(id, json)| {
-                let id: Id = id
-                    .parse()
-                    .map_err(|_| Error::corrupt(format!("catalog {}", self.path.display()), "bad id"))?;
-                let manifest = serde_json::from_str(&json)
-                    .map_err(|e| Error::corrupt(format!("catalog {}", self.path.display()), e.to_string()))?;
+                let id: Id = id.parse().map_err(|_| {
+                    Error::corrupt(format!("catalog {}", self.path.display()), "bad id")
+                })?;
+                let manifest = serde_json::from_str(&json).map_err(|e| {
+                    Error::corrupt(format!("catalog {}", self.path.display()), e.to_string())
+                })?;
                 Ok(CatalogEntry { id, manifest })
             })
             .collect()

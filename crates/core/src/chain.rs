@@ -9,9 +9,12 @@ use crate::Manifest;
 /// first, `target` last. A base is found by guid, preferring a manifest of
 /// the same dataset.
 pub fn resolve<'a>(all: &'a [(Id, Manifest)], target: &Id) -> Result<Vec<&'a (Id, Manifest)>> {
-    let mut cur = all.iter().find(|(id, _)| id == target).ok_or_else(|| Error::SnapshotNotFound {
-        query: target.to_hex(),
-    })?;
+    let mut cur =
+        all.iter()
+            .find(|(id, _)| id == target)
+            .ok_or_else(|| Error::SnapshotNotFound {
+                query: target.to_hex(),
+            })?;
     let mut chain = vec![cur];
     while let Some(base) = &cur.1.base {
         let candidates = all.iter().filter(|(_, m)| m.guid == base.guid);
@@ -44,15 +47,24 @@ pub fn find<'a>(all: &'a [(Id, Manifest)], query: &str) -> Result<&'a (Id, Manif
             .iter()
             .filter(|(_, m)| m.full_name() == query)
             .max_by_key(|(_, m)| m.shipped_at)
-            .ok_or_else(|| Error::SnapshotNotFound { query: query.into() });
+            .ok_or_else(|| Error::SnapshotNotFound {
+                query: query.into(),
+            });
     }
     let q = query.to_ascii_lowercase();
     if q.len() < 4 || !q.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(Error::SnapshotNotFound { query: query.into() });
+        return Err(Error::SnapshotNotFound {
+            query: query.into(),
+        });
     }
-    let hits: Vec<_> = all.iter().filter(|(id, _)| id.to_hex().starts_with(&q)).collect();
+    let hits: Vec<_> = all
+        .iter()
+        .filter(|(id, _)| id.to_hex().starts_with(&q))
+        .collect();
     match hits.len() {
-        0 => Err(Error::SnapshotNotFound { query: query.into() }),
+        0 => Err(Error::SnapshotNotFound {
+            query: query.into(),
+        }),
         1 => Ok(hits[0]),
         count => Err(Error::Ambiguous {
             query: query.into(),
@@ -101,7 +113,10 @@ mod tests {
         let c = resolve(&all, &Id([3; 32])).unwrap();
         let names: Vec<_> = c.iter().map(|(_, m)| m.snapshot.as_str()).collect();
         assert_eq!(names, ["s1", "s2", "s3"]);
-        assert!(matches!(resolve(&all, &Id([4; 32])), Err(Error::BrokenChain { base_guid: 99, .. })));
+        assert!(matches!(
+            resolve(&all, &Id([4; 32])),
+            Err(Error::BrokenChain { base_guid: 99, .. })
+        ));
         assert_eq!(find(&all, "p/a@s2").unwrap().0, Id([2; 32]));
         assert_eq!(find(&all, "0303").unwrap().0, Id([3; 32]));
         assert!(find(&all, "p/a@nope").is_err());

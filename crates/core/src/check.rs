@@ -49,11 +49,18 @@ impl CheckReport {
 }
 
 /// Checks the repository.
-pub fn check(repo: &Repository, opts: CheckOptions, progress: &dyn Progress) -> Result<CheckReport> {
+pub fn check(
+    repo: &Repository,
+    opts: CheckOptions,
+    progress: &dyn Progress,
+) -> Result<CheckReport> {
     let mut r = CheckReport::default();
     let backend = repo.backend();
     for (name, _) in backend.list(FileType::Key)? {
-        if let Err(e) = backend.read(FileType::Key, &name).and_then(|b| KeySlot::from_bytes(&name, &b)) {
+        if let Err(e) = backend
+            .read(FileType::Key, &name)
+            .and_then(|b| KeySlot::from_bytes(&name, &b))
+        {
             r.errors.push(e.to_string());
         }
     }
@@ -75,7 +82,8 @@ pub fn check(repo: &Repository, opts: CheckOptions, progress: &dyn Progress) -> 
         }
         let name = seg.pack.to_hex();
         let Some(&size) = stored.get(&name) else {
-            r.errors.push(format!("pack {name} is missing (named by the index)"));
+            r.errors
+                .push(format!("pack {name} is missing (named by the index)"));
             bad_chunks.extend(seg.entries.iter().map(|e| e.id));
             continue;
         };
@@ -103,7 +111,11 @@ pub fn check(repo: &Repository, opts: CheckOptions, progress: &dyn Progress) -> 
     }
     r.snapshots = manifests.len();
     for (id, m) in &manifests {
-        let missing = m.chunks.iter().filter(|c| !repo.index().contains(c)).count();
+        let missing = m
+            .chunks
+            .iter()
+            .filter(|c| !repo.index().contains(c))
+            .count();
         if missing > 0 {
             r.errors.push(format!(
                 "snapshot {} ({}) names {missing} chunk(s) that no index lists",
@@ -123,7 +135,8 @@ pub fn check(repo: &Repository, opts: CheckOptions, progress: &dyn Progress) -> 
     if !bad_chunks.is_empty() {
         for (id, m) in &manifests {
             if m.chunks.iter().any(|c| bad_chunks.contains(c)) {
-                r.damaged_snapshots.push(format!("{} ({})", m.full_name(), id.short()));
+                r.damaged_snapshots
+                    .push(format!("{} ({})", m.full_name(), id.short()));
             }
         }
         // Incrementals on a damaged base are damaged too.
@@ -133,7 +146,9 @@ pub fn check(repo: &Repository, opts: CheckOptions, progress: &dyn Progress) -> 
                 continue;
             }
             if let Ok(c) = chain::resolve(&manifests, id) {
-                if c.iter().any(|(_, b)| b.chunks.iter().any(|x| bad_chunks.contains(x))) {
+                if c.iter()
+                    .any(|(_, b)| b.chunks.iter().any(|x| bad_chunks.contains(x)))
+                {
                     r.damaged_snapshots.push(label);
                 }
             }
@@ -151,14 +166,21 @@ fn check_trailer(repo: &Repository, name: &str, size: u64, seg: &PackBlobs) -> R
         return Err(format!("it is {size} bytes, too short to be a pack"));
     }
     let footer = b
-        .read_range(FileType::Pack, name, size - pack::FOOTER_LEN as u64, pack::FOOTER_LEN as u64)
+        .read_range(
+            FileType::Pack,
+            name,
+            size - pack::FOOTER_LEN as u64,
+            pack::FOOTER_LEN as u64,
+        )
         .map_err(|e| e.to_string())?;
     let tlen = u64::from(pack::footer_trailer_len(&footer)?);
     let tstart = (size - pack::FOOTER_LEN as u64)
         .checked_sub(tlen)
         .filter(|s| *s >= pack::HEADER_LEN as u64)
         .ok_or("trailer length exceeds the pack")?;
-    let sealed = b.read_range(FileType::Pack, name, tstart, tlen).map_err(|e| e.to_string())?;
+    let sealed = b
+        .read_range(FileType::Pack, name, tstart, tlen)
+        .map_err(|e| e.to_string())?;
     let entries = pack::parse_trailer(repo.keys(), &sealed, tstart)?;
     let mut listed: Vec<_> = seg.entries.clone();
     let mut own = entries;
@@ -219,7 +241,10 @@ fn read_data(
             let b = &bytes[e.offset as usize..(e.offset + e.length) as usize];
             r.blobs_read += 1;
             if let Err(reason) = blob::decode(repo.keys(), b, Some(&e.id)) {
-                r.errors.push(format!("pack {name}: blob at offset {}: {reason}", e.offset));
+                r.errors.push(format!(
+                    "pack {name}: blob at offset {}: {reason}",
+                    e.offset
+                ));
                 bad_chunks.insert(e.id);
             }
         }

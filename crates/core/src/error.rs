@@ -20,7 +20,9 @@ pub enum Error {
     #[error("{kind} {name} is missing from the repository")]
     Missing { kind: &'static str, name: String },
     /// No key slot opens with the given passphrase.
-    #[error("wrong passphrase: none of the {slots} key slot(s) of repository {repo} opens with it")]
+    #[error(
+        "wrong passphrase: none of the {slots} key slot(s) of repository {repo} opens with it"
+    )]
     WrongPassphrase { repo: String, slots: usize },
     /// The repository has no key slot at all.
     #[error("repository at {location} has no key slots (keys/ is empty)")]

@@ -49,7 +49,9 @@ struct Done {
 
 /// Number of worker threads for CPU-bound stages.
 pub(crate) fn workers() -> usize {
-    thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8)
+    thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8)
 }
 
 /// Reads `reader` to its end and stores every chunk not yet stored. The new
@@ -75,9 +77,17 @@ pub(crate) fn ingest<R: Read + Send>(
             let mut digest = blake3::Hasher::new();
             let mut check = StreamCheck::default();
             let c = cfg.chunker;
-            let cdc = StreamCDC::with_level_and_seed(reader, c.min, c.avg, c.max, Normalization::Level1, seed);
+            let cdc = StreamCDC::with_level_and_seed(
+                reader,
+                c.min,
+                c.avg,
+                c.max,
+                Normalization::Level1,
+                seed,
+            );
             for (seq, chunk) in cdc.enumerate() {
-                let chunk = chunk.map_err(|e| Error::io(format!("reading the stream of {what}"), e.into()))?;
+                let chunk = chunk
+                    .map_err(|e| Error::io(format!("reading the stream of {what}"), e.into()))?;
                 digest.update(&chunk.data);
                 check.observe(&chunk.data);
                 progress.advance(chunk.length as u64);
@@ -93,9 +103,18 @@ pub(crate) fn ingest<R: Read + Send>(
             s.spawn(move || {
                 for (seq, data) in work_rx {
                     let id = keys.chunk_id(&data);
-                    let blob = (!r.index().contains(&id)).then(|| blob::encode(keys, id, &data, level));
+                    let blob =
+                        (!r.index().contains(&id)).then(|| blob::encode(keys, id, &data, level));
                     let raw_len = data.len() as u32;
-                    if done_tx.send(Done { seq, id, raw_len, blob }).is_err() {
+                    if done_tx
+                        .send(Done {
+                            seq,
+                            id,
+                            raw_len,
+                            blob,
+                        })
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -171,8 +190,13 @@ fn pack_blobs(
         }
     }
     if !pack.is_empty() {
-        pack_tx.send(pack.finish(repo.keys())).map_err(|_| Error::Interrupted)?;
+        pack_tx
+            .send(pack.finish(repo.keys()))
+            .map_err(|_| Error::Interrupted)?;
     }
-    let chunks = chunks.into_iter().collect::<Option<Vec<Id>>>().ok_or(Error::Interrupted)?;
+    let chunks = chunks
+        .into_iter()
+        .collect::<Option<Vec<Id>>>()
+        .ok_or(Error::Interrupted)?;
     Ok((chunks, stats))
 }

@@ -67,7 +67,12 @@ const KEYSLOT_VERSION: u32 = 1;
 
 impl KeySlot {
     /// Wraps `keys`' master key under `passphrase`.
-    pub fn wrap(keys: &Keys, repo_id: &Id, passphrase: &[u8], params: KdfParams) -> Result<KeySlot> {
+    pub fn wrap(
+        keys: &Keys,
+        repo_id: &Id,
+        passphrase: &[u8],
+        params: KdfParams,
+    ) -> Result<KeySlot> {
         let salt: [u8; 16] = crypto::random_bytes();
         let wrapping = derive(passphrase, &salt, &params, "a new key slot")?;
         let sealed = crypto::seal_with(&wrapping, ObjectType::KeySlot, &repo_id.0, keys.master());
@@ -104,7 +109,8 @@ impl KeySlot {
                 ),
             });
         }
-        let salt = hex::decode(&self.salt).map_err(|_| Error::corrupt(format!("key {name}"), "salt is not hex"))?;
+        let salt = hex::decode(&self.salt)
+            .map_err(|_| Error::corrupt(format!("key {name}"), "salt is not hex"))?;
         let sealed = hex::decode(&self.sealed_master)
             .map_err(|_| Error::corrupt(format!("key {name}"), "sealed key is not hex"))?;
         let wrapping = derive(passphrase, &salt, &self.params, &format!("key {name}"))?;
@@ -124,7 +130,8 @@ impl KeySlot {
 
     /// Parses a stored key slot; `name` is used in errors.
     pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<KeySlot> {
-        serde_json::from_slice(bytes).map_err(|e| Error::corrupt(format!("key {name}"), e.to_string()))
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::corrupt(format!("key {name}"), e.to_string()))
     }
 }
 

@@ -32,13 +32,22 @@ pub struct Repository {
 
 impl std::fmt::Debug for Repository {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Repository({} at {})", self.id.short(), self.backend.location())
+        write!(
+            f,
+            "Repository({} at {})",
+            self.id.short(),
+            self.backend.location()
+        )
     }
 }
 
 impl Repository {
     /// Creates a repository: layout, config, and a first key slot for `passphrase`.
-    pub fn init(backend: Arc<dyn Backend>, passphrase: &[u8], opts: InitOptions) -> Result<Repository> {
+    pub fn init(
+        backend: Arc<dyn Backend>,
+        passphrase: &[u8],
+        opts: InitOptions,
+    ) -> Result<Repository> {
         opts.config.chunker.validate()?;
         if !(1..=64 * 1024 * 1024).contains(&opts.config.pack_size) {
             return Err(Error::Invalid {
@@ -52,8 +61,16 @@ impl Repository {
         let slot = KeySlot::wrap(&keys, &id, passphrase, opts.kdf)?;
         let slot_bytes = slot.to_bytes();
         // The key first: a config without a key would be a repository nobody can open.
-        backend.write(FileType::Key, &Id::of_bytes(&slot_bytes).to_hex(), &slot_bytes)?;
-        backend.write(FileType::Config, "config", &config::encode(&keys, &id, &opts.config))?;
+        backend.write(
+            FileType::Key,
+            &Id::of_bytes(&slot_bytes).to_hex(),
+            &slot_bytes,
+        )?;
+        backend.write(
+            FileType::Config,
+            "config",
+            &config::encode(&keys, &id, &opts.config),
+        )?;
         Ok(Repository {
             backend,
             id,
@@ -86,7 +103,12 @@ impl Repository {
 
     /// Opens a repository with an exported key file and its passphrase,
     /// ignoring the key slots stored in the repository.
-    pub fn open_with_key(backend: Arc<dyn Backend>, key_name: &str, key: &[u8], passphrase: &[u8]) -> Result<Repository> {
+    pub fn open_with_key(
+        backend: Arc<dyn Backend>,
+        key_name: &str,
+        key: &[u8],
+        passphrase: &[u8],
+    ) -> Result<Repository> {
         let id = read_header(&*backend)?;
         let slot = KeySlot::from_bytes(key_name, key)?;
         match slot.unwrap(key_name, &id, passphrase)? {
@@ -127,7 +149,8 @@ impl Repository {
     pub fn read_index_segment(&self, name: &str) -> Result<Vec<PackBlobs>> {
         let bytes = self.backend.read(FileType::Index, name)?;
         check_name("index segment", name, &bytes)?;
-        index::decode_segment(&self.keys, &bytes).map_err(|r| Error::corrupt(format!("index segment {name}"), r))
+        index::decode_segment(&self.keys, &bytes)
+            .map_err(|r| Error::corrupt(format!("index segment {name}"), r))
     }
 
     /// Writes an index segment; its packs must already be durable.
@@ -162,7 +185,8 @@ impl Repository {
         let name = id.to_hex();
         let bytes = self.backend.read(FileType::Snapshot, &name)?;
         check_name("snapshot manifest", &name, &bytes)?;
-        manifest::decode(&self.keys, &bytes).map_err(|r| Error::corrupt(format!("snapshot manifest {name}"), r))
+        manifest::decode(&self.keys, &bytes)
+            .map_err(|r| Error::corrupt(format!("snapshot manifest {name}"), r))
     }
 
     /// Every manifest with its id.
@@ -177,7 +201,8 @@ impl Repository {
     pub fn write_manifest(&self, m: &Manifest) -> Result<Id> {
         let bytes = manifest::encode(&self.keys, m);
         let id = Id::of_bytes(&bytes);
-        self.backend.write(FileType::Snapshot, &id.to_hex(), &bytes)?;
+        self.backend
+            .write(FileType::Snapshot, &id.to_hex(), &bytes)?;
         Ok(id)
     }
 
@@ -196,10 +221,14 @@ impl Repository {
             name: id.to_hex(),
         })?;
         let pack = self.index.pack_id(loc.pack);
-        let bytes = self
-            .backend
-            .read_range(FileType::Pack, &pack.to_hex(), loc.offset.into(), loc.length.into())?;
-        blob::decode(&self.keys, &bytes, Some(id)).map_err(|r| Error::corrupt(format!("pack {pack}"), r))
+        let bytes = self.backend.read_range(
+            FileType::Pack,
+            &pack.to_hex(),
+            loc.offset.into(),
+            loc.length.into(),
+        )?;
+        blob::decode(&self.keys, &bytes, Some(id))
+            .map_err(|r| Error::corrupt(format!("pack {pack}"), r))
     }
 
     /// The repository's id.
@@ -229,20 +258,25 @@ impl Repository {
 
 /// Reads the config's public header: the repository id.
 fn read_header(backend: &dyn Backend) -> Result<Id> {
-    let bytes = backend.read(FileType::Config, "config").map_err(|e| match e {
-        Error::Missing { .. } => Error::NotARepository {
-            location: backend.location(),
-            reason: "it has no config".into(),
-        },
-        other => other,
-    })?;
+    let bytes = backend
+        .read(FileType::Config, "config")
+        .map_err(|e| match e {
+            Error::Missing { .. } => Error::NotARepository {
+                location: backend.location(),
+                reason: "it has no config".into(),
+            },
+            other => other,
+        })?;
     config::parse_header(&bytes)
 }
 
 /// Content-addressed objects must hash to their names.
 pub(crate) fn check_name(kind: &str, name: &str, bytes: &[u8]) -> Result<()> {
     if Id::of_bytes(bytes).to_hex() != name {
-        return Err(Error::corrupt(format!("{kind} {name}"), "content does not match its name"));
+        return Err(Error::corrupt(
+            format!("{kind} {name}"),
+            "content does not match its name",
+        ));
     }
     Ok(())
 }

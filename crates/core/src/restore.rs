@@ -28,7 +28,12 @@ use crate::Manifest;
 const MAX_RUN: u64 = 16 * 1024 * 1024;
 
 /// Writes the stream of `m` to `out`, verifying every blob and the digest.
-pub fn restore_stream(repo: &Repository, m: &Manifest, out: &mut dyn Write, progress: &dyn Progress) -> Result<()> {
+pub fn restore_stream(
+    repo: &Repository,
+    m: &Manifest,
+    out: &mut dyn Write,
+    progress: &dyn Progress,
+) -> Result<()> {
     let name = m.full_name();
     let index = repo.index();
     let mut locs = Vec::with_capacity(m.chunks.len());
@@ -60,7 +65,8 @@ pub fn restore_stream(repo: &Repository, m: &Manifest, out: &mut dyn Write, prog
                 let mut len = u64::from(first.length);
                 while end < locs.len() {
                     let l = locs[end].1;
-                    let contiguous = l.pack == first.pack && u64::from(l.offset) == u64::from(first.offset) + len;
+                    let contiguous = l.pack == first.pack
+                        && u64::from(l.offset) == u64::from(first.offset) + len;
                     if !contiguous || len + u64::from(l.length) > MAX_RUN {
                         break;
                     }
@@ -68,9 +74,12 @@ pub fn restore_stream(repo: &Repository, m: &Manifest, out: &mut dyn Write, prog
                     end += 1;
                 }
                 let pack = index.pack_id(first.pack);
-                let bytes = repo
-                    .backend()
-                    .read_range(FileType::Pack, &pack.to_hex(), first.offset.into(), len);
+                let bytes = repo.backend().read_range(
+                    FileType::Pack,
+                    &pack.to_hex(),
+                    first.offset.into(),
+                    len,
+                );
                 let bytes = match bytes {
                     Ok(b) => b,
                     Err(e) => {
@@ -95,8 +104,9 @@ pub fn restore_stream(repo: &Repository, m: &Manifest, out: &mut dyn Write, prog
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
             s.spawn(move || {
                 for (seq, id, pack, b) in work_rx {
-                    let r = blob::decode(keys, &b, Some(&id))
-                        .map_err(|reason| Error::corrupt(format!("pack {pack} (a chunk of {name})"), reason));
+                    let r = blob::decode(keys, &b, Some(&id)).map_err(|reason| {
+                        Error::corrupt(format!("pack {pack} (a chunk of {name})"), reason)
+                    });
                     if done_tx.send((seq, r)).is_err() {
                         break;
                     }
@@ -148,7 +158,10 @@ fn write_in_order(
         }
     }
     if total == 0 {
-        return Err(Error::corrupt(format!("snapshot manifest of {name}"), "it lists no chunks"));
+        return Err(Error::corrupt(
+            format!("snapshot manifest of {name}"),
+            "it lists no chunks",
+        ));
     }
     out.flush().map_err(write_err)
 }

@@ -47,7 +47,11 @@ pub enum ShipOutcome {
 
 /// Picks the base of an incremental: the newest snapshot of the dataset that
 /// is older than `target` and whose guid is in the repository. Pure.
-pub fn choose_base<'a>(source: &'a [Snapshot], target: &Snapshot, shipped: &HashMap<u64, Id>) -> Option<&'a Snapshot> {
+pub fn choose_base<'a>(
+    source: &'a [Snapshot],
+    target: &Snapshot,
+    shipped: &HashMap<u64, Id>,
+) -> Option<&'a Snapshot> {
     source
         .iter()
         .filter(|s| s.createtxg < target.createtxg && shipped.contains_key(&s.guid))
@@ -96,10 +100,13 @@ pub fn ship(
     // On a failed ingest, dropping the stream kills `zfs send`.
     let ingested = ingested?;
     stream.finish()?;
-    ingested.check.verdict().map_err(|reason| Error::BadStream {
-        snapshot: what.clone(),
-        reason,
-    })?;
+    ingested
+        .check
+        .verdict()
+        .map_err(|reason| Error::BadStream {
+            snapshot: what.clone(),
+            reason,
+        })?;
 
     let mut stats = ingested.stats;
     stats.seconds = started.elapsed().as_secs_f64();
@@ -144,7 +151,10 @@ pub fn ship_stream<R: std::io::Read + Send>(
     ingested
         .check
         .verdict()
-        .map_err(|reason| Error::BadStream { snapshot: name, reason })?;
+        .map_err(|reason| Error::BadStream {
+            snapshot: name,
+            reason,
+        })?;
     m.stream_len = ingested.check.len();
     m.stream_digest = ingested.digest;
     m.chunks = ingested.chunks;
@@ -167,7 +177,12 @@ mod tests {
 
     #[test]
     fn base_is_newest_shipped_older_snapshot_by_guid() {
-        let src = vec![snap("a", 1, 10), snap("b", 2, 20), snap("c", 3, 30), snap("d", 4, 40)];
+        let src = vec![
+            snap("a", 1, 10),
+            snap("b", 2, 20),
+            snap("c", 3, 30),
+            snap("d", 4, 40),
+        ];
         let mut shipped = HashMap::new();
         assert!(choose_base(&src, &src[3], &shipped).is_none());
         shipped.insert(1, Id([1; 32]));

@@ -41,11 +41,6 @@ impl StreamCheck {
         self.len
     }
 
-    /// True if nothing was seen.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Checks the stream starts with BEGIN and ends with END.
     pub fn verdict(&self) -> Result<(), String> {
         if self.len < 2 * RECORD_LEN as u64 {
@@ -59,7 +54,9 @@ impl StreamCheck {
             [v, v.swap_bytes()]
         };
         let magic = u64::from_le_bytes(self.head[8..16].try_into().expect("8 bytes"));
-        if !ty(&self.head).contains(&DRR_BEGIN) || ![magic, magic.swap_bytes()].contains(&BEGIN_MAGIC) {
+        if !ty(&self.head).contains(&DRR_BEGIN)
+            || ![magic, magic.swap_bytes()].contains(&BEGIN_MAGIC)
+        {
             return Err("it does not start with a zfs send BEGIN record".into());
         }
         if !ty(&self.tail).contains(&DRR_END) {

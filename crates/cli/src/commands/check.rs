@@ -15,7 +15,10 @@ fn percent(s: &str) -> Result<f64> {
         .parse()
         .map_err(|_| UsageError(format!("--read-data={s}: not a percentage")))?;
     if !(v > 0.0 && v <= 100.0) {
-        return Err(UsageError(format!("--read-data={s}: must be more than 0 and at most 100")).into());
+        return Err(UsageError(format!(
+            "--read-data={s}: must be more than 0 and at most 100"
+        ))
+        .into());
     }
     Ok(v)
 }
@@ -56,5 +59,9 @@ pub fn run(g: &GlobalArgs, a: &CheckArgs) -> Result<ExitStatus> {
             }
         );
     }
-    Ok(if r.ok() { ExitStatus::Success } else { ExitStatus::Damaged })
+    Ok(if r.ok() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Damaged
+    })
 }

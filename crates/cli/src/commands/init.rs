@@ -29,7 +29,8 @@ pub fn run(g: &GlobalArgs, a: &InitArgs) -> Result<ExitStatus> {
         },
     };
     let loc = backend.location();
-    let repo = Repository::init(backend, &pass, opts).with_context(|| format!("creating a repository at {loc}"))?;
+    let repo = Repository::init(backend, &pass, opts)
+        .with_context(|| format!("creating a repository at {loc}"))?;
     println!("created repository {} at {loc}", repo.id());
     println!("Keep the passphrase safe: without it the data cannot be read back.");
     Ok(ExitStatus::Success)

@@ -52,8 +52,17 @@ pub fn run(g: &GlobalArgs, a: &ListArgs) -> Result<ExitStatus> {
         );
     }
     let streams: u64 = entries.iter().map(|e| e.manifest.stream_len).sum();
-    let stored: u64 = repo.backend().list(FileType::Pack)?.iter().map(|(_, s)| s).sum();
-    let ratio = if stored > 0 { streams as f64 / stored as f64 } else { 0.0 };
+    let stored: u64 = repo
+        .backend()
+        .list(FileType::Pack)?
+        .iter()
+        .map(|(_, s)| s)
+        .sum();
+    let ratio = if stored > 0 {
+        streams as f64 / stored as f64
+    } else {
+        0.0
+    };
     println!(
         "{} snapshot(s): {} of streams in {} of packs (deduplication and compression {ratio:.2}x)",
         entries.len(),

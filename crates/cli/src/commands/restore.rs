@@ -17,9 +17,16 @@ use crate::progress::CliProgress;
 pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
     let repo = context::open_repo(g)?;
     let cat = context::synced_catalog(g, &repo)?;
-    let all: Vec<(Id, Manifest)> = cat.snapshots()?.into_iter().map(|e| (e.id, e.manifest)).collect();
+    let all: Vec<(Id, Manifest)> = cat
+        .snapshots()?
+        .into_iter()
+        .map(|e| (e.id, e.manifest))
+        .collect();
     let (target, _) = find_snapshot(&all, &a.snapshot)?;
-    let chain: Vec<Id> = resolve_chain(&all, target)?.iter().map(|(id, _)| *id).collect();
+    let chain: Vec<Id> = resolve_chain(&all, target)?
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
     let progress = CliProgress::new(g.quiet);
     if let Some(to) = &a.to {
         let ds = DatasetName::parse(to).map_err(|e| UsageError(e.to_string()))?;
@@ -41,7 +48,13 @@ pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
 }
 
 /// Receives each stream of the chain, in order, into `ds`.
-fn receive_chain(repo: &Repository, chain: &[Id], ds: &DatasetName, force: bool, progress: &CliProgress) -> Result<()> {
+fn receive_chain(
+    repo: &Repository,
+    chain: &[Id],
+    ds: &DatasetName,
+    force: bool,
+    progress: &CliProgress,
+) -> Result<()> {
     let zfs = Zfs::new();
     for (i, id) in chain.iter().enumerate() {
         let m = repo.read_manifest(id)?;
@@ -54,7 +67,10 @@ fn receive_chain(repo: &Repository, chain: &[Id], ds: &DatasetName, force: bool,
         };
         let mut sink = zfs.receive(&args)?;
         use backup_core::Progress;
-        progress.begin(&format!("restore {} into {ds}", m.full_name()), Some(m.stream_len));
+        progress.begin(
+            &format!("restore {} into {ds}", m.full_name()),
+            Some(m.stream_len),
+        );
         let r = restore_stream(repo, &m, &mut sink, progress);
         progress.end();
         match r {
@@ -73,7 +89,10 @@ fn receive_chain(repo: &Repository, chain: &[Id], ds: &DatasetName, force: bool,
 /// Writes one stream to a file (atomically: a partial file is removed) or stdout.
 fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgress) -> Result<()> {
     use backup_core::Progress;
-    progress.begin(&format!("restore {} to {path}", m.full_name()), Some(m.stream_len));
+    progress.begin(
+        &format!("restore {} to {path}", m.full_name()),
+        Some(m.stream_len),
+    );
     let ctx = || format!("restoring {}", m.full_name());
     if path == "-" {
         let stdout = std::io::stdout();
@@ -87,15 +106,24 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
             let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
             let mut w = BufWriter::with_capacity(1 << 20, f);
             restore_stream(repo, m, &mut w, progress).with_context(ctx)?;
-            let f = w.into_inner().map_err(|e| e.into_error()).context("flushing")?;
-            f.sync_all().with_context(|| format!("fsync {}", tmp.display()))?;
-            std::fs::rename(&tmp, &final_path).with_context(|| format!("renaming to {}", final_path.display()))
+            let f = w
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .context("flushing")?;
+            f.sync_all()
+                .with_context(|| format!("fsync {}", tmp.display()))?;
+            std::fs::rename(&tmp, &final_path)
+                .with_context(|| format!("renaming to {}", final_path.display()))
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
         result?;
-        eprintln!("wrote {} ({}) to {path}", m.full_name(), bytes(m.stream_len));
+        eprintln!(
+            "wrote {} ({}) to {path}",
+            m.full_name(),
+            bytes(m.stream_len)
+        );
     }
     progress.end();
     Ok(())

@@ -18,7 +18,11 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
         (SnapshotName::parse(&a.target).map_err(usage)?, false)
     } else {
         let ds = DatasetName::parse(&a.target).map_err(usage)?;
-        let name = format!("{}-{}", a.prefix, jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ"));
+        let name = format!(
+            "{}-{}",
+            a.prefix,
+            jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ")
+        );
         (SnapshotName::new(ds, &name).map_err(usage)?, true)
     };
     // Unlock first: a wrong passphrase must not leave a new snapshot behind.
@@ -42,9 +46,16 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
     match outcome {
         ShipOutcome::AlreadyShipped { id } => {
             if a.json {
-                println!("{}", serde_json::json!({"snapshot": req.snapshot.to_string(), "id": id.to_hex(), "already_shipped": true}));
+                println!(
+                    "{}",
+                    serde_json::json!({"snapshot": req.snapshot.to_string(), "id": id.to_hex(), "already_shipped": true})
+                );
             } else {
-                println!("{} is already in the repository as {}", req.snapshot, id.short());
+                println!(
+                    "{} is already in the repository as {}",
+                    req.snapshot,
+                    id.short()
+                );
             }
         }
         ShipOutcome::Shipped { id, manifest: m } => {

@@ -41,7 +41,14 @@ impl LocalBackend {
         self.root.join(ty.path(name))
     }
 
-    fn missing_or(&self, ty: FileType, name: &str, path: &Path, op: &'static str, e: std::io::Error) -> Error {
+    fn missing_or(
+        &self,
+        ty: FileType,
+        name: &str,
+        path: &Path,
+        op: &'static str,
+        e: std::io::Error,
+    ) -> Error {
         if e.kind() == ErrorKind::NotFound {
             Error::Missing {
                 kind: kind_name(ty),
@@ -88,12 +95,19 @@ impl Backend for LocalBackend {
 
     fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
         let path = self.full(ty, name);
-        let dir = path.parent().expect("object paths have a parent").to_path_buf();
+        let dir = path
+            .parent()
+            .expect("object paths have a parent")
+            .to_path_buf();
         if !dir.is_dir() {
             fs::create_dir_all(&dir).map_err(|e| err("create directory", &dir, e))?;
             fsync_dir(dir.parent().unwrap_or(&self.root))?;
         }
-        let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), crate::id::Id::random().short()));
+        let tmp = dir.join(format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            crate::id::Id::random().short()
+        ));
         let result = (|| {
             let mut f = OpenOptions::new()
                 .write(true)
@@ -120,9 +134,11 @@ impl Backend for LocalBackend {
     fn read_range(&self, ty: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         let path = self.full(ty, name);
         let mut f = File::open(&path).map_err(|e| self.missing_or(ty, name, &path, "open", e))?;
-        f.seek(SeekFrom::Start(offset)).map_err(|e| err("seek", &path, e))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| err("seek", &path, e))?;
         let mut buf = vec![0u8; usize::try_from(len).expect("range fits in memory")];
-        f.read_exact(&mut buf).map_err(|e| err("read range", &path, e))?;
+        f.read_exact(&mut buf)
+            .map_err(|e| err("read range", &path, e))?;
         Ok(buf)
     }
 
@@ -155,7 +171,9 @@ impl Backend for LocalBackend {
                 if name.starts_with('.') {
                     continue;
                 }
-                let meta = entry.metadata().map_err(|e| err("stat", &entry.path(), e))?;
+                let meta = entry
+                    .metadata()
+                    .map_err(|e| err("stat", &entry.path(), e))?;
                 if meta.is_file() {
                     out.push((name, meta.len()));
                 }
@@ -191,7 +209,10 @@ mod tests {
         assert!(b.read_range(FileType::Pack, "abcdef", 3, 2).is_err());
         assert_eq!(b.list(FileType::Pack).unwrap(), vec![("abcdef".into(), 4)]);
         assert!(dir.path().join("repo/data/ab/abcdef").is_file());
-        assert!(matches!(b.read(FileType::Index, "nope"), Err(Error::Missing { .. })));
+        assert!(matches!(
+            b.read(FileType::Index, "nope"),
+            Err(Error::Missing { .. })
+        ));
         b.remove(FileType::Pack, "abcdef").unwrap();
         b.remove(FileType::Pack, "abcdef").unwrap();
         assert!(b.list(FileType::Pack).unwrap().is_empty());

@@ -22,7 +22,8 @@ impl MemoryBackend {
     /// Changes stored bytes in place, to simulate damage in tests.
     pub fn tamper(&self, ty: FileType, name: &str, f: impl FnOnce(&mut Vec<u8>)) {
         let mut m = self.objects.lock().unwrap();
-        f(m.get_mut(&(ty, name.to_string())).expect("object to tamper with exists"));
+        f(m.get_mut(&(ty, name.to_string()))
+            .expect("object to tamper with exists"));
     }
 }
 
@@ -32,7 +33,12 @@ impl Backend for MemoryBackend {
     }
 
     fn create(&self) -> Result<()> {
-        if self.objects.lock().unwrap().contains_key(&(FileType::Config, "config".into())) {
+        if self
+            .objects
+            .lock()
+            .unwrap()
+            .contains_key(&(FileType::Config, "config".into()))
+        {
             return Err(Error::AlreadyExists {
                 location: self.location(),
             });
@@ -41,7 +47,10 @@ impl Backend for MemoryBackend {
     }
 
     fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
-        self.objects.lock().unwrap().insert((ty, name.to_string()), data.to_vec());
+        self.objects
+            .lock()
+            .unwrap()
+            .insert((ty, name.to_string()), data.to_vec());
         Ok(())
     }
 
@@ -60,11 +69,13 @@ impl Backend for MemoryBackend {
     fn read_range(&self, ty: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
         let all = self.read(ty, name)?;
         let (start, end) = (offset as usize, (offset + len) as usize);
-        all.get(start..end).map(<[u8]>::to_vec).ok_or_else(|| Error::Backend {
-            op: "read range",
-            path: ty.path(name),
-            source: std::io::ErrorKind::UnexpectedEof.into(),
-        })
+        all.get(start..end)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| Error::Backend {
+                op: "read range",
+                path: ty.path(name),
+                source: std::io::ErrorKind::UnexpectedEof.into(),
+            })
     }
 
     fn list(&self, ty: FileType) -> Result<Vec<(String, u64)>> {

@@ -47,7 +47,10 @@ impl Header {
     /// Parses and checks a header.
     pub fn parse(b: &[u8]) -> Result<Header, String> {
         if b.len() < HEADER_LEN {
-            return Err(format!("blob header is {} bytes, expected {HEADER_LEN}", b.len()));
+            return Err(format!(
+                "blob header is {} bytes, expected {HEADER_LEN}",
+                b.len()
+            ));
         }
         if &b[..4] != MAGIC {
             return Err("blob does not start with the blob magic".into());
@@ -78,7 +81,11 @@ impl Header {
         let mut h = [0u8; HEADER_LEN];
         h[..4].copy_from_slice(MAGIC);
         h[4] = self.kind;
-        h[5] = if self.compressed { COMPRESSION_ZSTD } else { COMPRESSION_NONE };
+        h[5] = if self.compressed {
+            COMPRESSION_ZSTD
+        } else {
+            COMPRESSION_NONE
+        };
         h[8..40].copy_from_slice(&self.id.0);
         h[40..44].copy_from_slice(&self.raw_len.to_le_bytes());
         h[44..48].copy_from_slice(&self.sealed_len.to_le_bytes());
@@ -88,7 +95,9 @@ impl Header {
 
 /// Compresses (when that helps) and seals a chunk whose id is `id`.
 pub fn encode(keys: &Keys, id: Id, data: &[u8], zstd_level: i32) -> Vec<u8> {
-    let compressed = zstd::bulk::compress(data, zstd_level).ok().filter(|c| c.len() < data.len());
+    let compressed = zstd::bulk::compress(data, zstd_level)
+        .ok()
+        .filter(|c| c.len() < data.len());
     let (payload, is_compressed) = match &compressed {
         Some(c) => (c.as_slice(), true),
         None => (data, false),
@@ -119,7 +128,11 @@ pub fn decode(keys: &Keys, b: &[u8], expect: Option<&Id>) -> Result<Vec<u8>, Str
         }
     }
     if b.len() != h.total_len() {
-        return Err(format!("blob is {} bytes, its header says {}", b.len(), h.total_len()));
+        return Err(format!(
+            "blob is {} bytes, its header says {}",
+            b.len(),
+            h.total_len()
+        ));
     }
     let payload = keys
         .open(ObjectType::Blob, &b[..HEADER_LEN], &b[HEADER_LEN..])
@@ -131,7 +144,12 @@ pub fn decode(keys: &Keys, b: &[u8], expect: Option<&Id>) -> Result<Vec<u8>, Str
         payload
     };
     if data.len() != h.raw_len as usize {
-        return Err(format!("chunk {} has {} bytes, expected {}", h.id, data.len(), h.raw_len));
+        return Err(format!(
+            "chunk {} has {} bytes, expected {}",
+            h.id,
+            data.len(),
+            h.raw_len
+        ));
     }
     if keys.chunk_id(&data) != h.id {
         return Err(format!("chunk {} does not hash to its id", h.id));
@@ -146,7 +164,12 @@ mod tests {
     #[test]
     fn round_trip_compressible_and_not() {
         let k = Keys::from_master([3; 32]);
-        for data in [vec![0u8; 100_000], (0..5000u32).flat_map(|i| (i * 2654435761).to_le_bytes()).collect()] {
+        for data in [
+            vec![0u8; 100_000],
+            (0..5000u32)
+                .flat_map(|i| (i * 2654435761).to_le_bytes())
+                .collect(),
+        ] {
             let id = k.chunk_id(&data);
             let b = encode(&k, id, &data, 3);
             assert_eq!(decode(&k, &b, Some(&id)).unwrap(), data);

@@ -46,7 +46,9 @@ impl Default for ChunkerParams {
 impl ChunkerParams {
     /// Checks the bounds FastCDC v2020 accepts.
     pub fn validate(&self) -> Result<()> {
-        use fastcdc::v2020::{AVERAGE_MAX, AVERAGE_MIN, MAXIMUM_MAX, MAXIMUM_MIN, MINIMUM_MAX, MINIMUM_MIN};
+        use fastcdc::v2020::{
+            AVERAGE_MAX, AVERAGE_MIN, MAXIMUM_MAX, MAXIMUM_MIN, MINIMUM_MAX, MINIMUM_MIN,
+        };
         let ok = (MINIMUM_MIN..=MINIMUM_MAX).contains(&self.min)
             && (AVERAGE_MIN..=AVERAGE_MAX).contains(&self.avg)
             && (MAXIMUM_MIN..=MAXIMUM_MAX).contains(&self.max)
@@ -96,7 +98,10 @@ impl Default for ConfigBody {
 /// Parses the public header: (version, repository id). Refuses other versions.
 pub fn parse_header(bytes: &[u8]) -> Result<Id> {
     if bytes.len() < 40 || &bytes[..4] != MAGIC {
-        return Err(Error::corrupt("config", "does not start with the config magic"));
+        return Err(Error::corrupt(
+            "config",
+            "does not start with the config magic",
+        ));
     }
     let version = u32_at(bytes, 4);
     if version != VERSION {
@@ -127,8 +132,13 @@ pub fn decode_body(keys: &Keys, bytes: &[u8]) -> Result<ConfigBody> {
     let json = keys
         .open(ObjectType::Config, &repo_id.0, &bytes[40..])
         .ok_or_else(|| Error::corrupt("config", "body fails authentication"))?;
-    let body: ConfigBody = serde_json::from_slice(&json).map_err(|e| Error::corrupt("config", e.to_string()))?;
-    if let Some(f) = body.features.iter().find(|f| !KNOWN_FEATURES.contains(&f.as_str())) {
+    let body: ConfigBody =
+        serde_json::from_slice(&json).map_err(|e| Error::corrupt("config", e.to_string()))?;
+    if let Some(f) = body
+        .features
+        .iter()
+        .find(|f| !KNOWN_FEATURES.contains(&f.as_str()))
+    {
         return Err(Error::Unsupported {
             object: "config".into(),
             what: "feature flag",

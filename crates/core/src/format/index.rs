@@ -54,7 +54,8 @@ pub fn decode_segment(keys: &Keys, sealed: &[u8]) -> Result<Vec<PackBlobs>, Stri
     let z = keys
         .open(ObjectType::Index, &[], sealed)
         .ok_or("index segment fails authentication")?;
-    let b = zstd::stream::decode_all(z.as_slice()).map_err(|e| format!("index segment does not decompress: {e}"))?;
+    let b = zstd::stream::decode_all(z.as_slice())
+        .map_err(|e| format!("index segment does not decompress: {e}"))?;
     let short = || "index segment is truncated".to_string();
     if b.len() < 8 || &b[..4] != MAGIC {
         return Err("index segment does not start with the index magic".into());

@@ -90,8 +90,10 @@ pub fn decode(keys: &Keys, sealed: &[u8]) -> Result<Manifest, String> {
     let z = keys
         .open(ObjectType::Manifest, &[], sealed)
         .ok_or("manifest fails authentication")?;
-    let json = zstd::stream::decode_all(z.as_slice()).map_err(|e| format!("manifest does not decompress: {e}"))?;
-    let m: Manifest = serde_json::from_slice(&json).map_err(|e| format!("manifest does not parse: {e}"))?;
+    let json = zstd::stream::decode_all(z.as_slice())
+        .map_err(|e| format!("manifest does not decompress: {e}"))?;
+    let m: Manifest =
+        serde_json::from_slice(&json).map_err(|e| format!("manifest does not parse: {e}"))?;
     if m.version != VERSION {
         return Err(format!("unknown manifest version {}", m.version));
     }

@@ -61,7 +61,10 @@ impl PackWriter {
         let mut buf = Vec::new();
         buf.extend_from_slice(MAGIC);
         buf.extend_from_slice(&[VERSION, 0, 0, 0]);
-        PackWriter { buf, entries: Vec::new() }
+        PackWriter {
+            buf,
+            entries: Vec::new(),
+        }
     }
 
     /// Appends an encoded blob.
@@ -97,7 +100,8 @@ impl PackWriter {
         }
         let sealed = keys.seal(ObjectType::PackTrailer, &[], &t);
         self.buf.extend_from_slice(&sealed);
-        self.buf.extend_from_slice(&(sealed.len() as u32).to_le_bytes());
+        self.buf
+            .extend_from_slice(&(sealed.len() as u32).to_le_bytes());
         self.buf.extend_from_slice(TRAILER_MAGIC);
         (Id::of_bytes(&self.buf), self.buf, self.entries)
     }
@@ -122,7 +126,10 @@ pub fn parse_trailer(keys: &Keys, sealed: &[u8], blobs_end: u64) -> Result<Vec<E
     }
     let n = u32_at(&t, 0) as usize;
     if t.len() != 4 + n * ENTRY_LEN {
-        return Err(format!("pack trailer says {n} blobs but holds {} bytes", t.len()));
+        return Err(format!(
+            "pack trailer says {n} blobs but holds {} bytes",
+            t.len()
+        ));
     }
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
@@ -150,7 +157,10 @@ pub fn parse(keys: &Keys, pack: &[u8]) -> Result<Vec<Entry>, String> {
         return Err(format!("unknown pack version {} or flags", pack[4]));
     }
     let tlen = footer_trailer_len(&pack[pack.len() - FOOTER_LEN..])? as usize;
-    let Some(tstart) = (pack.len() - FOOTER_LEN).checked_sub(tlen).filter(|s| *s >= HEADER_LEN) else {
+    let Some(tstart) = (pack.len() - FOOTER_LEN)
+        .checked_sub(tlen)
+        .filter(|s| *s >= HEADER_LEN)
+    else {
         return Err("pack trailer length exceeds the pack".into());
     };
     parse_trailer(keys, &pack[tstart..pack.len() - FOOTER_LEN], tstart as u64)
@@ -186,7 +196,12 @@ mod tests {
             // Damage anywhere is caught either by the structure or by a blob.
             let ok = parse(&k, &t).map(|es| {
                 es.iter().all(|e| {
-                    blob::decode(&k, &t[e.offset as usize..(e.offset + e.length) as usize], Some(&e.id)).is_ok()
+                    blob::decode(
+                        &k,
+                        &t[e.offset as usize..(e.offset + e.length) as usize],
+                        Some(&e.id),
+                    )
+                    .is_ok()
                 })
             });
             assert!(!matches!(ok, Ok(true)), "flip at {i} not detected");
