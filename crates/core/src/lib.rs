@@ -49,3 +49,6 @@ pub use progress::{NoProgress, Progress};
 pub use repository::{InitOptions, Repository};
 pub use restore::restore_stream;
 pub use ship::{choose_base, ship, ship_stream, ShipOutcome, ShipRequest};
+
+#[cfg(test)]
+mod tests;

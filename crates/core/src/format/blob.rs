@@ -167,7 +167,7 @@ mod tests {
         for data in [
             vec![0u8; 100_000],
             (0..5000u32)
-                .flat_map(|i| (i * 2654435761).to_le_bytes())
+                .flat_map(|i| i.wrapping_mul(2654435761).to_le_bytes())
                 .collect(),
         ] {
             let id = k.chunk_id(&data);
