@@ -121,6 +121,7 @@ pub fn ship(
             guid: b.guid,
             snapshot: b.name.to_string(),
         }),
+        layout: manifest::LAYOUT_STREAM.into(),
         send_flags: args.flags(),
         stream_len: ingested.check.len(),
         stream_digest: ingested.digest,

@@ -69,6 +69,7 @@ fn manifest(name: &str, guid: u64, base: Option<u64>) -> Manifest {
             guid: g,
             snapshot: String::new(),
         }),
+        layout: "stream".into(),
         send_flags: vec![],
         stream_len: 0,
         stream_digest: String::new(),

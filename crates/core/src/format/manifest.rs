@@ -9,6 +9,9 @@ use crate::id::Id;
 
 /// Manifest format version written by this build.
 pub const VERSION: u32 = 1;
+/// How `chunks` make up the stream: "stream" = the send stream, cut by
+/// FastCDC, chunks concatenated in order. Readers refuse other layouts.
+pub const LAYOUT_STREAM: &str = "stream";
 
 /// The base of an incremental stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +54,8 @@ pub struct Manifest {
     pub creation: i64,
     /// The base of an incremental, `None` for a full stream.
     pub base: Option<BaseRef>,
+    /// How the chunks make up the stream ([`LAYOUT_STREAM`]).
+    pub layout: String,
     /// The `zfs send` flags used.
     pub send_flags: Vec<String>,
     /// Length of the send stream in bytes.
@@ -96,6 +101,9 @@ pub fn decode(keys: &Keys, sealed: &[u8]) -> Result<Manifest, String> {
         serde_json::from_slice(&json).map_err(|e| format!("manifest does not parse: {e}"))?;
     if m.version != VERSION {
         return Err(format!("unknown manifest version {}", m.version));
+    }
+    if m.layout != LAYOUT_STREAM {
+        return Err(format!("unknown stream layout {:?}", m.layout));
     }
     Ok(m)
 }

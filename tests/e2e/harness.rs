@@ -1,0 +1,220 @@
+//! What every end-to-end test needs: a throwaway pool, a repository, and the
+//! real `backup` binary run with a passphrase from a file.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use backup_zfs::testpool::TestPool;
+use backup_zfs::{DatasetName, SnapshotName};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_backup");
+
+/// A pool, a repository directory, a catalog directory and a passphrase file.
+pub struct Env {
+    pub pool: TestPool,
+    pub tmp: tempfile::TempDir,
+    pub repo: PathBuf,
+    pub extra_path: Option<PathBuf>,
+}
+
+impl Env {
+    /// A fresh pool and an initialised repository (cheap key derivation).
+    pub fn new() -> Env {
+        let env = Env::without_repo();
+        let out = env.backup(["init", "--kdf-memory", "1024", "--kdf-iterations", "1"]);
+        assert_ok(&out, "init");
+        env
+    }
+
+    /// A fresh pool and an empty place for a repository.
+    pub fn without_repo() -> Env {
+        let pool = TestPool::create().expect("a test pool (is zfs-fuse installed? run scripts/test.sh)");
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("pass"), "correct horse battery staple\n").unwrap();
+        let repo = tmp.path().join("repo");
+        Env {
+            pool,
+            tmp,
+            repo,
+            extra_path: None,
+        }
+    }
+
+    /// Runs `backup` with this environment's repository, passphrase and catalog.
+    pub fn backup<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command(args).output().expect("run backup")
+    }
+
+    /// The command, to adjust before running.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env_clear()
+            .env("PATH", self.path_var())
+            .env("BACKUP_REPOSITORY", &self.repo)
+            .env("BACKUP_PASSWORD_FILE", self.tmp.path().join("pass"))
+            .env("BACKUP_CACHE_DIR", self.tmp.path().join("cache"))
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn path_var(&self) -> String {
+        let base = std::env::var("PATH").unwrap_or_default();
+        let base = format!("{base}:/usr/sbin:/sbin");
+        match &self.extra_path {
+            Some(p) => format!("{}:{base}", p.display()),
+            None => base,
+        }
+    }
+
+    /// A dataset `name` under the pool's root, created.
+    pub fn dataset(&self, name: &str) -> DatasetName {
+        let ds = self.pool.root().child(name).unwrap();
+        self.pool.zfs().create_dataset(&ds, &[]).unwrap();
+        ds
+    }
+
+    /// Where `ds` is mounted.
+    pub fn mountpoint(&self, ds: &DatasetName) -> PathBuf {
+        self.pool.zfs().mountpoint(ds).unwrap().expect("dataset is mounted")
+    }
+
+    /// Takes a snapshot.
+    pub fn snapshot(&self, ds: &DatasetName, name: &str) -> SnapshotName {
+        let s = SnapshotName::new(ds.clone(), name).unwrap();
+        self.pool.zfs().create_snapshots(std::slice::from_ref(&s), false).unwrap();
+        s
+    }
+
+    /// Clones a snapshot so its contents can be compared (zfs-fuse has no .zfs/snapshot).
+    pub fn clone_of(&self, snap: &SnapshotName, name: &str) -> PathBuf {
+        let target = self.pool.root().child(name).unwrap();
+        run_ok("zfs", ["clone", &snap.to_string(), target.as_str()]);
+        self.mountpoint(&target)
+    }
+
+    /// `backup list --json`.
+    pub fn list(&self) -> Vec<serde_json::Value> {
+        let out = self.backup(["list", "--json"]);
+        assert_ok(&out, "list --json");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// Runs a command and asserts it succeeded.
+pub fn run_ok<I, S>(prog: &str, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = Command::new(prog).args(args).output().unwrap();
+    assert_ok(&out, prog);
+    out
+}
+
+pub fn assert_ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed with {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts two trees are the same: every path, type, size, mode, owner,
+/// mtime, symlink target and file content.
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    let ea = entries(a);
+    let eb = entries(b);
+    let names_a: Vec<_> = ea.iter().map(|(p, _)| p.clone()).collect();
+    let names_b: Vec<_> = eb.iter().map(|(p, _)| p.clone()).collect();
+    assert_eq!(names_a, names_b, "{} and {} list different paths", a.display(), b.display());
+    for ((rel, ma), (_, mb)) in ea.iter().zip(&eb) {
+        let what = rel.display();
+        assert_eq!(ma.mode(), mb.mode(), "{what}: mode");
+        assert_eq!((ma.uid(), ma.gid()), (mb.uid(), mb.gid()), "{what}: owner");
+        assert_eq!(ma.size(), mb.size(), "{what}: size");
+        if !ma.is_dir() {
+            assert_eq!((ma.mtime(), ma.mtime_nsec()), (mb.mtime(), mb.mtime_nsec()), "{what}: mtime");
+        }
+        if ma.file_type().is_symlink() {
+            assert_eq!(fs::read_link(a.join(rel)).unwrap(), fs::read_link(b.join(rel)).unwrap(), "{what}: target");
+        } else if ma.is_file() {
+            assert!(same_content(&a.join(rel), &b.join(rel)), "{what}: content differs");
+        }
+    }
+}
+
+fn entries(root: &Path) -> Vec<(PathBuf, fs::Metadata)> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for e in fs::read_dir(root.join(&rel)).unwrap() {
+            let e = e.unwrap();
+            let r = rel.join(e.file_name());
+            let m = fs::symlink_metadata(e.path()).unwrap();
+            if m.is_dir() {
+                stack.push(r.clone());
+            }
+            out.push((r, m));
+        }
+    }
+    out.sort_by(|x, y| x.0.cmp(&y.0));
+    out
+}
+
+fn same_content(a: &Path, b: &Path) -> bool {
+    let (mut fa, mut fb) = (fs::File::open(a).unwrap(), fs::File::open(b).unwrap());
+    let (mut ba, mut bb) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let na = read_full(&mut fa, &mut ba);
+        let nb = read_full(&mut fb, &mut bb);
+        if na != nb || ba[..na] != bb[..nb] {
+            return false;
+        }
+        if na == 0 {
+            return true;
+        }
+    }
+}
+
+fn read_full(f: &mut fs::File, buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]).unwrap() {
+            0 => break,
+            k => n += k,
+        }
+    }
+    n
+}
+
+/// Deterministic incompressible bytes.
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
