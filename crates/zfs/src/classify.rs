@@ -63,13 +63,21 @@ fn classify_flat(ctx: Context<'_>, raw: &str, flat: &str) -> Option<ZfsError> {
             name: name.to_owned(),
         });
     }
-    if let Some(target) = between(flat, "most recent snapshot of ", " does not match incremental source") {
+    if let Some(target) = between(
+        flat,
+        "most recent snapshot of ",
+        " does not match incremental source",
+    ) {
         return Some(ZfsError::IncrementalMismatch {
             target: target.to_owned(),
             detail: format!("most recent snapshot of {target} does not match incremental source"),
         });
     }
-    if let Some(target) = between(flat, "destination ", " has been modified since most recent snapshot") {
+    if let Some(target) = between(
+        flat,
+        "destination ",
+        " has been modified since most recent snapshot",
+    ) {
         return Some(ZfsError::DestinationModified {
             target: target.to_owned(),
         });
@@ -97,12 +105,20 @@ fn classify_flat(ctx: Context<'_>, raw: &str, flat: &str) -> Option<ZfsError> {
             detail: "the incremental source is not an earlier snapshot of the same dataset".into(),
         });
     }
-    if let Some(name) = between(flat, "cannot create snapshot '", "': dataset already exists") {
+    if let Some(name) = between(
+        flat,
+        "cannot create snapshot '",
+        "': dataset already exists",
+    ) {
         return Some(ZfsError::SnapshotExists {
             name: name.to_owned(),
         });
     }
-    if let Some(name) = between(flat, "cannot create snapshot '", "': dataset does not exist") {
+    if let Some(name) = between(
+        flat,
+        "cannot create snapshot '",
+        "': dataset does not exist",
+    ) {
         return Some(ZfsError::DatasetNotFound {
             name: dataset_part(name).to_owned(),
         });

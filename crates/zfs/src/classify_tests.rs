@@ -115,7 +115,11 @@ fn missing_datasets_and_snapshots() {
     assert!(matches!(e, ZfsError::DatasetNotFound { ref name } if name == "zbtexp1/nope"));
     let e = run("zfs get ...", "zbtexp1/a@nope", GET_MISSING_SNAPSHOT);
     assert!(matches!(e, ZfsError::DatasetNotFound { ref name } if name == "zbtexp1/a@nope"));
-    let e = run("zfs destroy pool/ds@missing", "pool/ds@missing", OPENZFS_DESTROY_MISSING);
+    let e = run(
+        "zfs destroy pool/ds@missing",
+        "pool/ds@missing",
+        OPENZFS_DESTROY_MISSING,
+    );
     assert!(matches!(e, ZfsError::DatasetNotFound { ref name } if name == "pool/ds@missing"));
 }
 
@@ -136,7 +140,9 @@ fn existing_snapshots_and_datasets() {
 fn send_failures() {
     let obj = "zbtexp1/with space@s2";
     let e = run("zfs send", "zbtexp1/with space@nope", SEND_MISSING);
-    assert!(matches!(e, ZfsError::DatasetNotFound { ref name } if name == "zbtexp1/with space@nope"));
+    assert!(
+        matches!(e, ZfsError::DatasetNotFound { ref name } if name == "zbtexp1/with space@nope")
+    );
     let e = run("zfs send -i", obj, SEND_BASE_MISSING);
     assert!(
         matches!(e, ZfsError::DatasetNotFound { ref name } if name == "zbtexp1/with space@nope"),
@@ -206,8 +212,15 @@ fn destroy_failures() {
     }
     let e = run("zfs destroy", "x", DESTROY_HELD);
     assert!(matches!(e, ZfsError::Busy { ref name } if name == "zbtexp1/with space@s2"));
-    let e = run("zfs destroy -r zbtexp1/a/b/c", "zbtexp1/a/b/c", DESTROY_MOUNT_BUSY);
-    assert!(matches!(e, ZfsError::Busy { ref name } if name == "zbtexp1/a/b/c"), "{e:?}");
+    let e = run(
+        "zfs destroy -r zbtexp1/a/b/c",
+        "zbtexp1/a/b/c",
+        DESTROY_MOUNT_BUSY,
+    );
+    assert!(
+        matches!(e, ZfsError::Busy { ref name } if name == "zbtexp1/a/b/c"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -244,5 +257,8 @@ fn messages_name_their_object() {
         "\"zbtexp1/recv one\" has been modified since its most recent snapshot"
     );
     let e = run("zfs send", "x", SEND_MISSING);
-    assert_eq!(e.to_string(), "dataset \"zbtexp1/with space@nope\" does not exist");
+    assert_eq!(
+        e.to_string(),
+        "dataset \"zbtexp1/with space@nope\" does not exist"
+    );
 }

@@ -193,7 +193,10 @@ mod tests {
         let long = vec![b'x'; STDERR_CAP + 10];
         let s = cap_stderr(&long);
         assert!(s.starts_with("xxx"));
-        assert!(s.ends_with(&format!("[stderr truncated: {} bytes, first {STDERR_CAP} kept]", STDERR_CAP + 10)));
+        assert!(s.ends_with(&format!(
+            "[stderr truncated: {} bytes, first {STDERR_CAP} kept]",
+            STDERR_CAP + 10
+        )));
     }
 
     #[test]
@@ -206,12 +209,21 @@ mod tests {
             .unwrap();
         let mut drain = StderrDrain::spawn(child.stderr.take().unwrap()).unwrap();
         let mut out = String::new();
-        child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
         assert!(child.wait().unwrap().success());
         assert_eq!(out, "done\n");
         let err = drain.join();
         assert!(err.starts_with("eeee"));
-        assert!(err.contains("[stderr truncated"), "{}", &err[err.len() - 80..]);
+        assert!(
+            err.contains("[stderr truncated"),
+            "{}",
+            &err[err.len() - 80..]
+        );
         assert!(err.len() < STDERR_CAP + 200);
     }
 }

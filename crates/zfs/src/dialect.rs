@@ -117,19 +117,24 @@ pub(crate) fn detect(zfs: &std::path::Path, zpool: &std::path::Path) -> Result<D
     let line = CommandLine::new(zfs, ["version"]);
     let out = run(&line)?;
     if out.status.success() {
-        return parse_zfs_version(&out.stdout).ok_or_else(|| ZfsError::Parse {
-            command: line.display().to_owned(),
-            line: out.stdout.lines().next().unwrap_or("").to_owned(),
-            reason: "expected a line `zfs-<version>`".into(),
-        })
-        .map(|version| Dialect::OpenZfs { version });
+        return parse_zfs_version(&out.stdout)
+            .ok_or_else(|| ZfsError::Parse {
+                command: line.display().to_owned(),
+                line: out.stdout.lines().next().unwrap_or("").to_owned(),
+                reason: "expected a line `zfs-<version>`".into(),
+            })
+            .map(|version| Dialect::OpenZfs { version });
     }
     if !is_unknown_version_command(&out.stderr) {
         let ctx = crate::classify::Context {
             command: line.display(),
             object: "",
         };
-        return Err(crate::classify::classify(ctx, &status_text(&out.status), &out.stderr));
+        return Err(crate::classify::classify(
+            ctx,
+            &status_text(&out.status),
+            &out.stderr,
+        ));
     }
     let line = CommandLine::new(zpool, ["upgrade", "-v"]);
     let out = run(&line)?;
@@ -160,7 +165,10 @@ mod tests {
             Some("2.1.9-FreeBSD_g92e0d9d18")
         );
         // kernel module missing: only the userland line
-        assert_eq!(parse_zfs_version("zfs-2.2.2-1\n").as_deref(), Some("2.2.2-1"));
+        assert_eq!(
+            parse_zfs_version("zfs-2.2.2-1\n").as_deref(),
+            Some("2.2.2-1")
+        );
         assert_eq!(parse_zfs_version(""), None);
         assert_eq!(parse_zfs_version("zfs-kmod-2.1.11-1\n"), None);
     }

@@ -47,7 +47,10 @@ pub enum ZfsError {
 
     /// Destroying `name` needs `-r`/`-R`: it has children, snapshots or clones.
     #[error("{name:?} has dependents: {}", dependents.join(", "))]
-    HasDependents { name: String, dependents: Vec<String> },
+    HasDependents {
+        name: String,
+        dependents: Vec<String>,
+    },
 
     /// `zfs receive` read a stream it could not use (truncated, garbage, empty).
     #[error("zfs receive into {target:?} rejected the stream: {detail}")]

@@ -101,7 +101,10 @@ fn snapshot_rejects() {
         "9tank@s",
     ] {
         let err = SnapshotName::parse(bad).unwrap_err();
-        assert!(err.to_string().contains(&format!("{bad:?}")), "{bad}: {err}");
+        assert!(
+            err.to_string().contains(&format!("{bad:?}")),
+            "{bad}: {err}"
+        );
     }
     let ds = DatasetName::parse("tank").unwrap();
     assert!(SnapshotName::new(ds.clone(), "").is_err());

@@ -15,17 +15,32 @@ fn parse_err(command: &str, line: &str, reason: impl Into<String>) -> ZfsError {
     }
 }
 
-fn number<T: std::str::FromStr>(command: &str, line: &str, field: &str, v: &str) -> Result<T, ZfsError> {
-    v.parse()
-        .map_err(|_| parse_err(command, line, format!("{field} is not an exact number (missing -p?)")))
+fn number<T: std::str::FromStr>(
+    command: &str,
+    line: &str,
+    field: &str,
+    v: &str,
+) -> Result<T, ZfsError> {
+    v.parse().map_err(|_| {
+        parse_err(
+            command,
+            line,
+            format!("{field} is not an exact number (missing -p?)"),
+        )
+    })
 }
 
 /// Snapshot names from `zfs list -H -t snapshot -o name -d 1 DS`, keeping
 /// only `DS`'s own (`DS@...`).
-pub(crate) fn parse_snapshot_names(command: &str, ds: &DatasetName, stdout: &str) -> Result<Vec<SnapshotName>, ZfsError> {
+pub(crate) fn parse_snapshot_names(
+    command: &str,
+    ds: &DatasetName,
+    stdout: &str,
+) -> Result<Vec<SnapshotName>, ZfsError> {
     let mut names = Vec::new();
     for line in stdout.lines().filter(|l| !l.is_empty()) {
-        let name = SnapshotName::parse(line).map_err(|e| parse_err(command, line, e.to_string()))?;
+        let name =
+            SnapshotName::parse(line).map_err(|e| parse_err(command, line, e.to_string()))?;
         if name.dataset() == ds {
             names.push(name);
         }
@@ -46,20 +61,31 @@ pub(crate) fn parse_snapshot_props(command: &str, stdout: &str) -> Result<Vec<Sn
     for line in stdout.lines().filter(|l| !l.is_empty()) {
         let mut cols = line.splitn(3, '\t');
         let (Some(name), Some(prop), Some(value)) = (cols.next(), cols.next(), cols.next()) else {
-            return Err(parse_err(command, line, "expected name<TAB>property<TAB>value"));
+            return Err(parse_err(
+                command,
+                line,
+                "expected name<TAB>property<TAB>value",
+            ));
         };
         let p = by_name.entry(name.to_owned()).or_default();
         match prop {
             "guid" => p.guid = Some(number(command, line, prop, value)?),
             "createtxg" => p.createtxg = Some(number(command, line, prop, value)?),
             "creation" => p.creation = Some(number(command, line, prop, value)?),
-            _ => return Err(parse_err(command, line, format!("unexpected property {prop:?}"))),
+            _ => {
+                return Err(parse_err(
+                    command,
+                    line,
+                    format!("unexpected property {prop:?}"),
+                ))
+            }
         }
     }
     by_name
         .into_iter()
         .map(|(name, p)| {
-            let snap = SnapshotName::parse(&name).map_err(|e| parse_err(command, &name, e.to_string()))?;
+            let snap =
+                SnapshotName::parse(&name).map_err(|e| parse_err(command, &name, e.to_string()))?;
             match (p.guid, p.createtxg, p.creation) {
                 (Some(guid), Some(createtxg), Some(creation)) => Ok(Snapshot {
                     name: snap,
@@ -67,7 +93,11 @@ pub(crate) fn parse_snapshot_props(command: &str, stdout: &str) -> Result<Vec<Sn
                     createtxg,
                     creation,
                 }),
-                _ => Err(parse_err(command, &name, "guid, createtxg or creation missing")),
+                _ => Err(parse_err(
+                    command,
+                    &name,
+                    "guid, createtxg or creation missing",
+                )),
             }
         })
         .collect()
@@ -75,14 +105,19 @@ pub(crate) fn parse_snapshot_props(command: &str, stdout: &str) -> Result<Vec<Sn
 
 /// Snapshots from `zfs list -Hp -t snapshot -o name,guid,createtxg,creation
 /// -d 1 DS` (OpenZFS), keeping only `DS`'s own.
-pub(crate) fn parse_snapshot_list(command: &str, ds: &DatasetName, stdout: &str) -> Result<Vec<Snapshot>, ZfsError> {
+pub(crate) fn parse_snapshot_list(
+    command: &str,
+    ds: &DatasetName,
+    stdout: &str,
+) -> Result<Vec<Snapshot>, ZfsError> {
     let mut out = Vec::new();
     for line in stdout.lines().filter(|l| !l.is_empty()) {
         let cols: Vec<&str> = line.split('\t').collect();
         let [name, guid, createtxg, creation] = cols[..] else {
             return Err(parse_err(command, line, "expected 4 tab-separated columns"));
         };
-        let name = SnapshotName::parse(name).map_err(|e| parse_err(command, line, e.to_string()))?;
+        let name =
+            SnapshotName::parse(name).map_err(|e| parse_err(command, line, e.to_string()))?;
         if name.dataset() != ds {
             continue;
         }

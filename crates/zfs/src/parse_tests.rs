@@ -31,7 +31,10 @@ fn human_numbers_are_refused() {
     // verified against zfs-fuse 0.7: no -p, so guid is printed as "6.56E"
     let out = "zbtexp1/a@r1\t6.56E\t32\tSat Nov 21  9:16 2026\n";
     let err = parse_snapshot_list("zfs list", &ds("zbtexp1/a"), out).unwrap_err();
-    assert!(err.to_string().contains("guid is not an exact number"), "{err}");
+    assert!(
+        err.to_string().contains("guid is not an exact number"),
+        "{err}"
+    );
     let err = parse_snapshot_props("zfs get", "zbtexp1/a@r1\tguid\t6.56E\n").unwrap_err();
     assert!(matches!(err, ZfsError::Parse { .. }));
 }
@@ -53,7 +56,9 @@ fn snapshot_names_keep_only_own() {
     let names = parse_snapshot_names("zfs list", &ds("zbtexp1/a"), out).unwrap();
     let names: Vec<String> = names.iter().map(ToString::to_string).collect();
     assert_eq!(names, ["zbtexp1/a@r1", "zbtexp1/a@r2"]);
-    assert!(parse_snapshot_names("zfs list", &ds("zbtexp1/a"), "").unwrap().is_empty());
+    assert!(parse_snapshot_names("zfs list", &ds("zbtexp1/a"), "")
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -65,7 +70,10 @@ fn openzfs_snapshot_list() {
                tank/with space/child@a\t333\t10\t1700000000\n";
     let mut snaps = parse_snapshot_list("zfs list", &ds("tank/with space"), out).unwrap();
     sort_snapshots(&mut snaps);
-    let got: Vec<(String, u64)> = snaps.iter().map(|s| (s.name.snap().to_owned(), s.guid)).collect();
+    let got: Vec<(String, u64)> = snaps
+        .iter()
+        .map(|s| (s.name.snap().to_owned(), s.guid))
+        .collect();
     assert_eq!(got, [("a".to_owned(), 111), ("b".to_owned(), 222)]);
 }
 
@@ -75,7 +83,10 @@ fn property_values() {
     assert_eq!(parse_value("baz\n").as_deref(), Some("baz"));
     // $ zfs get -Hp -o value foo:baz zbtexp1/a/b/c   (unset user property)
     assert_eq!(parse_value("-\n"), None);
-    assert_eq!(parse_value("with\ttab and space\n").as_deref(), Some("with\ttab and space"));
+    assert_eq!(
+        parse_value("with\ttab and space\n").as_deref(),
+        Some("with\ttab and space")
+    );
     assert_eq!(parse_value("\n").as_deref(), Some(""));
 }
 
@@ -85,10 +96,20 @@ fn mountpoints() {
     // verified against zfs-fuse 0.7
     let m = parse_mountpoint("zfs get", "mountpoint\t/tmp/zbtexp/mnt/a\nmounted\tyes\n").unwrap();
     assert_eq!(m, Some(PathBuf::from("/tmp/zbtexp/mnt/a")));
-    let m = parse_mountpoint("zfs get", "mountpoint\t/tmp/zbtexp/mnt/recv one\nmounted\tno\n").unwrap();
+    let m = parse_mountpoint(
+        "zfs get",
+        "mountpoint\t/tmp/zbtexp/mnt/recv one\nmounted\tno\n",
+    )
+    .unwrap();
     assert_eq!(m, None);
     // after `zfs set mountpoint=none` / `=legacy` (verified against zfs-fuse 0.7)
-    assert_eq!(parse_mountpoint("zfs get", "mountpoint\tnone\nmounted\tno\n").unwrap(), None);
-    assert_eq!(parse_mountpoint("zfs get", "mountpoint\tlegacy\nmounted\tyes\n").unwrap(), None);
+    assert_eq!(
+        parse_mountpoint("zfs get", "mountpoint\tnone\nmounted\tno\n").unwrap(),
+        None
+    );
+    assert_eq!(
+        parse_mountpoint("zfs get", "mountpoint\tlegacy\nmounted\tyes\n").unwrap(),
+        None
+    );
     assert!(parse_mountpoint("zfs get", "mountpoint\t/x\n").is_err());
 }

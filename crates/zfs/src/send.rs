@@ -72,7 +72,10 @@ impl SendArgs {
             if from.dataset() != self.snapshot.dataset() {
                 return Err(ZfsError::InvalidArgument {
                     argument: from.to_string(),
-                    reason: format!("an incremental base must be a snapshot of the same dataset as {}", self.snapshot),
+                    reason: format!(
+                        "an incremental base must be a snapshot of the same dataset as {}",
+                        self.snapshot
+                    ),
                 });
             }
             if from == &self.snapshot {
@@ -90,7 +93,12 @@ impl SendArgs {
         ];
         if wanted.iter().any(|(on, _)| *on) {
             let f = zfs.features()?;
-            let have = [f.raw_send, f.compressed_send, f.large_blocks, f.embedded_data];
+            let have = [
+                f.raw_send,
+                f.compressed_send,
+                f.large_blocks,
+                f.embedded_data,
+            ];
             for ((on, feature), have) in wanted.into_iter().zip(have) {
                 if on && !have {
                     return Err(zfs.unsupported(feature));
@@ -246,6 +254,8 @@ mod tests {
         assert!(err.to_string().contains("t/a@1") && err.to_string().contains("t/b@2"));
         let same = SendArgs::incremental(snap("t/a@1"), snap("t/a@1"));
         assert!(same.validate(&zfs).is_err());
-        assert!(SendArgs::incremental(snap("t/a@1"), snap("t/a@2")).validate(&zfs).is_ok());
+        assert!(SendArgs::incremental(snap("t/a@1"), snap("t/a@2"))
+            .validate(&zfs)
+            .is_ok());
     }
 }

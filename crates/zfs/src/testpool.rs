@@ -40,6 +40,7 @@ const DEFAULT_SIZE: u64 = 1 << 30;
 const ZFS_FUSE: &str = "/usr/sbin/zfs-fuse";
 const RUN_DIR: &str = "/run/zfs-test";
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+const DESTROY_PATIENCE: Duration = Duration::from_secs(10);
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -115,13 +116,25 @@ impl TestPool {
 }
 
 impl Drop for TestPool {
+    /// `zpool destroy -f NAME`, retried for up to ~10 s while zfs-fuse says
+    /// "pool is busy" (it does for a few seconds after a failed receive);
+    /// errors are ignored, and this never panics.
     fn drop(&mut self) {
-        for attempt in 0..5 {
-            let line = CommandLine::new(self.zfs.zpool_binary(), ["destroy", "-f", self.name.as_str()]);
+        let mut pause = Duration::from_millis(100);
+        let deadline = Instant::now() + DESTROY_PATIENCE;
+        loop {
+            let line = CommandLine::new(
+                self.zfs.zpool_binary(),
+                ["destroy", "-f", self.name.as_str()],
+            );
             match run(&line) {
-                Ok(out) if out.status.success() => return,
-                Ok(out) if out.stderr.contains("busy") && attempt < 4 => {
-                    std::thread::sleep(Duration::from_millis(200 * (attempt + 1)));
+                Ok(out)
+                    if !out.status.success()
+                        && out.stderr.contains("busy")
+                        && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
                 }
                 _ => return,
             }
@@ -138,7 +151,12 @@ fn binaries() -> (PathBuf, PathBuf) {
             .map(|dir| dir.join(bin))
             .find(|p| p.is_file());
         on_path
-            .or_else(|| ["/usr/sbin", "/sbin"].iter().map(|d| Path::new(d).join(bin)).find(|p| p.is_file()))
+            .or_else(|| {
+                ["/usr/sbin", "/sbin"]
+                    .iter()
+                    .map(|d| Path::new(d).join(bin))
+                    .find(|p| p.is_file())
+            })
             .unwrap_or_else(|| PathBuf::from(bin))
     };
     (find("zfs"), find("zpool"))
@@ -148,7 +166,9 @@ fn binaries() -> (PathBuf, PathBuf) {
 /// test processes and threads never collide.
 fn unique_name() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     format!("zbt{}x{n}x{nanos}", std::process::id())
 }
 
@@ -170,11 +190,23 @@ fn zpool<const N: usize>(zpool_bin: &Path, args: [String; N]) -> Result<String, 
         command: line.display(),
         object: &object,
     };
-    Err(crate::classify::classify(ctx, &status_text(&out.status), &out.stderr))
+    Err(crate::classify::classify(
+        ctx,
+        &status_text(&out.status),
+        &out.stderr,
+    ))
 }
 
 fn zpool_list(zpool_bin: &Path) -> Result<String, ZfsError> {
-    zpool(zpool_bin, ["list".to_owned(), "-H".to_owned(), "-o".to_owned(), "name".to_owned()])
+    zpool(
+        zpool_bin,
+        [
+            "list".to_owned(),
+            "-H".to_owned(),
+            "-o".to_owned(),
+            "name".to_owned(),
+        ],
+    )
 }
 
 /// Makes sure `zpool list` works, starting a zfs-fuse daemon if that is
@@ -194,7 +226,10 @@ fn ensure_running(zpool_bin: &Path) -> Result<(), ZfsError> {
         .map_err(|e| io_error(&format!("open {lock_path}"), e))?;
     // SAFETY: flock on a file descriptor we own; released when `lock` closes.
     if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(io_error(&format!("flock {lock_path}"), std::io::Error::last_os_error()));
+        return Err(io_error(
+            &format!("flock {lock_path}"),
+            std::io::Error::last_os_error(),
+        ));
     }
     // Another process may have started it while we waited for the lock.
     if zpool_list(zpool_bin).is_ok() {

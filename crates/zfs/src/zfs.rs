@@ -10,6 +10,9 @@ use crate::error::ZfsError;
 use crate::name::{DatasetName, SnapshotName};
 use crate::parse::{parse_mountpoint, parse_value};
 
+/// How often a busy destroy is retried on zfs-fuse (see `destroy_dataset`).
+const FUSE_BUSY_RETRIES: u32 = 8;
+
 /// Runs `zfs` and `zpool`. The binary paths are fields, never a global, so
 /// tests (and later an ssh runner) can point at their own. The dialect is
 /// detected on first use and cached.
@@ -70,7 +73,9 @@ impl Zfs {
 
     /// An error for a feature this dialect lacks.
     pub(crate) fn unsupported(&self, feature: &'static str) -> ZfsError {
-        let dialect = self.dialect().map_or_else(|_| "this zfs".to_owned(), Dialect::name);
+        let dialect = self
+            .dialect()
+            .map_or_else(|_| "this zfs".to_owned(), Dialect::name);
         ZfsError::Unsupported { feature, dialect }
     }
 
@@ -134,13 +139,49 @@ impl Zfs {
     }
 
     /// `zfs destroy [-r] DS`.
+    ///
+    /// On zfs-fuse, destroying a mounted file system fails with "dataset is
+    /// busy" because its FUSE unmount completes after `zfs destroy` checks
+    /// (verified: a retry then succeeds, one level of children per retry).
+    /// So there it runs `zfs unmount DS` (which unmounts descendants too)
+    /// first, and retries a busy destroy a few times.
     pub fn destroy_dataset(&self, ds: &DatasetName, recursive: bool) -> Result<(), ZfsError> {
         let mut args = vec!["destroy"];
         if recursive {
             args.push("-r");
         }
         args.push(ds.as_str());
-        self.run_zfs(args, ds.as_str()).map(drop)
+        if !matches!(self.dialect()?, Dialect::ZfsFuse) {
+            return self.run_zfs(args, ds.as_str()).map(drop);
+        }
+        self.unmount_if_mounted(ds)?;
+        let mut attempt = 0;
+        loop {
+            match self.run_zfs(args.iter().copied(), ds.as_str()) {
+                Err(ZfsError::Busy { .. }) if attempt < FUSE_BUSY_RETRIES => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50 * u64::from(attempt)));
+                }
+                other => return other.map(drop),
+            }
+        }
+    }
+
+    /// `zfs unmount DS` (which unmounts its descendants too); `Ok(false)` if
+    /// it was not mounted.
+    pub(crate) fn unmount_if_mounted(&self, ds: &DatasetName) -> Result<bool, ZfsError> {
+        match self.run_zfs(["unmount", ds.as_str()], ds.as_str()) {
+            Ok(_) => Ok(true),
+            // verified against zfs-fuse 0.7: "cannot unmount 'X': not currently
+            // mounted", "cannot unmount 'X': legacy mountpoint"
+            Err(ZfsError::Command { ref stderr, .. })
+                if stderr.contains("not currently mounted")
+                    || stderr.contains("legacy mountpoint") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// `zfs get -Hp -o value PROP NAME` for a dataset or snapshot; `None` for `-`.
@@ -166,7 +207,14 @@ impl Zfs {
     /// Where `ds` is mounted now; `None` if it is not mounted or its
     /// mountpoint is `none` or `legacy`.
     pub fn mountpoint(&self, ds: &DatasetName) -> Result<Option<PathBuf>, ZfsError> {
-        let args = ["get", "-Hp", "-o", "property,value", "mountpoint,mounted", ds.as_str()];
+        let args = [
+            "get",
+            "-Hp",
+            "-o",
+            "property,value",
+            "mountpoint,mounted",
+            ds.as_str(),
+        ];
         let line = self.zfs_line(args);
         let out = self.run_zfs(args, ds.as_str())?;
         parse_mountpoint(line.display(), &out)
