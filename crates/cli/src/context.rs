@@ -50,6 +50,8 @@ pub fn catalog(g: &GlobalArgs, repo: &Repository) -> Result<Catalog> {
 /// Opens the catalog of `repo` and brings it up to date.
 pub fn synced_catalog(g: &GlobalArgs, repo: &Repository) -> Result<Catalog> {
     let mut cat = catalog(g, repo)?;
-    cat.sync(repo)?;
+    for problem in cat.sync(repo)?.unreadable {
+        eprintln!("warning: {problem} (left out of the catalog; run `backup check`)");
+    }
     Ok(cat)
 }

@@ -57,6 +57,16 @@ pub struct SyncStats {
     pub removed: usize,
 }
 
+/// A sync's outcome: what changed, and manifests that could not be read
+/// (left out of the catalog; `check` reports them too).
+#[derive(Clone, Debug, Default)]
+pub struct SyncReport {
+    /// Counts.
+    pub stats: SyncStats,
+    /// One message per unreadable manifest, naming it.
+    pub unreadable: Vec<String>,
+}
+
 /// An open catalog.
 #[derive(Debug)]
 pub struct Catalog {
@@ -98,7 +108,7 @@ impl Catalog {
             .map_err(err)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        if found > SCHEMA_VERSION {
+        if !(0..=SCHEMA_VERSION).contains(&found) {
             return Err(Error::CatalogVersion {
                 path: path.to_path_buf(),
                 found,
@@ -130,7 +140,7 @@ impl Catalog {
     /// Brings the catalog in line with the repository: reads manifests it
     /// does not have, drops rows whose manifest is gone. A catalog made for
     /// another repository is emptied first.
-    pub fn sync(&mut self, repo: &Repository) -> Result<SyncStats> {
+    pub fn sync(&mut self, repo: &Repository) -> Result<SyncReport> {
         let in_repo: HashSet<Id> = repo.manifest_ids()?.into_iter().collect();
         let repo_id = repo.id().to_hex();
         let known_repo: Option<String> = self
@@ -141,6 +151,7 @@ impl Catalog {
             .optional()
             .map_err(|e| self.err(e))?;
         let mut stats = SyncStats::default();
+        let mut unreadable = Vec::new();
         let mut new = Vec::new();
         let have = if known_repo.as_deref() == Some(repo_id.as_str()) {
             self.ids()?
@@ -148,7 +159,11 @@ impl Catalog {
             HashSet::new()
         };
         for id in in_repo.difference(&have) {
-            new.push((*id, repo.read_manifest(id)?));
+            match repo.read_manifest(id) {
+                Ok(m) => new.push((*id, m)),
+                Err(e @ Error::Backend { .. }) => return Err(e),
+                Err(e) => unreadable.push(e.to_string()),
+            }
         }
         let tx = self
             .conn
@@ -179,11 +194,11 @@ impl Catalog {
             stats.added += 1;
         }
         tx.commit().map_err(err)?;
-        Ok(stats)
+        Ok(SyncReport { stats, unreadable })
     }
 
     /// Empties the catalog and reads everything again from the repository.
-    pub fn rebuild(&mut self, repo: &Repository) -> Result<SyncStats> {
+    pub fn rebuild(&mut self, repo: &Repository) -> Result<SyncReport> {
         self.conn
             .execute("DELETE FROM meta WHERE key = 'repository'", [])
             .map_err(|e| self.err(e))?;

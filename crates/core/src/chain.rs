@@ -91,7 +91,7 @@ mod tests {
                 snapshot: String::new(),
             }),
             layout: "stream".into(),
-        send_flags: vec![],
+            send_flags: vec![],
             stream_len: 0,
             stream_digest: String::new(),
             chunks: vec![],

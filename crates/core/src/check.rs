@@ -110,6 +110,7 @@ pub fn check(
         }
     }
     r.snapshots = manifests.len();
+    let label = |id: &Id, m: &crate::Manifest| format!("{} ({})", m.full_name(), id.short());
     for (id, m) in &manifests {
         let missing = m
             .chunks
@@ -118,13 +119,13 @@ pub fn check(
             .count();
         if missing > 0 {
             r.errors.push(format!(
-                "snapshot {} ({}) names {missing} chunk(s) that no index lists",
-                m.full_name(),
-                id.short()
+                "snapshot {} names {missing} chunk(s) that no index lists",
+                label(id, m)
             ));
         }
         if let Err(e) = chain::resolve(&manifests, id) {
             r.errors.push(e.to_string());
+            r.damaged_snapshots.push(label(id, m));
         }
     }
 
@@ -132,29 +133,18 @@ pub fn check(
         read_data(repo, &indexed, p, &mut r, &mut bad_chunks, progress)?;
     }
 
-    if !bad_chunks.is_empty() {
-        for (id, m) in &manifests {
-            if m.chunks.iter().any(|c| bad_chunks.contains(c)) {
-                r.damaged_snapshots
-                    .push(format!("{} ({})", m.full_name(), id.short()));
+    // A snapshot is damaged if any stream of its chain has a bad or
+    // unindexed chunk: incrementals on a damaged base are damaged too.
+    let unusable = |c: &Id| bad_chunks.contains(c) || !repo.index().contains(c);
+    for (id, m) in &manifests {
+        if let Ok(c) = chain::resolve(&manifests, id) {
+            if c.iter().any(|(_, b)| b.chunks.iter().any(unusable)) {
+                r.damaged_snapshots.push(label(id, m));
             }
         }
-        // Incrementals on a damaged base are damaged too.
-        for (id, m) in &manifests {
-            let label = format!("{} ({})", m.full_name(), id.short());
-            if r.damaged_snapshots.contains(&label) {
-                continue;
-            }
-            if let Ok(c) = chain::resolve(&manifests, id) {
-                if c.iter()
-                    .any(|(_, b)| b.chunks.iter().any(|x| bad_chunks.contains(x)))
-                {
-                    r.damaged_snapshots.push(label);
-                }
-            }
-        }
-        r.damaged_snapshots.sort();
     }
+    r.damaged_snapshots.sort();
+    r.damaged_snapshots.dedup();
     Ok(r)
 }
 

@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use crate::id::Id;
-
 /// Everything that can go wrong in the library.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -44,9 +42,6 @@ pub enum Error {
     /// Stored bytes failed authentication or decoding: damage or tampering.
     #[error("{object} is corrupt: {reason}")]
     Corrupt { object: String, reason: String },
-    /// A blob decrypted but does not hash to its id.
-    #[error("blob {id} in pack {pack} does not match its id")]
-    BlobMismatch { id: Id, pack: Id },
     /// A restored stream does not match the digest recorded when it was shipped.
     #[error("stream of {snapshot} does not match its recorded digest (expected {expected}, got {actual})")]
     StreamDigest {
@@ -87,7 +82,7 @@ pub enum Error {
         source: rusqlite::Error,
     },
     /// The catalog was written by a newer version of backup.
-    #[error("catalog {path} has schema version {found}, newer than this build's {known}; rebuild it with `backup catalog rebuild`")]
+    #[error("catalog {path} has schema version {found}, which this build (schema {known}) does not know; it is only a cache: delete it, and the next command rebuilds it")]
     CatalogVersion {
         path: PathBuf,
         found: i64,
@@ -122,7 +117,6 @@ impl Error {
         matches!(
             self,
             Error::Corrupt { .. }
-                | Error::BlobMismatch { .. }
                 | Error::StreamDigest { .. }
                 | Error::BrokenChain { .. }
                 | Error::Missing { .. }

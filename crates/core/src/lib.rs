@@ -37,7 +37,7 @@ mod ship;
 mod stream_check;
 
 pub use backend::{open_location, Backend, FileType, LocalBackend, MemoryBackend};
-pub use catalog::{Catalog, CatalogEntry, SyncStats};
+pub use catalog::{Catalog, CatalogEntry, SyncReport, SyncStats};
 pub use chain::{find as find_snapshot, resolve as resolve_chain};
 pub use check::{check, CheckOptions, CheckReport};
 pub use error::{Error, Result};

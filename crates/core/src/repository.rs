@@ -28,6 +28,7 @@ pub struct Repository {
     keys: Keys,
     config: ConfigBody,
     index: Index,
+    index_problems: Vec<String>,
 }
 
 impl std::fmt::Debug for Repository {
@@ -77,6 +78,7 @@ impl Repository {
             keys,
             config: opts.config,
             index: Index::new(),
+            index_problems: Vec::new(),
         })
     }
 
@@ -89,16 +91,27 @@ impl Repository {
                 location: backend.location(),
             });
         }
+        // A damaged or foreign slot must not hide a good one: try them all,
+        // and name the unreadable ones only if none opens.
+        let mut unreadable = Vec::new();
         for (name, _) in &names {
-            let slot = KeySlot::from_bytes(name, &backend.read(FileType::Key, name)?)?;
-            if let Some(keys) = slot.unwrap(name, &id, passphrase)? {
-                return Repository::unlocked(backend, id, keys);
+            let opened = backend
+                .read(FileType::Key, name)
+                .and_then(|b| KeySlot::from_bytes(name, &b))
+                .and_then(|slot| slot.unwrap(name, &id, passphrase));
+            match opened {
+                Ok(Some(keys)) => return Repository::unlocked(backend, id, keys),
+                Ok(None) => {}
+                Err(e) => unreadable.push(e),
             }
         }
-        Err(Error::WrongPassphrase {
-            repo: backend.location(),
-            slots: names.len(),
-        })
+        match unreadable.into_iter().next() {
+            Some(e) if names.len() == 1 => Err(e),
+            _ => Err(Error::WrongPassphrase {
+                repo: backend.location(),
+                slots: names.len(),
+            }),
+        }
     }
 
     /// Opens a repository with an exported key file and its passphrase,
@@ -128,21 +141,34 @@ impl Repository {
             keys,
             config,
             index: Index::new(),
+            index_problems: Vec::new(),
         };
         repo.reload_index()?;
         Ok(repo)
     }
 
-    /// Reads every index segment again.
+    /// Reads every index segment again. A segment that cannot be read is
+    /// skipped and remembered in [`index_problems`](Self::index_problems):
+    /// the repository stays usable (`check` names it; a restore that needs
+    /// its blobs fails naming the missing chunk).
     pub fn reload_index(&mut self) -> Result<()> {
         let mut index = Index::new();
+        let mut problems = Vec::new();
         for (name, _) in self.backend.list(FileType::Index)? {
-            for p in self.read_index_segment(&name)? {
-                index.add_pack(&p);
+            match self.read_index_segment(&name) {
+                Ok(packs) => packs.iter().for_each(|p| index.add_pack(p)),
+                Err(e @ Error::Backend { .. }) => return Err(e),
+                Err(e) => problems.push(e.to_string()),
             }
         }
         self.index = index;
+        self.index_problems = problems;
         Ok(())
+    }
+
+    /// Index segments that could not be read when the index was loaded.
+    pub fn index_problems(&self) -> &[String] {
+        &self.index_problems
     }
 
     /// Reads and checks one index segment.

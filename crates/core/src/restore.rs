@@ -6,8 +6,9 @@
 //! -> this thread (reorders, digests, writes)
 //! ```
 //! The last chunk is written only after the whole stream's digest matches the
-//! manifest, so `zfs receive` never sees the END record of a stream that is
-//! not exactly the one shipped.
+//! manifest. The END record (312 bytes) lies in the last chunk or straddles
+//! the last two, so `zfs receive` never gets a complete END record of a
+//! stream that is not exactly the one shipped, and commits nothing.
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -62,8 +62,9 @@ pub fn choose_base<'a>(
 /// the repository to its manifest id (the caller's catalog knows it).
 ///
 /// Nothing is committed unless `zfs send` exits 0 and its stream is whole: a
-/// failed ship leaves at most unreferenced packs, which a later ship reuses
-/// and prune removes.
+/// failed ship leaves at most unreferenced packs. Those already covered by an
+/// index checkpoint are reused by a later ship; the rest (at most the packs
+/// since the last checkpoint) are uploaded again. Prune removes them.
 pub fn ship(
     repo: &mut Repository,
     zfs: &Zfs,

@@ -279,3 +279,73 @@ fn sealed_blob_is_pinned() {
 
 const PINNED_CHUNK_ID: &str = "528490c91b4988748893251108f65db640f8b85bdd7bd28b84b6fe5afeabf58e";
 const PINNED_BLOB_DIGEST: &str = "6e8e38ea882b47b89c11362b7d03a6502096d49efd87d012de80ed6b30caa216";
+
+#[test]
+fn a_damaged_key_slot_does_not_hide_a_good_one() {
+    let backend = Arc::new(MemoryBackend::new());
+    let repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    repo.add_key(b"second", CHEAP).unwrap();
+    // A garbage slot that sorts first.
+    backend.write(FileType::Key, "0000", b"{garbage").unwrap();
+    assert!(Repository::open(backend.clone(), b"pw").is_ok());
+    assert!(Repository::open(backend.clone(), b"second").is_ok());
+    assert!(matches!(
+        Repository::open(backend, b"neither"),
+        Err(Error::WrongPassphrase { slots: 3, .. })
+    ));
+}
+
+#[test]
+fn a_damaged_index_segment_leaves_the_repository_usable_and_is_reported() {
+    let backend = Arc::new(MemoryBackend::new());
+    let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let data = fake_stream(&pseudo_random(200_000, 5));
+    ship_stream(
+        &mut repo,
+        data.as_slice(),
+        manifest("a", 1, None),
+        &NoProgress,
+    )
+    .unwrap();
+    let (seg, _) = backend.list(FileType::Index).unwrap().remove(0);
+    backend.tamper(FileType::Index, &seg, |b| b[50] ^= 1);
+    let repo = Repository::open(backend, b"pw").unwrap();
+    assert_eq!(repo.index_problems().len(), 1);
+    let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
+    assert!(r.errors.iter().any(|e| e.contains(&seg)), "{:?}", r.errors);
+    assert_eq!(r.damaged_snapshots.len(), 1, "{:?}", r);
+}
+
+#[test]
+fn a_damaged_manifest_is_left_out_of_the_catalog_not_fatal() {
+    let backend = Arc::new(MemoryBackend::new());
+    let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let data = fake_stream(&pseudo_random(50_000, 6));
+    ship_stream(
+        &mut repo,
+        data.as_slice(),
+        manifest("a", 1, None),
+        &NoProgress,
+    )
+    .unwrap();
+    let good = ship_stream(
+        &mut repo,
+        data.as_slice(),
+        manifest("b", 2, None),
+        &NoProgress,
+    )
+    .unwrap();
+    let bad = repo
+        .manifest_ids()
+        .unwrap()
+        .into_iter()
+        .find(|i| *i != good)
+        .unwrap();
+    backend.tamper(FileType::Snapshot, &bad.to_hex(), |b| b[40] ^= 1);
+    let dir = tempfile::tempdir().unwrap();
+    let mut cat = crate::Catalog::open(&dir.path().join("c.sqlite")).unwrap();
+    let report = cat.sync(&repo).unwrap();
+    assert_eq!(report.stats.added, 1);
+    assert!(report.unreadable[0].contains(&bad.to_hex()));
+    assert_eq!(cat.snapshots().unwrap()[0].id, good);
+}

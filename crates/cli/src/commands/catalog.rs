@@ -11,8 +11,11 @@ pub fn run(g: &GlobalArgs, c: &CatalogCommand) -> Result<ExitStatus> {
         CatalogCommand::Rebuild => {
             let repo = context::open_repo(g)?;
             let mut cat = context::catalog(g, &repo)?;
-            let stats = cat.rebuild(&repo)?;
-            println!("catalog rebuilt: {} snapshot(s)", stats.added);
+            let report = cat.rebuild(&repo)?;
+            for problem in &report.unreadable {
+                eprintln!("warning: {problem} (left out of the catalog)");
+            }
+            println!("catalog rebuilt: {} snapshot(s)", report.stats.added);
         }
     }
     Ok(ExitStatus::Success)

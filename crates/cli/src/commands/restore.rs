@@ -113,7 +113,11 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
             f.sync_all()
                 .with_context(|| format!("fsync {}", tmp.display()))?;
             std::fs::rename(&tmp, &final_path)
-                .with_context(|| format!("renaming to {}", final_path.display()))
+                .with_context(|| format!("renaming to {}", final_path.display()))?;
+            let dir = final_path.parent().filter(|d| !d.as_os_str().is_empty());
+            File::open(dir.unwrap_or(std::path::Path::new(".")))
+                .and_then(|d| d.sync_all())
+                .with_context(|| format!("fsync the directory of {}", final_path.display()))
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);

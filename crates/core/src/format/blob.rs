@@ -60,6 +60,9 @@ impl Header {
             COMPRESSION_ZSTD => true,
             c => return Err(format!("unknown compression {c}")),
         };
+        if b[6..8] != [0, 0] {
+            return Err("blob header has non-zero reserved bytes".into());
+        }
         if b[4] != TYPE_DATA {
             return Err(format!("unknown blob type {}", b[4]));
         }

@@ -95,7 +95,7 @@ impl Default for ConfigBody {
     }
 }
 
-/// Parses the public header: (version, repository id). Refuses other versions.
+/// Parses the public header and returns the repository id. Refuses other versions.
 pub fn parse_header(bytes: &[u8]) -> Result<Id> {
     if bytes.len() < 40 || &bytes[..4] != MAGIC {
         return Err(Error::corrupt(
