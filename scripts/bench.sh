@@ -465,7 +465,7 @@ main() {
 
     local rev dirty=""
     rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-    git -C "$ROOT" diff --quiet HEAD -- crates Cargo.toml Cargo.lock 2>/dev/null || dirty=" (crates/ modified in the work tree)"
+    git -C "$ROOT" diff --quiet HEAD -- crates Cargo.toml 2>/dev/null || dirty=" (crates/ modified in the work tree)"
     echo "## bench.sh $SIZE_MIB — $(date -u +'%Y-%m-%d %H:%M UTC')"
     echo
     echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(free -g | awk '/^Mem:/{print $2}') GiB RAM, $(uname -r)"
