@@ -11,7 +11,10 @@ fn catalog_deleted_or_rebuilt_gives_the_same_list() {
     let mnt = env.mountpoint(&ds);
     for i in 0..3 {
         fs::write(mnt.join(format!("f{i}")), noise(500_000, i)).unwrap();
-        assert_ok(&env.backup(["send", &env.snapshot(&ds, &format!("s{i}")).to_string()]), "send");
+        assert_ok(
+            &env.backup(["send", &env.snapshot(&ds, &format!("s{i}")).to_string()]),
+            "send",
+        );
     }
     let before = env.list();
     assert_eq!(before.len(), 3);

@@ -21,7 +21,11 @@ fn wrong_passphrase_fails_cleanly_and_takes_no_snapshot() {
     fs::write(env.tmp.path().join("pass"), "not the passphrase\n").unwrap();
     let out = env.backup(["list"]);
     assert_eq!(out.status.code(), Some(EXIT_WRONG_PASSPHRASE));
-    assert!(stderr(&out).contains("wrong passphrase"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("wrong passphrase"),
+        "{}",
+        stderr(&out)
+    );
     let out = env.backup(["send", ds.as_str()]);
     assert_eq!(out.status.code(), Some(EXIT_WRONG_PASSPHRASE));
     assert!(env.pool.zfs().list_snapshots(&ds).unwrap().is_empty());
@@ -33,7 +37,11 @@ fn send_of_a_missing_snapshot_fails_and_records_nothing() {
     let ds = env.dataset("d");
     let out = env.backup(["send", &format!("{ds}@nope")]);
     assert_eq!(out.status.code(), Some(EXIT_FAILURE));
-    assert!(stderr(&out).contains(&format!("{ds}@nope")), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{ds}@nope")),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(manifests(&env), 0);
     assert!(env.list().is_empty());
 }
@@ -66,12 +74,24 @@ fn failing_or_truncated_zfs_send_records_nothing() {
         let snap = env.snapshot(&ds, "s");
         broken_zfs(&mut env, mode);
         let out = env.backup(["send", &snap.to_string()]);
-        assert_eq!(out.status.code(), Some(EXIT_FAILURE), "{mode}: {}", stderr(&out));
-        assert!(stderr(&out).contains(&snap.to_string()), "{mode}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(EXIT_FAILURE),
+            "{mode}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains(&snap.to_string()),
+            "{mode}: {}",
+            stderr(&out)
+        );
         assert_eq!(manifests(&env), 0, "{mode}: a manifest was recorded");
         // A later, healthy ship succeeds and the repository checks clean.
         env.extra_path = None;
-        assert_ok(&env.backup(["send", &snap.to_string()]), "send after repair");
+        assert_ok(
+            &env.backup(["send", &snap.to_string()]),
+            "send after repair",
+        );
         assert_ok(&env.backup(["check", "--read-data"]), "check");
     }
 }
@@ -110,7 +130,12 @@ fn corrupted_pack_byte_is_found_and_restore_fails_naming_the_snapshot() {
     assert_eq!(out.status.code(), Some(EXIT_DAMAGED), "{}", stderr(&out));
     assert!(stderr(&out).contains(&snap.to_string()), "{}", stderr(&out));
     let file = env.tmp.path().join("out.zfs");
-    let out = env.backup(["restore", &snap.to_string(), "--to-file", file.to_str().unwrap()]);
+    let out = env.backup([
+        "restore",
+        &snap.to_string(),
+        "--to-file",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(EXIT_DAMAGED));
     assert!(!file.exists(), "a partial stream file was left behind");
 }
@@ -122,7 +147,11 @@ fn bad_arguments_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let out = env.backup(["check", "--read-data=150%"]);
     assert_eq!(out.status.code(), Some(2));
-    let out = env.command(["list"]).env_remove("BACKUP_REPOSITORY").output().unwrap();
+    let out = env
+        .command(["list"])
+        .env_remove("BACKUP_REPOSITORY")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--repo"));
     let out = env.backup(["restore", "ffffffff", "--to-file", "-"]);

@@ -32,7 +32,8 @@ impl Env {
 
     /// A fresh pool and an empty place for a repository.
     pub fn without_repo() -> Env {
-        let pool = TestPool::create().expect("a test pool (is zfs-fuse installed? run scripts/test.sh)");
+        let pool =
+            TestPool::create().expect("a test pool (is zfs-fuse installed? run scripts/test.sh)");
         let tmp = tempfile::tempdir().unwrap();
         fs::write(tmp.path().join("pass"), "correct horse battery staple\n").unwrap();
         let repo = tmp.path().join("repo");
@@ -88,13 +89,20 @@ impl Env {
 
     /// Where `ds` is mounted.
     pub fn mountpoint(&self, ds: &DatasetName) -> PathBuf {
-        self.pool.zfs().mountpoint(ds).unwrap().expect("dataset is mounted")
+        self.pool
+            .zfs()
+            .mountpoint(ds)
+            .unwrap()
+            .expect("dataset is mounted")
     }
 
     /// Takes a snapshot.
     pub fn snapshot(&self, ds: &DatasetName, name: &str) -> SnapshotName {
         let s = SnapshotName::new(ds.clone(), name).unwrap();
-        self.pool.zfs().create_snapshots(std::slice::from_ref(&s), false).unwrap();
+        self.pool
+            .zfs()
+            .create_snapshots(std::slice::from_ref(&s), false)
+            .unwrap();
         s
     }
 
@@ -145,19 +153,36 @@ pub fn assert_same_tree(a: &Path, b: &Path) {
     let eb = entries(b);
     let names_a: Vec<_> = ea.iter().map(|(p, _)| p.clone()).collect();
     let names_b: Vec<_> = eb.iter().map(|(p, _)| p.clone()).collect();
-    assert_eq!(names_a, names_b, "{} and {} list different paths", a.display(), b.display());
+    assert_eq!(
+        names_a,
+        names_b,
+        "{} and {} list different paths",
+        a.display(),
+        b.display()
+    );
     for ((rel, ma), (_, mb)) in ea.iter().zip(&eb) {
         let what = rel.display();
         assert_eq!(ma.mode(), mb.mode(), "{what}: mode");
         assert_eq!((ma.uid(), ma.gid()), (mb.uid(), mb.gid()), "{what}: owner");
         assert_eq!(ma.size(), mb.size(), "{what}: size");
         if !ma.is_dir() {
-            assert_eq!((ma.mtime(), ma.mtime_nsec()), (mb.mtime(), mb.mtime_nsec()), "{what}: mtime");
+            assert_eq!(
+                (ma.mtime(), ma.mtime_nsec()),
+                (mb.mtime(), mb.mtime_nsec()),
+                "{what}: mtime"
+            );
         }
         if ma.file_type().is_symlink() {
-            assert_eq!(fs::read_link(a.join(rel)).unwrap(), fs::read_link(b.join(rel)).unwrap(), "{what}: target");
+            assert_eq!(
+                fs::read_link(a.join(rel)).unwrap(),
+                fs::read_link(b.join(rel)).unwrap(),
+                "{what}: target"
+            );
         } else if ma.is_file() {
-            assert!(same_content(&a.join(rel), &b.join(rel)), "{what}: content differs");
+            assert!(
+                same_content(&a.join(rel), &b.join(rel)),
+                "{what}: content differs"
+            );
         }
     }
 }

@@ -19,16 +19,27 @@ fn populate(root: &Path) {
     let sparse = fs::File::create(root.join("sparse.img")).unwrap();
     sparse.set_len(3 << 30).unwrap();
     drop(sparse);
-    let mut f = fs::OpenOptions::new().write(true).open(root.join("sparse.img")).unwrap();
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .open(root.join("sparse.img"))
+        .unwrap();
     use std::io::{Seek, SeekFrom, Write};
     f.seek(SeekFrom::Start(1 << 30)).unwrap();
     f.write_all(&noise(64 * 1024, 2)).unwrap();
     drop(f);
     fs::create_dir_all(root.join("dir with space/ünïcødé — 日本")).unwrap();
-    fs::write(root.join("dir with space/ünïcødé — 日本/naïve file.txt"), "ça marche\n").unwrap();
+    fs::write(
+        root.join("dir with space/ünïcødé — 日本/naïve file.txt"),
+        "ça marche\n",
+    )
+    .unwrap();
     fs::write(root.join("dir with space/empty"), "").unwrap();
     symlink("../readme.txt", root.join("dir with space/link")).unwrap();
-    fs::set_permissions(root.join("dir with space/empty"), fs::Permissions::from_mode(0o640)).unwrap();
+    fs::set_permissions(
+        root.join("dir with space/empty"),
+        fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
     fs::create_dir(root.join("private")).unwrap();
     fs::set_permissions(root.join("private"), fs::Permissions::from_mode(0o700)).unwrap();
     fs::write(root.join("private/owned"), "not root's").unwrap();
@@ -46,7 +57,10 @@ fn modify(root: &Path) {
     fs::rename(root.join("private/owned"), root.join("private/renamed")).unwrap();
     fs::write(root.join("new file.bin"), noise(1 << 20, 3)).unwrap();
     // In place: only the blocks touched change (fs::write would rewrite all).
-    let mut f = fs::OpenOptions::new().write(true).open(root.join("random.bin")).unwrap();
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .open(root.join("random.bin"))
+        .unwrap();
     use std::io::{Seek, SeekFrom, Write};
     f.seek(SeekFrom::Start(3 << 20)).unwrap();
     f.write_all(&noise(4096, 4)).unwrap();
@@ -79,21 +93,32 @@ fn full_then_incremental_restore_both_and_compare() {
     let full_guid = env.pool.zfs().snapshot_info(&s1).unwrap().guid;
     assert_eq!(full["guid"], full_guid.to_string());
     // The incremental stored far less than the full.
-    assert!(incr["new_stored_bytes"].as_u64().unwrap() * 3 < full["new_stored_bytes"].as_u64().unwrap());
+    assert!(
+        incr["new_stored_bytes"].as_u64().unwrap() * 3 < full["new_stored_bytes"].as_u64().unwrap()
+    );
 
     // Restore each into a new dataset and compare with a clone of the source.
     let id1 = full["id"].as_str().unwrap();
     let id2 = &incr["id"].as_str().unwrap()[..12];
     let r1 = env.pool.root().child("r1").unwrap();
     let r2 = env.pool.root().child("r2").unwrap();
-    assert_ok(&env.backup(["restore", id1, "--to", r1.as_str()]), "restore full");
-    assert_ok(&env.backup(["restore", id2, "--to", r2.as_str()]), "restore incremental");
+    assert_ok(
+        &env.backup(["restore", id1, "--to", r1.as_str()]),
+        "restore full",
+    );
+    assert_ok(
+        &env.backup(["restore", id2, "--to", r2.as_str()]),
+        "restore incremental",
+    );
     assert_same_tree(&env.clone_of(&s1, "c1"), &env.mountpoint(&r1));
     assert_same_tree(&env.clone_of(&s2, "c2"), &env.mountpoint(&r2));
     // The restored snapshots carry the source's identity.
     let restored = env.pool.zfs().list_snapshots(&r2).unwrap();
     let guids: Vec<u64> = restored.iter().map(|s| s.guid).collect();
-    assert_eq!(guids, [full_guid, env.pool.zfs().snapshot_info(&s2).unwrap().guid]);
+    assert_eq!(
+        guids,
+        [full_guid, env.pool.zfs().snapshot_info(&s2).unwrap().guid]
+    );
 
     let out = env.backup(["check", "--read-data"]);
     assert_ok(&out, "check --read-data");
@@ -109,7 +134,12 @@ fn restore_to_file_and_receive_by_hand() {
     assert_ok(&env.backup(["send", &s1.to_string()]), "send");
 
     let file = env.tmp.path().join("stream.zfs");
-    let out = env.backup(["restore", &s1.to_string(), "--to-file", file.to_str().unwrap()]);
+    let out = env.backup([
+        "restore",
+        &s1.to_string(),
+        "--to-file",
+        file.to_str().unwrap(),
+    ]);
     assert_ok(&out, "restore --to-file");
     let to_stdout = env.backup(["restore", &s1.to_string(), "--to-file", "-"]);
     assert_ok(&to_stdout, "restore --to-file -");
@@ -145,6 +175,12 @@ fn second_send_of_same_snapshot_is_a_no_op_and_full_is_forced() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["base_guid"].is_null(), "{v}");
     let r = env.pool.root().child("r").unwrap();
-    assert_ok(&env.backup(["restore", &s2.to_string(), "--to", r.as_str()]), "restore");
-    assert_eq!(fs::read(env.mountpoint(&r).join("f")).unwrap(), noise(3 << 20, 5));
+    assert_ok(
+        &env.backup(["restore", &s2.to_string(), "--to", r.as_str()]),
+        "restore",
+    );
+    assert_eq!(
+        fs::read(env.mountpoint(&r).join("f")).unwrap(),
+        noise(3 << 20, 5)
+    );
 }
