@@ -2,9 +2,11 @@
 //!
 //! Each rule is tested on real stderr in `classify_tests.rs`: texts marked
 //! "verified against zfs-fuse 0.7" were captured on this project's test
-//! machine with the command recorded above the fixture; texts marked "from
-//! OpenZFS source, not yet captured" are the format strings of
-//! `lib/libzfs/libzfs_sendrecv.c` and friends, and wait for the OpenZFS lane.
+//! machine with the command recorded above the fixture; texts marked
+//! "verified against OpenZFS 2.1.11" were captured in the openzfs-vm lane
+//! with `crates/zfs/tests/capture-stderr.sh`; texts marked "from OpenZFS
+//! source, not yet captured" are format strings of `libzfs_sendrecv.c` and
+//! friends that no capture has hit yet.
 //! Anything unknown falls back to [`ZfsError::Command`].
 
 use crate::error::ZfsError;
@@ -145,6 +147,12 @@ fn classify_flat(ctx: Context<'_>, raw: &str, flat: &str) -> Option<ZfsError> {
             dependents: dependents(raw),
         });
     }
+    // OpenZFS 2.1: "cannot destroy snapshot pool/ds@s: dataset is busy" (unquoted)
+    if let Some(name) = between(flat, "cannot destroy snapshot ", ": dataset is busy") {
+        return Some(ZfsError::Busy {
+            name: name.to_owned(),
+        });
+    }
     if flat.contains("is busy") || flat.contains("resource busy") {
         let name = quoted_after(flat, "cannot ")
             .filter(|n| !n.starts_with('/'))
@@ -153,9 +161,10 @@ fn classify_flat(ctx: Context<'_>, raw: &str, flat: &str) -> Option<ZfsError> {
             name: name.to_owned(),
         });
     }
-    const BAD_STREAM: [&str; 4] = [
+    const BAD_STREAM: [&str; 5] = [
         "invalid backup stream",
         "failed to read from stream",
+        "incomplete stream",
         "checksum mismatch",
         "invalid stream",
     ];
@@ -203,3 +212,7 @@ fn dependents(raw: &str) -> Vec<String> {
 #[cfg(test)]
 #[path = "classify_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "classify_openzfs_tests.rs"]
+mod openzfs_tests;

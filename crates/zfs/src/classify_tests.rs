@@ -1,4 +1,6 @@
-//! Real stderr, one fixture per case, with the command that produced it.
+//! Real zfs-fuse 0.7 stderr, one fixture per case, with the command that
+//! produced it (re-capture with `crates/zfs/tests/capture-stderr.sh`).
+//! OpenZFS texts are in `classify_openzfs_tests.rs`.
 //! Pool `zbtexp1` on a sparse file; `full1` = `zfs send 'zbtexp1/with
 //! space@s1'`, `inc12`/`inc23` = `zfs send -i @s1 @s2` / `-i @s2 @s3`.
 
@@ -40,11 +42,6 @@ const SEND_MISSING: &str = "WARNING: could not send zbtexp1/with space@nope: doe
 const SEND_BASE_MISSING: &str =
     "warning: cannot send 'zbtexp1/with space@s2': incremental source (@nope) does not exist\n";
 
-// $ zfs send -i pool/ds@base pool/ds@snap, base missing
-// from OpenZFS source (dump_filesystem), not yet captured
-const OPENZFS_SEND_BASE_MISSING: &str =
-    "WARNING: could not send pool/ds@snap:\nincremental source (pool/ds@base) does not exist\n";
-
 // $ zfs send -i 'zbtexp1/with space@s3' 'zbtexp1/with space@s1'
 // verified against zfs-fuse 0.7
 const SEND_NOT_EARLIER: &str =
@@ -65,12 +62,6 @@ const RECV_FULL_EXISTS: &str = "cannot receive new filesystem stream: destinatio
 // $ zfs receive -F 'zbtexp1/recv one' < full1   (target has snapshots)
 // verified against zfs-fuse 0.7
 const RECV_FULL_HAS_SNAPSHOTS: &str = "cannot receive new filesystem stream: destination has snapshots (eg. zbtexp1/recv one@s2)\nmust destroy them to overwrite it\n";
-
-// $ zfs receive pool/missing < incremental stream
-// from OpenZFS source (zfs_receive_one), not yet captured. zfs-fuse instead
-// receives into whichever dataset holds the base snapshot; see receive.rs.
-const OPENZFS_RECV_INC_NO_TARGET: &str =
-    "cannot receive incremental stream: destination 'pool/missing' does not exist\n";
 
 // $ zfs receive zbtexp1/nope/deeper/x < full1
 // verified against zfs-fuse 0.7
@@ -104,23 +95,12 @@ const DESTROY_MOUNT_BUSY: &str = "umount: /tmp/zbtexp/mnt/a/b/c: target is busy.
 // verified against zfs-fuse 0.7
 const NO_DAEMON: &str = "connect: No such file or directory\nPlease make sure that the zfs-fuse daemon is running.\ninternal error: failed to initialize ZFS library\n";
 
-// $ zfs destroy pool/ds@missing
-// from OpenZFS source (zfs_main.c), not yet captured
-const OPENZFS_DESTROY_MISSING: &str =
-    "could not find any snapshots to destroy; check snapshot names.\n";
-
 #[test]
 fn missing_datasets_and_snapshots() {
     let e = run("zfs list ...", "zbtexp1/nope", OPEN_MISSING);
     assert!(matches!(e, ZfsError::DatasetNotFound { ref name } if name == "zbtexp1/nope"));
     let e = run("zfs get ...", "zbtexp1/a@nope", GET_MISSING_SNAPSHOT);
     assert!(matches!(e, ZfsError::DatasetNotFound { ref name } if name == "zbtexp1/a@nope"));
-    let e = run(
-        "zfs destroy pool/ds@missing",
-        "pool/ds@missing",
-        OPENZFS_DESTROY_MISSING,
-    );
-    assert!(matches!(e, ZfsError::DatasetNotFound { ref name } if name == "pool/ds@missing"));
 }
 
 #[test]
@@ -148,8 +128,6 @@ fn send_failures() {
         matches!(e, ZfsError::DatasetNotFound { ref name } if name == "zbtexp1/with space@nope"),
         "{e:?}"
     );
-    let e = run("zfs send -i", "pool/ds@snap", OPENZFS_SEND_BASE_MISSING);
-    assert!(matches!(e, ZfsError::DatasetNotFound { ref name } if name == "pool/ds@base"));
     let e = run("zfs send -i", "zbtexp1/with space@s1", SEND_NOT_EARLIER);
     assert!(
         matches!(e, ZfsError::IncrementalMismatch { ref target, .. } if target == "zbtexp1/with space@s1")
@@ -176,8 +154,6 @@ fn receive_failures() {
         matches!(e, ZfsError::DestinationHasSnapshots { ref target, ref example }
             if target == t && example == "zbtexp1/recv one@s2")
     );
-    let e = run("zfs receive", "pool/missing", OPENZFS_RECV_INC_NO_TARGET);
-    assert!(matches!(e, ZfsError::DatasetNotFound { ref name } if name == "pool/missing"));
     let e = run("zfs receive", "zbtexp1/nope/deeper/x", RECV_NO_PARENT);
     assert!(matches!(e, ZfsError::DatasetNotFound { ref name } if name == "zbtexp1/nope/deeper/x"));
     for (fixture, detail) in [

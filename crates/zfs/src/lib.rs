@@ -87,3 +87,19 @@ pub use crate::name::{DatasetName, NameError, SnapshotName, MAX_NAME_LEN};
 pub use crate::receive::{ReceiveArgs, ReceiveSink};
 pub use crate::send::{SendArgs, SendStream};
 pub use crate::zfs::Zfs;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+
+    #[test]
+    fn handles_cross_threads() {
+        send_sync::<Zfs>();
+        send_sync::<ZfsError>();
+        send::<SendStream>();
+        send::<ReceiveSink>();
+    }
+}

@@ -63,8 +63,19 @@ fn snapshot_names_keep_only_own() {
 
 #[test]
 fn openzfs_snapshot_list() {
-    // $ zfs list -Hp -t snapshot -o name,guid,createtxg,creation -d 1 'tank/with space'
-    // shape from OpenZFS source (zfs list -H -p), not yet captured
+    // $ zfs list -Hp -t snapshot -o name,guid,createtxg,creation -d 1 'zbtcap303/with space'
+    // verified against OpenZFS 2.1.11 (openzfs-vm lane); guids above i64::MAX occur
+    let out = "zbtcap303/with space@s1\t589989441944314258\t9\t1795253689\n\
+               zbtcap303/with space@s2\t11653662169316602326\t10\t1795253689\n\
+               zbtcap303/with space@s3\t3342522280164363969\t11\t1795253690\n";
+    let snaps = parse_snapshot_list("zfs list", &ds("zbtcap303/with space"), out).unwrap();
+    assert_eq!(snaps.len(), 3);
+    assert_eq!(snaps[1].guid, 11653662169316602326);
+    assert_eq!(snaps[2].createtxg, 11);
+    assert_eq!(snaps[2].creation, 1795253690);
+
+    // A child's line (-d 1 does not print one, but it is never trusted) is
+    // dropped, and the order comes from createtxg.
     let out = "tank/with space@b\t222\t20\t1700000100\n\
                tank/with space@a\t111\t10\t1700000000\n\
                tank/with space/child@a\t333\t10\t1700000000\n";
