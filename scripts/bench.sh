@@ -304,7 +304,8 @@ run_restic_receive() {
 # borg (repokey encryption, compression $BORG_COMPRESSION)
 prep_borg_init() {
     rm -rf "$WORK/repo-borg-$1"
-    borg init --encryption=repokey "$WORK/repo-borg-$1" >&2
+    borg init --encryption=repokey "$WORK/repo-borg-$1" >"$WORK/borg-init.log" 2>&1 ||
+        { cat "$WORK/borg-init.log" >&2; return 1; }
 }
 BORG_N=0
 run_borg_ingest() {
@@ -436,6 +437,15 @@ report() {
             }
             printf "- backup peak RSS: %.0f MiB (%s) (target < 300 MiB: %s)\n", maxrss / 1024, where, (maxrss / 1024 < 300 ? "MET" : "MISSED")
         }' "$RESULTS"
+    echo
+    echo "### backup send --json (last run of each)"
+    echo
+    local f
+    for f in "$WORK"/backup-*-s*.json; do
+        [[ -s $f ]] || continue
+        echo "- $(basename "$f" .json | sed 's/^backup-//'): $(tr -d '\n' <"$f" |
+            grep -o '"\(stream_len\|chunks\|new_chunks\|new_stored_bytes\|seconds\)":[0-9.]*' | tr '\n' ' ')"
+    done
     if [[ -s $WORK/anomalies ]]; then
         echo
         echo "### Anomalies"
