@@ -76,31 +76,9 @@ pub fn find<'a>(all: &'a [(Id, Manifest)], query: &str) -> Result<&'a (Id, Manif
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::manifest::{BaseRef, ShipStats};
 
     fn m(ds: &str, snap: &str, guid: u64, base: Option<u64>) -> Manifest {
-        Manifest {
-            version: 1,
-            dataset: ds.into(),
-            snapshot: snap.into(),
-            guid,
-            createtxg: guid,
-            creation: 0,
-            base: base.map(|g| BaseRef {
-                guid: g,
-                snapshot: String::new(),
-            }),
-            layout: "stream".into(),
-            send_flags: vec![],
-            stream_len: 0,
-            stream_digest: String::new(),
-            chunks: vec![],
-            stats: ShipStats::default(),
-            host: String::new(),
-            zfs: String::new(),
-            tool_version: String::new(),
-            shipped_at: 0,
-        }
+        crate::format::manifest::for_test(ds, snap, guid, base)
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::backend::{Backend, FileType, MemoryBackend};
 use crate::crypto::{seal_with_nonce, Keys, ObjectType};
 use crate::format::blob;
-use crate::format::manifest::{Manifest, ShipStats};
+use crate::format::manifest::Manifest;
 use crate::progress::NoProgress;
 use crate::repository::{InitOptions, Repository};
 use crate::{
@@ -58,28 +58,7 @@ fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
 }
 
 fn manifest(name: &str, guid: u64, base: Option<u64>) -> Manifest {
-    Manifest {
-        version: 1,
-        dataset: "pool/ds".into(),
-        snapshot: name.into(),
-        guid,
-        createtxg: guid,
-        creation: 0,
-        base: base.map(|g| crate::BaseRef {
-            guid: g,
-            snapshot: String::new(),
-        }),
-        layout: "stream".into(),
-        send_flags: vec![],
-        stream_len: 0,
-        stream_digest: String::new(),
-        chunks: vec![],
-        stats: ShipStats::default(),
-        host: "test".into(),
-        zfs: "test".into(),
-        tool_version: "test".into(),
-        shipped_at: 0,
-    }
+    crate::format::manifest::for_test("pool/ds", name, guid, base)
 }
 
 fn restored(repo: &Repository, id: &Id) -> crate::Result<Vec<u8>> {

@@ -8,7 +8,7 @@
 use std::ffi::OsStr;
 use std::io::Read;
 use std::path::Path;
-use std::process::{ChildStderr, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 
 use crate::error::ZfsError;
@@ -57,6 +57,32 @@ impl CommandLine {
             .env("LC_ALL", "C")
             .stdin(Stdio::null());
         cmd
+    }
+
+    /// Spawns a streaming child (`send`, `receive`) with stdin and stdout as
+    /// given and stderr drained on its own thread, so a full stderr pipe
+    /// never blocks it.
+    pub(crate) fn spawn_streaming(
+        &self,
+        stdin: Stdio,
+        stdout: Stdio,
+    ) -> Result<(Child, StderrDrain), ZfsError> {
+        let mut child = self
+            .command()
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.spawn_error(e))?;
+        let stderr = child.stderr.take().expect("stderr was piped");
+        match StderrDrain::spawn(stderr) {
+            Ok(drain) => Ok((child, drain)),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(self.spawn_error(e))
+            }
+        }
     }
 
     pub(crate) fn spawn_error(&self, source: std::io::Error) -> ZfsError {

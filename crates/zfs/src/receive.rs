@@ -97,23 +97,8 @@ impl Zfs {
         }
         argv.push(args.target.as_str());
         let line = self.zfs_line(argv);
-        let mut child = line
-            .command()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| line.spawn_error(e))?;
+        let (mut child, stderr) = line.spawn_streaming(Stdio::piped(), Stdio::null())?;
         let stdin = child.stdin.take();
-        let stderr = match child.stderr.take().map(StderrDrain::spawn) {
-            Some(Ok(drain)) => drain,
-            Some(Err(e)) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(line.spawn_error(e));
-            }
-            None => unreachable!("stderr was piped"),
-        };
         Ok(ReceiveSink {
             child: Some(child),
             stdin,

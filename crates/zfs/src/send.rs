@@ -133,22 +133,8 @@ impl Zfs {
         argv.extend(args.flags());
         argv.push(args.snapshot.to_string());
         let line = self.zfs_line(argv);
-        let mut child = line
-            .command()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| line.spawn_error(e))?;
+        let (mut child, stderr) = line.spawn_streaming(Stdio::null(), Stdio::piped())?;
         let stdout = child.stdout.take();
-        let stderr = match child.stderr.take().map(StderrDrain::spawn) {
-            Some(Ok(drain)) => drain,
-            Some(Err(e)) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(line.spawn_error(e));
-            }
-            None => unreachable!("stderr was piped"),
-        };
         Ok(SendStream {
             child: Some(child),
             stdout,

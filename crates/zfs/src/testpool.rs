@@ -262,3 +262,19 @@ fn ensure_running(zpool_bin: &Path) -> Result<(), ZfsError> {
         }
     }
 }
+
+/// Deterministic, incompressible test data (xorshift), the same for a given
+/// `seed` in every test of the workspace.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}

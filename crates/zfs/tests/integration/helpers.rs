@@ -23,15 +23,5 @@ pub fn mounted(zfs: &Zfs, ds: &DatasetName) -> PathBuf {
 
 /// Deterministic, incompressible-looking bytes.
 pub fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    backup_zfs::testpool::noise(len, seed)
 }
