@@ -10,7 +10,7 @@
 # For each dataset it measures, each with /usr/bin/time (wall s, peak RSS):
 #   raw       zfs send DS@s1 > /dev/null  (the ceiling zfs-fuse imposes)
 #   ingest    full stream of DS@s1 into a fresh repository
-#   dedup     full stream of DS@s2 (a new snapshot, same content) into the same
+#   dedup     full stream of DS@s2 (run i: DS@s(i+1); a new snapshot, same content) into the same
 #             repository: nothing new should be stored
 #   restore   stream of DS@s1 back out to /dev/null
 #   receive   stream of DS@s1 back out into `zfs receive` of a new dataset
@@ -260,9 +260,10 @@ prep_backup_init() {
 run_backup_ingest() {
     timed "$BACKUP" -q send "$POOL/$1@s1" --repo "$WORK/repo-backup-$1" --json >"$WORK/backup-$1-s1.json"
 }
+# Dedup run i of every tool sends DS@s(i+1): a new snapshot of unchanged
+# content, never a stream that tool has already stored.
 DEDUP_N=1
-# First run: @s2 (taken for all tools); a repeat run needs yet another snapshot.
-prep_backup_dedup() {
+prep_dedup() {
     DEDUP_N=$((DEDUP_N + 1))
     zfs list -H -o name "$POOL/$1@s$DEDUP_N" >/dev/null 2>&1 || zfs snapshot "$POOL/$1@s$DEDUP_N" >&2
 }
@@ -290,8 +291,8 @@ run_restic_ingest() {
         timed restic -q backup --repo "$WORK/repo-restic-$1" --stdin --stdin-filename "$1.zfs" --tag s1
 }
 run_restic_dedup() {
-    zfs send "$POOL/$1@s2" |
-        timed restic -q backup --repo "$WORK/repo-restic-$1" --stdin --stdin-filename "$1.zfs" --tag s2
+    zfs send "$POOL/$1@s$DEDUP_N" |
+        timed restic -q backup --repo "$WORK/repo-restic-$1" --stdin --stdin-filename "$1.zfs" --tag "s$DEDUP_N"
 }
 run_restic_restore() {
     timed restic -q dump --repo "$WORK/repo-restic-$1" --tag s1 latest "/$1.zfs" >/dev/null
@@ -307,15 +308,13 @@ prep_borg_init() {
     borg init --encryption=repokey "$WORK/repo-borg-$1" >"$WORK/borg-init.log" 2>&1 ||
         { cat "$WORK/borg-init.log" >&2; return 1; }
 }
-BORG_N=0
 run_borg_ingest() {
     zfs send "$POOL/$1@s1" |
         timed borg create --compression "$BORG_COMPRESSION" --stdin-name "$1.zfs" "$WORK/repo-borg-$1::s1" -
 }
-prep_borg_dedup() { BORG_N=$((BORG_N + 1)); }
 run_borg_dedup() {
-    zfs send "$POOL/$1@s2" |
-        timed borg create --compression "$BORG_COMPRESSION" --stdin-name "$1.zfs" "$WORK/repo-borg-$1::s2-$BORG_N" -
+    zfs send "$POOL/$1@s$DEDUP_N" |
+        timed borg create --compression "$BORG_COMPRESSION" --stdin-name "$1.zfs" "$WORK/repo-borg-$1::s$DEDUP_N" -
 }
 run_borg_restore() { timed borg extract --stdout "$WORK/repo-borg-$1::s1" >/dev/null; }
 run_borg_receive() {
@@ -346,11 +345,10 @@ bench_dataset() {
     measure "$ds" restic ingest "$WORK/repo-restic-$ds" prep_restic_init run_restic_ingest "$ds"
     measure "$ds" borg ingest "$WORK/repo-borg-$ds" prep_borg_init run_borg_ingest "$ds"
 
-    zfs snapshot "$POOL/$ds@s2" >&2
-    DEDUP_N=1
-    measure "$ds" backup dedup "$WORK/repo-backup-$ds" prep_backup_dedup run_backup_dedup "$ds"
-    measure "$ds" restic dedup "$WORK/repo-restic-$ds" noprep run_restic_dedup "$ds"
-    measure "$ds" borg dedup "$WORK/repo-borg-$ds" prep_borg_dedup run_borg_dedup "$ds"
+    for tool in backup restic borg; do
+        DEDUP_N=1
+        measure "$ds" "$tool" dedup "$WORK/repo-$tool-$ds" prep_dedup "run_${tool}_dedup" "$ds"
+    done
 
     measure "$ds" backup restore - noprep run_backup_restore "$ds"
     measure "$ds" restic restore - noprep run_restic_restore "$ds"
