@@ -160,7 +160,7 @@ fn restore_to_file_and_receive_by_hand() {
 }
 
 #[test]
-fn second_send_of_same_snapshot_is_a_no_op_and_full_is_forced() {
+fn second_send_is_a_no_op_and_a_forced_full_of_unchanged_data_stores_almost_nothing() {
     let env = Env::new();
     let ds = env.dataset("d");
     fs::write(env.mountpoint(&ds).join("f"), noise(3 << 20, 5)).unwrap();
@@ -174,6 +174,13 @@ fn second_send_of_same_snapshot_is_a_no_op_and_full_is_forced() {
     assert_ok(&out, "send --full");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["base_guid"].is_null(), "{v}");
+    // Same files as s1: the blocks are stored already; only the record
+    // headers (which name the snapshot) are new.
+    let stored = v["new_stored_bytes"].as_u64().unwrap();
+    assert!(
+        stored < 64 * 1024,
+        "a full of unchanged data stored {stored} bytes"
+    );
     let r = env.pool.root().child("r").unwrap();
     assert_ok(
         &env.backup(["restore", &s2.to_string(), "--to", r.as_str()]),

@@ -44,7 +44,7 @@ const MIGRATIONS: &[&str] = &[
 pub struct CatalogEntry {
     /// Manifest id.
     pub id: Id,
-    /// The manifest, without its chunk list.
+    /// The manifest, without its chunk lists.
     pub manifest: Manifest,
 }
 
@@ -243,11 +243,12 @@ impl Catalog {
     }
 }
 
-/// Stores a manifest without its chunk list: the catalog is for listing and
+/// Stores a manifest without its chunk lists: the catalog is for listing and
 /// choosing; a restore reads the whole manifest from the repository.
 fn insert(tx: &rusqlite::Transaction<'_>, id: &Id, m: &Manifest) -> rusqlite::Result<usize> {
     let light = Manifest {
-        chunks: Vec::new(),
+        meta_chunks: Vec::new(),
+        data_chunks: Vec::new(),
         ..m.clone()
     };
     tx.execute(

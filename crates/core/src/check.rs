@@ -112,11 +112,7 @@ pub fn check(
     r.snapshots = manifests.len();
     let label = |id: &Id, m: &crate::Manifest| format!("{} ({})", m.full_name(), id.short());
     for (id, m) in &manifests {
-        let missing = m
-            .chunks
-            .iter()
-            .filter(|c| !repo.index().contains(c))
-            .count();
+        let missing = m.all_chunks().filter(|c| !repo.index().contains(c)).count();
         if missing > 0 {
             r.errors.push(format!(
                 "snapshot {} names {missing} chunk(s) that no index lists",
@@ -138,7 +134,7 @@ pub fn check(
     let unusable = |c: &Id| bad_chunks.contains(c) || !repo.index().contains(c);
     for (id, m) in &manifests {
         if let Ok(c) = chain::resolve(&manifests, id) {
-            if c.iter().any(|(_, b)| b.chunks.iter().any(unusable)) {
+            if c.iter().any(|(_, b)| b.all_chunks().any(unusable)) {
                 r.damaged_snapshots.push(label(id, m));
             }
         }

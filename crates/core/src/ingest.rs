@@ -2,8 +2,9 @@
 //! ordered chunk list out.
 //!
 //! ```text
-//! reader -> chunker thread (FastCDC, stream digest) -> N workers (keyed hash,
-//! dedup lookup, zstd, seal) -> packer (this thread) -> uploader thread
+//! reader -> splitter thread (stream digest, records split) -> meta lane,
+//! data lane -> one chunker thread per lane (FastCDC) -> N workers (keyed
+//! hash, dedup lookup, zstd, seal) -> packer (this thread) -> uploader thread
 //! ```
 //! Every queue is bounded, so the data in flight stays flat whatever the
 //! stream's size: at most (2N chunks + 2N blobs) x 4 MiB + 3 packs. Only the
@@ -12,7 +13,7 @@
 //! already in the repository is neither compressed nor stored again.
 
 use std::collections::HashSet;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::thread;
 
 use crossbeam_channel::bounded;
@@ -25,7 +26,9 @@ use crate::format::index::PackBlobs;
 use crate::format::manifest::ShipStats;
 use crate::format::pack::{Entry, PackWriter};
 use crate::id::Id;
+use crate::pipe::{pipe, PipeWriter};
 use crate::progress::Progress;
+use crate::records::{Lane, Splitter};
 use crate::repository::Repository;
 use crate::stream_check::StreamCheck;
 
@@ -36,13 +39,21 @@ const CHECKPOINT_PACKS: usize = 8;
 /// What ingesting a stream produced.
 #[derive(Debug)]
 pub(crate) struct Ingested {
-    pub chunks: Vec<Id>,
+    pub meta_chunks: Vec<Id>,
+    pub data_chunks: Vec<Id>,
     pub digest: String,
     pub check: StreamCheck,
     pub stats: ShipStats,
 }
 
+struct Work {
+    lane: Lane,
+    seq: usize,
+    data: Vec<u8>,
+}
+
 struct Done {
+    lane: Lane,
     seq: usize,
     id: Id,
     raw_len: u32,
@@ -56,9 +67,10 @@ pub(crate) fn workers() -> usize {
         .clamp(1, 8)
 }
 
-/// Reads `reader` to its end and stores every chunk not yet stored. The new
-/// packs are indexed (segments written) before this returns; no manifest is
-/// written: that is the caller's commit.
+/// Reads `reader` to its end, splits it into the lanes of the `records`
+/// layout, and stores every chunk not yet stored. The new packs are indexed
+/// (segments written) before this returns; no manifest is written: that is
+/// the caller's commit.
 pub(crate) fn ingest<R: Read + Send>(
     repo: &mut Repository,
     reader: R,
@@ -66,50 +78,55 @@ pub(crate) fn ingest<R: Read + Send>(
     progress: &dyn Progress,
 ) -> Result<Ingested> {
     let n = workers();
-    let (work_tx, work_rx) = bounded::<(usize, Vec<u8>)>(2 * n);
+    let (work_tx, work_rx) = bounded::<Work>(2 * n);
     let (done_tx, done_rx) = bounded::<Done>(2 * n);
     let (pack_tx, pack_rx) = bounded::<(Id, Vec<u8>, Vec<Entry>)>(1);
     let r: &Repository = repo;
     let keys = r.keys();
     let cfg = r.config().clone();
     let seed = keys.chunker_seed();
+    let (meta_w, meta_r) = pipe(4);
+    let (data_w, data_r) = pipe(4);
 
-    let (packs, packer, chunked) = thread::scope(|s| {
-        let chunker = s.spawn(move || -> Result<(StreamCheck, String)> {
-            let mut digest = blake3::Hasher::new();
-            let mut check = StreamCheck::default();
-            let c = cfg.chunker;
-            let cdc = StreamCDC::with_level_and_seed(
-                reader,
-                c.min,
-                c.avg,
-                c.max,
-                Normalization::Level1,
-                seed,
-            );
-            for (seq, chunk) in cdc.enumerate() {
-                let chunk = chunk
-                    .map_err(|e| Error::io(format!("reading the stream of {what}"), e.into()))?;
-                digest.update(&chunk.data);
-                check.observe(&chunk.data);
-                progress.advance(chunk.length as u64);
-                if work_tx.send((seq, chunk.data)).is_err() {
-                    return Err(Error::Interrupted);
+    let (packs, packer, split, cut) = thread::scope(|s| {
+        let splitter = s.spawn(move || split_stream(reader, meta_w, data_w, what, progress));
+        let mut chunkers = Vec::new();
+        for (lane, lane_reader) in [(Lane::Meta, meta_r), (Lane::Data, data_r)] {
+            let work_tx = work_tx.clone();
+            chunkers.push(s.spawn(move || -> Result<()> {
+                let c = cfg.chunker;
+                let cdc = StreamCDC::with_level_and_seed(
+                    lane_reader,
+                    c.min,
+                    c.avg,
+                    c.max,
+                    Normalization::Level1,
+                    seed,
+                );
+                for (seq, chunk) in cdc.enumerate() {
+                    let data = chunk
+                        .map_err(|e| Error::io(format!("chunking the stream of {what}"), e.into()))?
+                        .data;
+                    work_tx
+                        .send(Work { lane, seq, data })
+                        .map_err(|_| Error::Interrupted)?;
                 }
-            }
-            Ok((check, digest.finalize().to_hex().to_string()))
-        });
+                Ok(())
+            }));
+        }
+        drop(work_tx);
         for _ in 0..n {
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
             let level = cfg.zstd_level;
             s.spawn(move || {
-                for (seq, data) in work_rx {
+                for Work { lane, seq, data } in work_rx {
                     let id = keys.chunk_id(&data);
                     let blob =
                         (!r.index().contains(&id)).then(|| blob::encode(keys, id, &data, level));
                     let raw_len = data.len() as u32;
                     if done_tx
                         .send(Done {
+                            lane,
                             seq,
                             id,
                             raw_len,
@@ -142,37 +159,79 @@ pub(crate) fn ingest<R: Read + Send>(
         });
 
         let packer = pack_blobs(done_rx, pack_tx, r, cfg.pack_size as usize);
-        let chunked = chunker.join().expect("chunker thread panicked");
+        let split = splitter.join().expect("splitter thread panicked");
+        let cut: Result<()> = chunkers
+            .into_iter()
+            .map(|c| c.join().expect("chunker thread panicked"))
+            .collect();
         let packs = uploader.join().expect("uploader thread panicked");
-        (packs, packer, chunked)
+        (packs, packer, split, cut)
     });
 
     // The first real failure wins; `Interrupted` only means a neighbour stopped.
     let packs = packs?;
     repo.index_packs(&packs);
-    let (chunks, stats) = packer?;
-    let (check, digest) = chunked?;
+    let (check, digest) = split?;
+    cut?;
+    let ([meta_chunks, data_chunks], stats) = packer?;
     Ok(Ingested {
-        chunks,
+        meta_chunks,
+        data_chunks,
         digest,
         check,
         stats,
     })
 }
 
-/// Collects worker results into packs (in arrival order) and the chunk list
-/// (in stream order).
+/// Reads the stream, digests and checks it, and splits it into the lanes.
+fn split_stream<R: Read>(
+    mut reader: R,
+    mut meta: PipeWriter,
+    mut data: PipeWriter,
+    what: &str,
+    progress: &dyn Progress,
+) -> Result<(StreamCheck, String)> {
+    let mut digest = blake3::Hasher::new();
+    let mut check = StreamCheck::default();
+    let mut splitter = Splitter::default();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut emit = |lane: Lane, b: &[u8]| match lane {
+        Lane::Meta => meta.write_all(b),
+        Lane::Data => data.write_all(b),
+    };
+    let lost = |_| Error::Interrupted;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(format!("reading the stream of {what}"), e)),
+        };
+        digest.update(&buf[..n]);
+        check.observe(&buf[..n]);
+        progress.advance(n as u64);
+        splitter.feed(&buf[..n], &mut emit).map_err(lost)?;
+    }
+    splitter.finish(&mut emit).map_err(lost)?;
+    meta.close().map_err(lost)?;
+    data.close().map_err(lost)?;
+    Ok((check, digest.finalize().to_hex().to_string()))
+}
+
+/// Collects worker results into packs (in arrival order) and each lane's
+/// chunk list (in stream order).
 fn pack_blobs(
     done_rx: crossbeam_channel::Receiver<Done>,
     pack_tx: crossbeam_channel::Sender<(Id, Vec<u8>, Vec<Entry>)>,
     repo: &Repository,
     pack_size: usize,
-) -> Result<(Vec<Id>, ShipStats)> {
-    let mut chunks: Vec<Option<Id>> = Vec::new();
+) -> Result<([Vec<Id>; 2], ShipStats)> {
+    let mut lanes: [Vec<Option<Id>>; 2] = [Vec::new(), Vec::new()];
     let mut seen = HashSet::new();
     let mut stats = ShipStats::default();
     let mut pack = PackWriter::new();
     for d in done_rx {
+        let chunks = &mut lanes[d.lane as usize];
         if chunks.len() <= d.seq {
             chunks.resize(d.seq + 1, None);
         }
@@ -196,9 +255,12 @@ fn pack_blobs(
             .send(pack.finish(repo.keys()))
             .map_err(|_| Error::Interrupted)?;
     }
-    let chunks = chunks
-        .into_iter()
-        .collect::<Option<Vec<Id>>>()
-        .ok_or(Error::Interrupted)?;
-    Ok((chunks, stats))
+    let [meta, data] = lanes.map(|l| l.into_iter().collect::<Option<Vec<Id>>>());
+    Ok((
+        [
+            meta.ok_or(Error::Interrupted)?,
+            data.ok_or(Error::Interrupted)?,
+        ],
+        stats,
+    ))
 }

@@ -1,13 +1,15 @@
-//! The restore pipeline: a manifest's chunks, fetched ahead, opened and
-//! verified in parallel, written in order.
+//! The restore pipeline: each lane's chunks fetched ahead, opened and
+//! verified in parallel, written in order, and the lanes joined back into
+//! the stream.
 //!
 //! ```text
-//! fetcher thread (reads runs of adjacent blobs) -> N workers (open, verify)
-//! -> this thread (reorders, digests, writes)
+//! per lane: fetcher thread (reads runs of adjacent blobs) -> N workers
+//! (open, verify) -> writer thread (reorders) -> pipe
+//! this thread: join(meta pipe, data pipe) -> verifier -> out
 //! ```
-//! The last chunk is written only after the whole stream's digest matches the
-//! manifest. The END record (312 bytes) lies in the last chunk or straddles
-//! the last two, so `zfs receive` never gets a complete END record of a
+//! The verifier holds back the stream's last [`HOLD_BACK`] bytes until the
+//! whole stream's length and digest match the manifest. The END record (the
+//! last 312 bytes) lies in them, so `zfs receive` never gets a complete
 //! stream that is not exactly the one shipped, and commits nothing.
 
 use std::collections::BTreeMap;
@@ -21,12 +23,17 @@ use crate::error::{Error, Result};
 use crate::format::blob;
 use crate::id::Id;
 use crate::ingest::workers;
+use crate::pipe::{pipe, PipeWriter};
 use crate::progress::Progress;
+use crate::records;
 use crate::repository::Repository;
 use crate::Manifest;
 
 /// Adjacent blobs of one pack are fetched in one read of at most this size.
 const MAX_RUN: u64 = 16 * 1024 * 1024;
+
+/// Bytes held back from `out` until the stream is verified.
+pub const HOLD_BACK: usize = 64 * 1024;
 
 /// Writes the stream of `m` to `out`, verifying every blob and the digest.
 pub fn restore_stream(
@@ -36,9 +43,102 @@ pub fn restore_stream(
     progress: &dyn Progress,
 ) -> Result<()> {
     let name = m.full_name();
+    let mut verifier = Verifier {
+        out,
+        digest: blake3::Hasher::new(),
+        len: 0,
+        held: Vec::with_capacity(2 * HOLD_BACK),
+    };
+    thread::scope(|s| {
+        let (meta_w, mut meta_r) = pipe(4);
+        let (data_w, mut data_r) = pipe(4);
+        let name = &name;
+        let meta = s.spawn(move || fetch_into(repo, name, &m.meta_chunks, meta_w, progress));
+        let data = s.spawn(move || fetch_into(repo, name, &m.data_chunks, data_w, progress));
+        let joined = records::join(&mut meta_r, &mut data_r, &mut verifier);
+        // Unblock the fetchers if the join stopped early.
+        drop((meta_r, data_r));
+        let mut errors: Vec<Error> = [meta, data]
+            .into_iter()
+            .filter_map(|h| h.join().expect("fetch thread panicked").err())
+            .collect();
+        // Damage found while fetching explains a failed join: report it first.
+        if let Some(i) = errors.iter().position(Error::is_integrity) {
+            return Err(errors.swap_remove(i));
+        }
+        joined.map_err(|e| Error::io(format!("writing the stream of {name}"), e))?;
+        errors.pop().map_or(Ok(()), Err)
+    })?;
+    verifier.finish(m)
+}
+
+/// Checks length and digest while passing bytes on, all but the last
+/// [`HOLD_BACK`] until [`finish`](Verifier::finish).
+struct Verifier<'a> {
+    out: &'a mut dyn Write,
+    digest: blake3::Hasher,
+    len: u64,
+    held: Vec<u8>,
+}
+
+impl Write for Verifier<'_> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.digest.update(b);
+        self.len += b.len() as u64;
+        self.held.extend_from_slice(b);
+        if self.held.len() >= 2 * HOLD_BACK {
+            let pass = self.held.len() - HOLD_BACK;
+            self.out.write_all(&self.held[..pass])?;
+            self.held.drain(..pass);
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Verifier<'_> {
+    fn finish(self, m: &Manifest) -> Result<()> {
+        let name = m.full_name();
+        let actual = self.digest.finalize().to_hex().to_string();
+        if actual != m.stream_digest || self.len != m.stream_len {
+            return Err(Error::StreamDigest {
+                snapshot: name,
+                expected: format!("{} ({} bytes)", m.stream_digest, m.stream_len),
+                actual: format!("{actual} ({} bytes)", self.len),
+            });
+        }
+        let write_err = |e| Error::io(format!("writing the stream of {name}"), e);
+        self.out.write_all(&self.held).map_err(write_err)?;
+        self.out.flush().map_err(write_err)
+    }
+}
+
+fn fetch_into(
+    repo: &Repository,
+    name: &str,
+    chunks: &[Id],
+    mut w: PipeWriter,
+    progress: &dyn Progress,
+) -> Result<()> {
+    fetch_chunks(repo, name, chunks, &mut w, progress)?;
+    w.close()
+        .map_err(|e| Error::io(format!("passing on the stream of {name}"), e))
+}
+
+/// Writes the plaintext of `chunks`, in order, to `out`.
+fn fetch_chunks(
+    repo: &Repository,
+    name: &str,
+    chunks: &[Id],
+    out: &mut dyn Write,
+    progress: &dyn Progress,
+) -> Result<()> {
     let index = repo.index();
-    let mut locs = Vec::with_capacity(m.chunks.len());
-    for id in &m.chunks {
+    let mut locs = Vec::with_capacity(chunks.len());
+    for id in chunks {
         let loc = index.get(id).ok_or_else(|| Error::Missing {
             kind: "chunk",
             name: format!("{id} (needed by {name})"),
@@ -55,7 +155,6 @@ pub fn restore_stream(
 
     thread::scope(|s| {
         let locs = &locs;
-        let name = &name;
         let fetch_failed = done_tx.clone();
         s.spawn(move || {
             let mut i = 0;
@@ -115,7 +214,7 @@ pub fn restore_stream(
             });
         }
         drop((work_rx, done_tx));
-        let result = write_in_order(m, locs.len(), &done_rx, &token_rx, out, progress);
+        let result = write_in_order(name, locs.len(), &done_rx, &token_rx, out, progress);
         drop(done_rx);
         drop(token_rx);
         result
@@ -123,46 +222,25 @@ pub fn restore_stream(
 }
 
 fn write_in_order(
-    m: &Manifest,
+    name: &str,
     total: usize,
     done_rx: &crossbeam_channel::Receiver<(usize, Result<Vec<u8>>)>,
     token_rx: &crossbeam_channel::Receiver<()>,
     out: &mut dyn Write,
     progress: &dyn Progress,
 ) -> Result<()> {
-    let name = m.full_name();
-    let mut digest = blake3::Hasher::new();
     let mut pending: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
     let mut next = 0;
-    let mut written = 0u64;
     let write_err = |e| Error::io(format!("writing the stream of {name}"), e);
     while next < total {
         let (seq, r) = done_rx.recv().map_err(|_| Error::Interrupted)?;
         pending.insert(seq, r?);
         while let Some(data) = pending.remove(&next) {
             let _ = token_rx.try_recv();
-            digest.update(&data);
             next += 1;
-            if next == total {
-                let actual = digest.finalize().to_hex().to_string();
-                if actual != m.stream_digest || written + data.len() as u64 != m.stream_len {
-                    return Err(Error::StreamDigest {
-                        snapshot: name.clone(),
-                        expected: m.stream_digest.clone(),
-                        actual,
-                    });
-                }
-            }
             out.write_all(&data).map_err(write_err)?;
-            written += data.len() as u64;
             progress.advance(data.len() as u64);
         }
     }
-    if total == 0 {
-        return Err(Error::corrupt(
-            format!("snapshot manifest of {name}"),
-            "it lists no chunks",
-        ));
-    }
-    out.flush().map_err(write_err)
+    Ok(())
 }

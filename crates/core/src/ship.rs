@@ -122,11 +122,12 @@ pub fn ship(
             guid: b.guid,
             snapshot: b.name.to_string(),
         }),
-        layout: manifest::LAYOUT_STREAM.into(),
+        layout: manifest::LAYOUT_RECORDS.into(),
         send_flags: args.flags(),
         stream_len: ingested.check.len(),
         stream_digest: ingested.digest,
-        chunks: ingested.chunks,
+        meta_chunks: ingested.meta_chunks,
+        data_chunks: ingested.data_chunks,
         stats,
         host: crate::host::hostname(),
         zfs: zfs.dialect()?.name(),
@@ -159,7 +160,8 @@ pub fn ship_stream<R: std::io::Read + Send>(
         })?;
     m.stream_len = ingested.check.len();
     m.stream_digest = ingested.digest;
-    m.chunks = ingested.chunks;
+    m.meta_chunks = ingested.meta_chunks;
+    m.data_chunks = ingested.data_chunks;
     m.stats = ingested.stats;
     repo.write_manifest(&m)
 }

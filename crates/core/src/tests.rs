@@ -328,3 +328,54 @@ fn a_damaged_manifest_is_left_out_of_the_catalog_not_fatal() {
     assert!(report.unreadable[0].contains(&bad.to_hex()));
     assert_eq!(cat.snapshots().unwrap()[0].id, good);
 }
+
+/// A stream shaped like a real full: BEGIN, then WRITE records of 128 KiB
+/// blocks, then END; every header carries the snapshot's guid.
+fn stream_with_blocks(toguid: u64, blocks: usize) -> Vec<u8> {
+    let header = |ty: u32, len: u64| {
+        let mut r = vec![0u8; 312];
+        r[..4].copy_from_slice(&ty.to_le_bytes());
+        r[32..40].copy_from_slice(&len.to_le_bytes());
+        r[40..48].copy_from_slice(&toguid.to_le_bytes());
+        r
+    };
+    let mut s = header(0, 0);
+    s[8..16].copy_from_slice(&0x2F5B_ACBACu64.to_le_bytes());
+    for b in 0..blocks {
+        s.extend(header(3, 128 * 1024));
+        s.extend(pseudo_random(128 * 1024, 1000 + b as u64));
+    }
+    s.extend(header(5, 0));
+    s
+}
+
+#[test]
+fn fulls_of_different_snapshots_share_their_blocks() {
+    let backend = Arc::new(MemoryBackend::new());
+    let mut repo = Repository::init(backend, b"pw", small_opts()).unwrap();
+    let first = stream_with_blocks(111, 40);
+    let id1 = ship_stream(
+        &mut repo,
+        first.as_slice(),
+        manifest("a", 1, None),
+        &NoProgress,
+    )
+    .unwrap();
+    let second = stream_with_blocks(222, 40);
+    assert_ne!(first, second);
+    let id2 = ship_stream(
+        &mut repo,
+        second.as_slice(),
+        manifest("b", 2, None),
+        &NoProgress,
+    )
+    .unwrap();
+    let (m1, m2) = (
+        repo.read_manifest(&id1).unwrap(),
+        repo.read_manifest(&id2).unwrap(),
+    );
+    assert_eq!(m1.data_chunks, m2.data_chunks);
+    assert!(m2.stats.new_raw_bytes < 20_000, "{:?}", m2.stats);
+    assert_eq!(restored(&repo, &id1).unwrap(), first);
+    assert_eq!(restored(&repo, &id2).unwrap(), second);
+}

@@ -9,9 +9,11 @@ use crate::id::Id;
 
 /// Manifest format version written by this build.
 pub const VERSION: u32 = 1;
-/// How `chunks` make up the stream: "stream" = the send stream, cut by
-/// FastCDC, chunks concatenated in order. Readers refuse other layouts.
-pub const LAYOUT_STREAM: &str = "stream";
+/// How the chunk lists make up the stream: "records" = the send stream split
+/// into a meta lane and a data lane (see `records.rs`), each cut by FastCDC;
+/// the chunks of each lane concatenated in order give the lane. Readers
+/// refuse other layouts.
+pub const LAYOUT_RECORDS: &str = "records";
 
 /// The base of an incremental stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +56,7 @@ pub struct Manifest {
     pub creation: i64,
     /// The base of an incremental, `None` for a full stream.
     pub base: Option<BaseRef>,
-    /// How the chunks make up the stream ([`LAYOUT_STREAM`]).
+    /// How the chunk lists make up the stream ([`LAYOUT_RECORDS`]).
     pub layout: String,
     /// The `zfs send` flags used.
     pub send_flags: Vec<String>,
@@ -62,8 +64,10 @@ pub struct Manifest {
     pub stream_len: u64,
     /// BLAKE3 of the whole stream, hex.
     pub stream_digest: String,
-    /// The stream's chunks, in order.
-    pub chunks: Vec<Id>,
+    /// The meta lane's chunks, in order.
+    pub meta_chunks: Vec<Id>,
+    /// The data lane's chunks, in order.
+    pub data_chunks: Vec<Id>,
     /// What the ship added.
     pub stats: ShipStats,
     /// Host that shipped it.
@@ -80,6 +84,11 @@ impl Manifest {
     /// `dataset@snapshot`.
     pub fn full_name(&self) -> String {
         format!("{}@{}", self.dataset, self.snapshot)
+    }
+
+    /// Every chunk the stream needs, both lanes.
+    pub fn all_chunks(&self) -> impl Iterator<Item = &Id> {
+        self.meta_chunks.iter().chain(&self.data_chunks)
     }
 }
 
@@ -102,7 +111,7 @@ pub fn decode(keys: &Keys, sealed: &[u8]) -> Result<Manifest, String> {
     if m.version != VERSION {
         return Err(format!("unknown manifest version {}", m.version));
     }
-    if m.layout != LAYOUT_STREAM {
+    if m.layout != LAYOUT_RECORDS {
         return Err(format!("unknown stream layout {:?}", m.layout));
     }
     Ok(m)
@@ -122,11 +131,12 @@ pub(crate) fn for_test(dataset: &str, snapshot: &str, guid: u64, base: Option<u6
             guid: g,
             snapshot: String::new(),
         }),
-        layout: LAYOUT_STREAM.into(),
+        layout: LAYOUT_RECORDS.into(),
         send_flags: vec![],
         stream_len: 0,
         stream_digest: String::new(),
-        chunks: vec![],
+        meta_chunks: vec![],
+        data_chunks: vec![],
         stats: ShipStats::default(),
         host: "test".into(),
         zfs: "test".into(),
