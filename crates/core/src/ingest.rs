@@ -162,8 +162,7 @@ pub(crate) fn ingest<R: Read + Send>(
         let split = splitter.join().expect("splitter thread panicked");
         let cut: Result<()> = chunkers
             .into_iter()
-            .map(|c| c.join().expect("chunker thread panicked"))
-            .collect();
+            .try_for_each(|c| c.join().expect("chunker thread panicked"));
         let packs = uploader.join().expect("uploader thread panicked");
         (packs, packer, split, cut)
     });
