@@ -1,5 +1,5 @@
-//! The ingest pipeline: a byte stream in, packs, index segments and an
-//! ordered chunk list out.
+//! The ingest pipeline: a byte stream in; packs, index segments and the
+//! ordered chunk lists of the two lanes of the `records` layout out.
 //!
 //! ```text
 //! reader -> splitter thread (stream digest, records split) -> meta lane,
@@ -7,10 +7,12 @@
 //! hash, dedup lookup, zstd, seal) -> packer (this thread) -> uploader thread
 //! ```
 //! Every queue is bounded, so the data in flight stays flat whatever the
-//! stream's size: at most (2N chunks + 2N blobs) x 4 MiB + 3 packs. Only the
-//! bookkeeping grows with the stream: about 150 bytes per chunk (chunk list,
-//! set of new ids, pack entries), 150 KiB per GiB at 1 MiB chunks. A chunk
-//! already in the repository is neither compressed nor stored again.
+//! stream's size (about 160 MiB for N = 2; docs/design.md §12 has the sum:
+//! two pipes, two 4 MiB chunker buffers, 2N chunks, 2N blobs, three packs).
+//! Only the bookkeeping grows with the stream: about 150 bytes per chunk
+//! (chunk lists, set of new ids, pack entries), 150 KiB per GiB at 1 MiB
+//! chunks. A chunk already in the repository is neither compressed nor
+//! stored again.
 
 use std::collections::HashSet;
 use std::io::{Read, Write};

@@ -8,7 +8,9 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 /// Buffers the writer collects before handing them to the reader.
 const PIECE: usize = 1 << 20;
 
-/// A pipe holding at most `depth` pieces of about 1 MiB in flight.
+/// A pipe with at most `depth` pieces queued, plus the one being filled and
+/// the one being read. A piece is at least 1 MiB unless it is the last; one
+/// `write` larger than that makes one larger piece.
 pub(crate) fn pipe(depth: usize) -> (PipeWriter, PipeReader) {
     let (tx, rx) = bounded(depth);
     (

@@ -84,10 +84,12 @@ pub fn classify(h: &[u8], swap: bool) -> (Lane, u64) {
             };
             (Lane::Data, len)
         }
-        // DRR_SPILL: drr_compressed_size if compressed, else drr_length.
+        // DRR_SPILL: drr_compressed_size if non-zero, else drr_length
+        // (OpenZFS's DRR_SPILL_PAYLOAD_SIZE).
         7 => {
-            let len = if h[U + 25] != 0 {
-                u64_at(h, U + 32, swap)
+            let compressed = u64_at(h, U + 32, swap);
+            let len = if compressed != 0 {
+                compressed
             } else {
                 u64_at(h, U + 8, swap)
             };

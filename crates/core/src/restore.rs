@@ -43,10 +43,20 @@ pub fn restore_stream(
     progress: &dyn Progress,
 ) -> Result<()> {
     let name = m.full_name();
+    // Every chunk must be locatable before a byte is written.
+    if let Some(id) = m.all_chunks().find(|id| !repo.index().contains(id)) {
+        return Err(Error::Missing {
+            kind: "chunk",
+            name: format!("{id} (needed by {name})"),
+        });
+    }
     let mut verifier = Verifier {
         out,
         digest: blake3::Hasher::new(),
         len: 0,
+        passed: 0,
+        limit: m.stream_len.saturating_sub(HOLD_BACK as u64),
+        expected_len: m.stream_len,
         held: Vec::with_capacity(2 * HOLD_BACK),
     };
     thread::scope(|s| {
@@ -72,24 +82,39 @@ pub fn restore_stream(
     verifier.finish(m)
 }
 
-/// Checks length and digest while passing bytes on, all but the last
-/// [`HOLD_BACK`] until [`finish`](Verifier::finish).
+/// Checks length and digest while passing bytes on. Before
+/// [`finish`](Verifier::finish) it never passes on more than the recorded
+/// length less [`HOLD_BACK`], so the END record is withheld even if the
+/// chunk lists were to put one earlier.
 struct Verifier<'a> {
     out: &'a mut dyn Write,
     digest: blake3::Hasher,
     len: u64,
+    passed: u64,
+    limit: u64,
+    expected_len: u64,
     held: Vec<u8>,
 }
 
 impl Write for Verifier<'_> {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.digest.update(b);
         self.len += b.len() as u64;
+        if self.len > self.expected_len {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the stream is longer than its recorded {} bytes",
+                    self.expected_len
+                ),
+            ));
+        }
+        self.digest.update(b);
         self.held.extend_from_slice(b);
         if self.held.len() >= 2 * HOLD_BACK {
-            let pass = self.held.len() - HOLD_BACK;
+            let pass = (self.held.len() - HOLD_BACK).min((self.limit - self.passed) as usize);
             self.out.write_all(&self.held[..pass])?;
             self.held.drain(..pass);
+            self.passed += pass as u64;
         }
         Ok(b.len())
     }
