@@ -228,7 +228,8 @@ measure() {
         : >"$TF"
         z0=$(zfs_fuse_ticks); b0=$(busy_ticks); t0=$(now)
         if ! "$run" "$@"; then
-            log "FAILED: $ds $tool $op (run $i): $(cat "$TF" 2>/dev/null)"
+            log "FAILED: $ds $tool $op (run $i): $(head -1 "$TF" 2>/dev/null)"
+            echo "$ds $tool $op run $i failed: $(head -1 "$TF" 2>/dev/null) (details on stderr)" >>"$WORK/anomalies"
             printf '%s\t%s\t%s\t%s\tFAILED\t\t\t\t\t\t\n' "$ds" "$tool" "$op" "$i" >>"$RESULTS"
             continue
         fi
@@ -321,20 +322,23 @@ run_borg_receive() {
     timed borg extract --stdout "$WORK/repo-borg-$1::s1" | zfs receive "$POOL/$1-borg"
 }
 
+# Compares the received dataset's file with the source (if BENCH_VERIFY=1),
+# then destroys the dataset either way to free the pool for the next one.
 verify_received() {
     local ds=$1 tool=$2
-    [[ $VERIFY == 1 ]] || return 0
     local f="$WORK/mnt/$ds-$tool/data"
-    if [[ ! -e $f ]]; then
-        log "VERIFY FAILED: $POOL/$ds-$tool has no data file"
-        echo "$ds $tool receive: restored dataset missing" >>"$WORK/anomalies"
-    elif cmp -s "$f" "$WORK/$ds.bin"; then
-        log "verified $POOL/$ds-$tool: data identical to the source"
-    else
-        log "VERIFY FAILED: $f differs from the source"
-        echo "$ds $tool receive: restored data differs from the source" >>"$WORK/anomalies"
+    if [[ $VERIFY == 1 ]]; then
+        if [[ ! -e $f ]]; then
+            log "VERIFY FAILED: $POOL/$ds-$tool has no data file"
+            echo "$ds $tool receive: restored dataset missing" >>"$WORK/anomalies"
+        elif cmp -s "$f" "$WORK/$ds.bin"; then
+            log "verified $POOL/$ds-$tool: data identical to the source"
+        else
+            log "VERIFY FAILED: $f differs from the source"
+            echo "$ds $tool receive: restored data differs from the source" >>"$WORK/anomalies"
+        fi
     fi
-    retry zfs destroy -r "$POOL/$ds-$tool" || log "WARNING: could not destroy $POOL/$ds-$tool"
+    prep_destroy_target "$ds" "$tool" || log "WARNING: could not destroy $POOL/$ds-$tool"
 }
 
 bench_dataset() {
@@ -415,7 +419,7 @@ report() {
             }
         }' "$WORK/streams" "$RESULTS"
     echo
-    echo "Stream sizes (zfs send of @s1): $(awk -F'\t' '{printf "%s %d bytes (%.1f MB); ", $1, $2, $2/1e6}' "$WORK/streams")"
+    echo "Stream sizes (zfs send of @s1): $(awk -F'\t' '{printf "%s %.0f bytes (%.1f MB); ", $1, $2, $2/1e6}' "$WORK/streams")"
     echo
     echo "### Targets"
     echo
