@@ -1,0 +1,1 @@
+//! Schedules: systemd calendar events and cron expressions (work in progress).
