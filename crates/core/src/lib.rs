@@ -35,6 +35,7 @@ mod progress;
 mod records;
 mod repository;
 mod restore;
+pub mod retention;
 pub mod schedule;
 mod ship;
 mod stream_check;

@@ -1,0 +1,1 @@
+//! Retention: which snapshots to keep, as a pure function of (snapshots, rules, now).
