@@ -52,6 +52,7 @@ pub use keyslot::{KdfParams, KeySlot};
 pub use progress::{NoProgress, Progress};
 pub use repository::{InitOptions, Repository};
 pub use restore::restore_stream;
+pub use schedule::{Due, Schedule, ScheduleError};
 pub use ship::{choose_base, ship, ship_stream, ShipOutcome, ShipRequest};
 
 #[cfg(test)]
