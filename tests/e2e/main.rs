@@ -2,6 +2,7 @@
 //! here, OpenZFS in the VM lane), one test binary split into modules.
 
 mod catalog;
+mod config;
 mod failures;
 mod harness;
 mod round_trip;

@@ -21,15 +21,24 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Repository location: a directory path
+    /// Repository: a location (a directory path), or the name of a repository in the configuration file
     #[arg(
         long,
         short = 'r',
         env = "BACKUP_REPOSITORY",
         global = true,
-        value_name = "LOCATION"
+        value_name = "LOCATION|NAME"
     )]
     pub repo: Option<String>,
+    /// Configuration file
+    #[arg(
+        long,
+        env = "BACKUP_CONFIG",
+        global = true,
+        value_name = "FILE",
+        default_value = backup_core::config::DEFAULT_PATH
+    )]
+    pub config: PathBuf,
     #[command(flatten)]
     pub password: PasswordArgs,
     /// The local catalog (SQLite cache); default: <cache dir>/<repository id>.sqlite
@@ -58,6 +67,19 @@ pub enum Command {
     /// Manage the local catalog
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Check the configuration file
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Explain every mistake in the configuration file, with its line and key
+    Check {
+        /// Only check the file itself: not whether datasets exist or repositories open
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
 #[derive(Debug, Args)]

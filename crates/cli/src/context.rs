@@ -4,23 +4,54 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use backup_core::config::{Config, PasswordSource};
 use backup_core::{open_location, Backend, Catalog, Repository};
 
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
+use crate::password;
+
+/// The configuration file, checked; every mistake in one error.
+pub fn config(g: &GlobalArgs) -> Result<Config> {
+    backup_core::config::load(&g.config).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        UsageError(lines.join("\n")).into()
+    })
+}
+
+/// The repository --repo / $BACKUP_REPOSITORY names: the configuration
+/// file's repository of that name if there is one, else a location.
+fn target(g: &GlobalArgs) -> Result<(String, Option<PasswordSource>)> {
+    let given = g.repo.as_deref().ok_or_else(|| {
+        UsageError("no repository given: use --repo LOCATION|NAME or BACKUP_REPOSITORY".into())
+    })?;
+    let looks_like_name = !given.contains('/') && !given.contains(':');
+    if looks_like_name && g.config.exists() {
+        if let Some(r) = config(g)?.repositories.get(given) {
+            return Ok((r.location.clone(), Some(r.password.clone())));
+        }
+    }
+    Ok((given.to_string(), None))
+}
 
 /// The backend named by --repo / $BACKUP_REPOSITORY.
 pub fn backend(g: &GlobalArgs) -> Result<Arc<dyn Backend>> {
-    let loc = g.repo.as_deref().ok_or_else(|| {
-        UsageError("no repository given: use --repo LOCATION or BACKUP_REPOSITORY".into())
-    })?;
-    Ok(Arc::from(open_location(loc)?))
+    Ok(Arc::from(open_location(&target(g)?.0)?))
+}
+
+/// The passphrase: from the command line or environment if given there,
+/// else from the configuration file's source for the repository.
+pub fn passphrase(g: &GlobalArgs) -> Result<Vec<u8>> {
+    match target(g)?.1 {
+        Some(source) if !g.password.given() => password::from_source(&source),
+        _ => g.password.passphrase(),
+    }
 }
 
 /// Opens and unlocks the repository.
 pub fn open_repo(g: &GlobalArgs) -> Result<Repository> {
     let backend = backend(g)?;
-    let pass = g.password.passphrase()?;
+    let pass = passphrase(g)?;
     let loc = backend.location();
     Repository::open(backend, &pass).with_context(|| format!("opening repository {loc}"))
 }

@@ -40,5 +40,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Restore(a) => commands::restore::run(g, a),
         Command::Check(a) => commands::check::run(g, a),
         Command::Catalog(c) => commands::catalog::run(g, c),
+        Command::Config(c) => commands::config::run(g, c),
     }
 }

@@ -23,6 +23,7 @@ mod backend;
 mod catalog;
 mod chain;
 mod check;
+pub mod config;
 mod crypto;
 mod error;
 mod format;

@@ -9,7 +9,7 @@ use crate::exit::ExitStatus;
 
 pub fn run(g: &GlobalArgs, a: &InitArgs) -> Result<ExitStatus> {
     let backend = context::backend(g)?;
-    let pass = g.password.passphrase()?;
+    let pass = context::passphrase(g)?;
     let avg = a.chunk_avg.saturating_mul(1024);
     let opts = InitOptions {
         kdf: KdfParams {

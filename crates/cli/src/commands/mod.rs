@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod check;
+pub mod config;
 pub mod init;
 pub mod list;
 pub mod restore;

@@ -1,0 +1,71 @@
+//! `backup config check`.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use backup_core::{open_location, Repository};
+use backup_zfs::Zfs;
+
+use crate::cli::{ConfigCommand, GlobalArgs};
+use crate::exit::ExitStatus;
+use crate::password;
+
+pub fn run(g: &GlobalArgs, c: &ConfigCommand) -> Result<ExitStatus> {
+    let ConfigCommand::Check { offline } = c;
+    let config = match backup_core::config::load(&g.config) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in &errors {
+                println!("{e}");
+            }
+            println!("{} mistake(s) in {}", errors.len(), g.config.display());
+            return Ok(ExitStatus::Usage);
+        }
+    };
+    let mut errors = Vec::new();
+    if !offline {
+        let zfs = Zfs::new();
+        for (name, job) in &config.jobs {
+            for (i, ds) in job.datasets.iter().enumerate() {
+                let key = format!("jobs.{name}.datasets[{i}]");
+                match zfs.dataset_exists(ds) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        errors.push(config.error_at(&key, format!("dataset {ds} does not exist")))
+                    }
+                    Err(e) => errors
+                        .push(config.error_at(&key, format!("cannot ask zfs about {ds}: {e}"))),
+                }
+            }
+        }
+        for (name, r) in &config.repositories {
+            let key = format!("repositories.{name}.location");
+            let opened = password::from_source(&r.password).and_then(|pass| {
+                let backend = Arc::from(open_location(&r.location)?);
+                Ok(Repository::open(backend, &pass)?)
+            });
+            if let Err(e) = opened {
+                errors.push(config.error_at(
+                    &key,
+                    format!("cannot open repository {}: {e:#}", r.location),
+                ));
+            }
+        }
+    }
+    for e in &errors {
+        println!("{e}");
+    }
+    if errors.is_empty() {
+        println!(
+            "{}: {} job(s), {} repository(ies){}: no mistakes",
+            g.config.display(),
+            config.jobs.len(),
+            config.repositories.len(),
+            if *offline { " (offline check)" } else { "" }
+        );
+        Ok(ExitStatus::Success)
+    } else {
+        println!("{} mistake(s) in {}", errors.len(), g.config.display());
+        Ok(ExitStatus::Usage)
+    }
+}

@@ -1,0 +1,211 @@
+//! The configuration file: one TOML file (default `/etc/backup/backup.toml`)
+//! naming repositories and jobs. [`parse`] checks everything that can be
+//! checked without touching the system and reports every mistake with its
+//! file, line, column and key; checks against the system (does the dataset
+//! exist, does the repository open) are the caller's, through
+//! [`Config::error_at`] so they are reported the same way.
+//!
+//! ```
+//! let text = r#"
+//! [repositories.nas]
+//! location = "/mnt/nas/backup"
+//! password_file = "/etc/backup/nas.pass"
+//!
+//! [jobs.home]
+//! repository = "nas"
+//! datasets = ["tank/home"]
+//! schedule = "hourly"
+//! full_every = "7d"
+//! keep_repository = { keep_hourly = 24, keep_daily = 7 }
+//! "#;
+//! let config = backup_core::config::parse("backup.toml".as_ref(), text).unwrap();
+//! assert_eq!(config.jobs["home"].datasets[0].as_str(), "tank/home");
+//! ```
+
+mod model;
+mod units;
+mod validate;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use backup_zfs::DatasetName;
+use jiff::SignedDuration;
+
+pub use model::ConfigFile;
+pub use units::{duration, rate};
+
+/// Where the configuration file is unless `--config` says otherwise.
+pub const DEFAULT_PATH: &str = "/etc/backup/backup.toml";
+
+/// One mistake, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line, 0 if unknown.
+    pub line: usize,
+    /// 1-based column, 0 if unknown.
+    pub column: usize,
+    /// The key, e.g. `jobs.home.full_every`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        if !self.key.is_empty() {
+            write!(f, ": {}", self.key)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Where a repository's passphrase comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// First line of a file.
+    File(PathBuf),
+    /// Output of `sh -c COMMAND`.
+    Command(String),
+    /// A systemd credential: `$CREDENTIALS_DIRECTORY/NAME`.
+    Credential(String),
+}
+
+/// A checked repository entry.
+#[derive(Debug, Clone)]
+pub struct RepositorySpec {
+    /// Its name in the file.
+    pub name: String,
+    /// Location.
+    pub location: String,
+    /// Passphrase source.
+    pub password: PasswordSource,
+}
+
+/// When a job sends a full stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FullEvery {
+    /// After this many incrementals.
+    Incrementals(u32),
+    /// When the last full is older than this.
+    Age(SignedDuration),
+}
+
+/// Checked retention rules (all `None`: keep everything).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep the n newest.
+    pub keep_last: Option<u32>,
+    /// Newest of each of the last n hours.
+    pub keep_hourly: Option<u32>,
+    /// ... days.
+    pub keep_daily: Option<u32>,
+    /// ... ISO weeks.
+    pub keep_weekly: Option<u32>,
+    /// ... months.
+    pub keep_monthly: Option<u32>,
+    /// ... years.
+    pub keep_yearly: Option<u32>,
+    /// Everything newer than this.
+    pub keep_within: Option<SignedDuration>,
+}
+
+/// A checked hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook {
+    /// Run with `sh -c`.
+    pub command: String,
+    /// Killed after this long.
+    pub timeout: SignedDuration,
+}
+
+/// A checked job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Its name in the file.
+    pub name: String,
+    /// Name of its repository.
+    pub repository: String,
+    /// Datasets to snapshot and ship.
+    pub datasets: Vec<DatasetName>,
+    /// Descendants too.
+    pub recursive: bool,
+    /// Descendants left out.
+    pub exclude: Vec<DatasetName>,
+    /// Snapshot name prefix.
+    pub prefix: String,
+    /// When it runs, as written (checked to parse).
+    pub schedule: Option<String>,
+    /// When to send a full.
+    pub full_every: Option<FullEvery>,
+    /// Retention on the source.
+    pub keep_source: Retention,
+    /// Retention in the repository.
+    pub keep_repository: Retention,
+    /// Before the snapshot.
+    pub pre_hook: Option<Hook>,
+    /// After the ship.
+    pub post_hook: Option<Hook>,
+    /// Upload limit in bytes per second.
+    pub limit_upload: Option<u64>,
+}
+
+/// A checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Repositories by name.
+    pub repositories: BTreeMap<String, RepositorySpec>,
+    /// Jobs by name.
+    pub jobs: BTreeMap<String, Job>,
+    /// State directory, if set.
+    pub state_dir: Option<PathBuf>,
+    /// Metrics textfile, if set.
+    pub metrics_file: Option<PathBuf>,
+    places: HashMap<String, (usize, usize)>,
+}
+
+impl Config {
+    /// An error about `key` (e.g. `jobs.home.datasets[0]`), placed where the
+    /// key's value is written.
+    pub fn error_at(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        let (line, column) = self.places.get(key).copied().unwrap_or((0, 0));
+        ConfigError {
+            file: self.path.clone(),
+            line,
+            column,
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads and checks a configuration file.
+pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![ConfigError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: format!("cannot read the configuration file: {e}"),
+        }]
+    })?;
+    parse(path, &text)
+}
+
+/// Checks configuration text; `path` is used in messages.
+pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
+    validate::parse(path, text)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! The configuration file as written: every table refuses unknown keys, and
+//! values that need checking keep their place in the file (`Spanned`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Where snapshots go, by name.
+    #[serde(default)]
+    pub repositories: BTreeMap<String, RepositoryConf>,
+    /// What to back up, how often, and how long to keep it, by name.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, JobConf>,
+    /// Directory for the catalog and state (default: /var/lib/backup as
+    /// root, else the user's cache directory).
+    pub state_dir: Option<PathBuf>,
+    /// node_exporter textfile to write after every run (optional).
+    pub metrics_file: Option<PathBuf>,
+}
+
+/// A repository and where its passphrase comes from (exactly one source).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryConf {
+    /// A directory path (more kinds with the remote repositories issue).
+    pub location: Spanned<String>,
+    /// A file whose first line is the passphrase.
+    pub password_file: Option<Spanned<PathBuf>>,
+    /// A shell command that prints the passphrase.
+    pub password_command: Option<Spanned<String>>,
+    /// The name of a systemd credential (LoadCredential=) holding it.
+    pub password_credential: Option<Spanned<String>>,
+}
+
+/// A job.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConf {
+    /// Name of a `[repositories.NAME]` table.
+    pub repository: Spanned<String>,
+    /// Datasets to snapshot and ship.
+    pub datasets: Spanned<Vec<Spanned<String>>>,
+    /// Also every descendant of each dataset (one atomic `zfs snapshot -r`).
+    #[serde(default)]
+    pub recursive: bool,
+    /// Descendants not to ship when `recursive` is set.
+    #[serde(default)]
+    pub exclude: Vec<Spanned<String>>,
+    /// Prefix of the snapshots this job makes: `<prefix>-<UTC time>`.
+    pub prefix: Option<Spanned<String>>,
+    /// When to run: a systemd calendar expression or five cron fields.
+    pub schedule: Option<Spanned<String>>,
+    /// When to send a full stream instead of an incremental: a duration
+    /// ("7d") or a number of incrementals (24).
+    pub full_every: Option<Spanned<FullEveryConf>>,
+    /// Retention of the job's snapshots on the source.
+    pub keep_source: Option<RetentionConf>,
+    /// Retention of the job's snapshots in the repository.
+    pub keep_repository: Option<RetentionConf>,
+    /// Command run before the snapshot (e.g. a database checkpoint).
+    pub pre_hook: Option<HookConf>,
+    /// Command run after the ship.
+    pub post_hook: Option<HookConf>,
+    /// Upload bandwidth limit, e.g. "2MiB/s".
+    pub limit_upload: Option<Spanned<String>>,
+}
+
+/// `full_every`: a duration or a count.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FullEveryConf {
+    /// A number of incrementals between fulls.
+    Count(i64),
+    /// A duration, e.g. "7d".
+    Duration(String),
+}
+
+/// Retention rules as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConf {
+    /// Keep the n newest.
+    pub keep_last: Option<Spanned<i64>>,
+    /// Keep the newest of each of the last n hours.
+    pub keep_hourly: Option<Spanned<i64>>,
+    /// ... days.
+    pub keep_daily: Option<Spanned<i64>>,
+    /// ... ISO weeks.
+    pub keep_weekly: Option<Spanned<i64>>,
+    /// ... months.
+    pub keep_monthly: Option<Spanned<i64>>,
+    /// ... years.
+    pub keep_yearly: Option<Spanned<i64>>,
+    /// Keep everything newer than this duration.
+    pub keep_within: Option<Spanned<String>>,
+}
+
+/// A hook command.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookConf {
+    /// Run with `sh -c`.
+    pub command: Spanned<String>,
+    /// Killed after this long (default 5m).
+    pub timeout: Option<Spanned<String>>,
+}

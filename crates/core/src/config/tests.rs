@@ -1,0 +1,166 @@
+//! Broken configuration files and the messages they give. What people read
+//! is pinned here.
+
+use std::path::Path;
+
+use super::*;
+
+const GOOD: &str = r#"
+metrics_file = "/var/lib/node_exporter/backup.prom"
+
+[repositories.nas]
+location = "/mnt/nas/backup"
+password_file = "/etc/backup/nas.pass"
+
+[repositories.garage]
+location = "/srv/other"
+password_credential = "backup-garage"
+
+[jobs.home]
+repository = "nas"
+datasets = ["tank/home", "tank/www"]
+schedule = "hourly"
+full_every = "7d"
+keep_source = { keep_last = 48 }
+keep_repository = { keep_hourly = 24, keep_daily = 7, keep_weekly = 4, keep_monthly = 12, keep_within = "2d" }
+pre_hook = { command = "sqlite3 /srv/app.db 'PRAGMA wal_checkpoint'", timeout = "2m" }
+limit_upload = "2MiB/s"
+
+[jobs.vms]
+repository = "garage"
+datasets = ["tank/vm"]
+recursive = true
+exclude = ["tank/vm/scratch"]
+prefix = "nightly"
+full_every = 24
+"#;
+
+fn errors(text: &str) -> Vec<String> {
+    parse(Path::new("backup.toml"), text)
+        .map(|_| ())
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn a_good_file_gives_typed_jobs() {
+    let c = parse(Path::new("backup.toml"), GOOD).unwrap();
+    let home = &c.jobs["home"];
+    assert_eq!(home.datasets.len(), 2);
+    assert_eq!(
+        home.full_every,
+        Some(FullEvery::Age(SignedDuration::from_hours(168)))
+    );
+    assert_eq!(home.keep_repository.keep_daily, Some(7));
+    assert_eq!(
+        home.keep_repository.keep_within,
+        Some(SignedDuration::from_hours(48))
+    );
+    assert_eq!(
+        home.pre_hook.as_ref().unwrap().timeout,
+        SignedDuration::from_mins(2)
+    );
+    assert_eq!(home.limit_upload, Some(2 * 1024 * 1024));
+    assert_eq!(home.prefix, "backup");
+    let vms = &c.jobs["vms"];
+    assert_eq!(vms.full_every, Some(FullEvery::Incrementals(24)));
+    assert_eq!(vms.exclude[0].as_str(), "tank/vm/scratch");
+    assert_eq!(
+        c.repositories["garage"].password,
+        PasswordSource::Credential("backup-garage".into())
+    );
+    assert_eq!(
+        c.error_at("jobs.home.datasets[1]", "does not exist")
+            .to_string(),
+        "backup.toml:14:26: jobs.home.datasets[1]: does not exist"
+    );
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let text = GOOD.replace(
+        "prefix = \"nightly\"",
+        "prefix = \"nightly\"\nretention = 3",
+    );
+    assert_eq!(
+        errors(&text),
+        ["backup.toml:28:1: jobs.vms.retention: unknown field `retention`, expected one of `repository`, `datasets`, `recursive`, `exclude`, `prefix`, `schedule`, `full_every`, `keep_source`, `keep_repository`, `pre_hook`, `post_hook`, `limit_upload`"]
+    );
+}
+
+#[test]
+fn syntax_error_is_placed() {
+    let e = errors("[jobs.home\nrepository = 1\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("backup.toml:1:"), "{e:?}");
+}
+
+#[test]
+fn every_semantic_mistake_is_reported_at_once() {
+    let text = r#"
+[repositories.nas]
+location = "/mnt/nas"
+
+[jobs.home]
+repository = "nass"
+datasets = ["tank/home", "bad@name", "tank/home"]
+exclude = ["tank/home/tmp"]
+full_every = "weekly-ish"
+keep_repository = { keep_daily = -1, keep_within = "forever" }
+pre_hook = { command = "", timeout = "5 parsecs" }
+limit_upload = "fast"
+prefix = "my prefix"
+"#;
+    assert_eq!(
+        errors(text),
+        [
+            "backup.toml:3:12: repositories.nas: no passphrase source: set one of password_file, password_command, password_credential",
+            "backup.toml:6:14: jobs.home.repository: no repository named \"nass\" (defined: nas)",
+            "backup.toml:7:26: jobs.home.datasets[1]: invalid ZFS name \"bad@name\": character '@' is not allowed",
+            "backup.toml:7:38: jobs.home.datasets[2]: tank/home is listed twice",
+            "backup.toml:8:12: jobs.home.exclude[0]: exclude needs recursive = true",
+            "backup.toml:9:14: jobs.home.full_every: \"weekly-ish\" is not a duration (examples: \"90s\", \"15m\", \"12h\", \"7d\", \"2w\")",
+            "backup.toml:10:34: jobs.home.keep_repository.keep_daily: -1 is not a count (0 or more)",
+            "backup.toml:10:52: jobs.home.keep_repository.keep_within: \"forever\" is not a duration (examples: \"90s\", \"15m\", \"12h\", \"7d\", \"2w\")",
+            "backup.toml:11:24: jobs.home.pre_hook.command: the command is empty",
+            "backup.toml:11:38: jobs.home.pre_hook.timeout: \"5 parsecs\" is not a duration (examples: \"90s\", \"15m\", \"12h\", \"7d\", \"2w\")",
+            "backup.toml:12:16: jobs.home.limit_upload: \"fast\" is not a rate (examples: \"512KiB/s\", \"2MiB/s\", \"10MB/s\")",
+            "backup.toml:13:10: jobs.home.prefix: \"my prefix\" is not a snapshot name prefix (letters, digits, '_', '-', '.', ':'; at most 64)",
+        ]
+    );
+}
+
+#[test]
+fn bad_schedule_and_count_are_reported() {
+    let text = GOOD
+        .replace("schedule = \"hourly\"", "schedule = \"*-*-* 25:00\"")
+        .replace("full_every = 24", "full_every = 0");
+    let e = errors(&text);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert_eq!(
+        e[0],
+        "backup.toml:15:12: jobs.home.schedule: invalid hour \"25\" in \"*-*-* 25:00\": expected 0..23"
+    );
+    assert_eq!(
+        e[1],
+        "backup.toml:28:14: jobs.vms.full_every: 0 is not a number of incrementals (1 or more)"
+    );
+}
+
+#[test]
+fn missing_file_is_named() {
+    let e = load(Path::new("/nonexistent/backup.toml")).unwrap_err();
+    assert!(e[0]
+        .to_string()
+        .starts_with("/nonexistent/backup.toml: cannot read the configuration file"));
+}
+
+#[test]
+fn the_annotated_example_in_schedules_is_valid() {
+    let text = include_str!("../../../../schedules/backup.toml");
+    let c = parse(Path::new("schedules/backup.toml"), text).unwrap();
+    assert_eq!(c.jobs.len(), 2);
+    assert!(c.jobs["vms"].recursive);
+}
