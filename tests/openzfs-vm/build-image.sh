@@ -4,10 +4,11 @@
 # it, and /sbin/backup-vm-init (guest-stub-init) as PID 1.
 #
 # Cached in $BACKUP_VM_CACHE (default /var/cache/backup-openzfs-vm) under
-# image-<key>, where <key> is a digest of this file and guest-stub-init: the
-# image is rebuilt only when its recipe changes (or with --force). The build
-# happens in a temporary directory renamed into place at the end, under a
-# lock, so an interrupted or concurrent build never leaves a half image.
+# image-<key>, where <key> is a digest of this file and guest-stub-init,
+# comment lines left out: the image is rebuilt only when its recipe changes
+# (or with --force). The build happens in a temporary directory renamed into
+# place at the end, under a lock, so an interrupted or concurrent build never
+# leaves a half image.
 #
 # Usage: build-image.sh [--force]     prints the image directory on stdout
 set -euo pipefail
@@ -129,10 +130,10 @@ step "guest kernel: $kver"
 
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
-# A private /dev, never a bind of the host's: whatever runs in the chroot
-# (maintainer scripts, DKMS, a step being killed) cannot touch the host's
-# device nodes. (A bind of /dev once ended with the host's /dev/null a
-# regular file.)
+# A private /dev, never a bind of the host's: nothing in the chroot can touch
+# the host's device nodes, and the build does not depend on their state (a
+# host /dev/null replaced by a regular file, as `backup restore --to-file
+# /dev/null` once did, broke DKMS's configure through such a bind).
 mount -t tmpfs -o mode=755,size=16M backupvm-dev "$root/dev"
 for node in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
     IFS=: read -r name major minor <<<"$node"

@@ -10,10 +10,12 @@ VM_CACHE=${BACKUP_VM_CACHE:-/var/cache/backup-openzfs-vm}
 log() { printf '[openzfs-vm] %s\n' "$*" >&2; }
 die() { printf '[openzfs-vm] error: %s\n' "$*" >&2; exit 1; }
 
-# The cache key of the guest image: a digest of the files of its recipe.
+# The cache key of the guest image: a digest of the files of its recipe,
+# without their comment lines (so comments can change without a rebuild).
 # Anything baked into the image must be listed here.
 image_key() {
-    cat "$VM_DIR/build-image.sh" "$VM_DIR/guest-stub-init" | sha256sum | cut -c1-16
+    cat "$VM_DIR/build-image.sh" "$VM_DIR/guest-stub-init" | grep -v '^[[:space:]]*#' \
+        | sha256sum | cut -c1-16
 }
 image_dir() { printf '%s/image-%s\n' "$VM_CACHE" "$(image_key)"; }
 
