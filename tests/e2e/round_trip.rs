@@ -191,3 +191,37 @@ fn second_send_is_a_no_op_and_a_forced_full_of_unchanged_data_stores_almost_noth
         noise(3 << 20, 5)
     );
 }
+
+/// Regression: `--to-file /dev/null` once renamed a temporary file over the
+/// device, turning /dev/null into a regular file. A FIFO stands in for it.
+#[test]
+fn restore_to_a_device_or_fifo_writes_in_place() {
+    let env = Env::new();
+    let ds = env.dataset("d");
+    fs::write(env.mountpoint(&ds).join("f"), noise(100_000, 3)).unwrap();
+    let s1 = env.snapshot(&ds, "s1");
+    assert_ok(&env.backup(["send", &s1.to_string()]), "send");
+    let fifo = env.tmp.path().join("fifo");
+    run_ok("mkfifo", [fifo.to_str().unwrap()]);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(fifo).unwrap())
+    };
+    let out = env.backup([
+        "restore",
+        &s1.to_string(),
+        "--to-file",
+        fifo.to_str().unwrap(),
+    ]);
+    assert_ok(&out, "restore into a fifo");
+    let got = reader.join().unwrap();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the fifo was replaced"
+    );
+    assert_eq!(
+        blake3::hash(&got).to_hex().to_string(),
+        env.list()[0]["stream_digest"]
+    );
+}

@@ -86,7 +86,8 @@ fn receive_chain(
     Ok(())
 }
 
-/// Writes one stream to a file (atomically: a partial file is removed) or stdout.
+/// Writes one stream to stdout (`-`), to a device or pipe as it is, or to a
+/// regular file atomically: a partial file is removed, never renamed into place.
 fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgress) -> Result<()> {
     use backup_core::Progress;
     progress.begin(
@@ -94,13 +95,26 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
         Some(m.stream_len),
     );
     let ctx = || format!("restoring {}", m.full_name());
-    if path == "-" {
-        let stdout = std::io::stdout();
-        let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
+    let final_path = PathBuf::from(path);
+    // A device or a FIFO (/dev/null, /dev/stdout, a tape) is written in
+    // place: renaming a temporary file over it would replace the device.
+    let special =
+        path == "-" || std::fs::metadata(&final_path).is_ok_and(|md| !md.is_file() && !md.is_dir());
+    if special {
+        let out: Box<dyn Write> = if path == "-" {
+            Box::new(std::io::stdout().lock())
+        } else {
+            Box::new(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&final_path)
+                    .with_context(|| format!("opening {path}"))?,
+            )
+        };
+        let mut w = BufWriter::with_capacity(1 << 20, out);
         restore_stream(repo, m, &mut w, progress).with_context(ctx)?;
-        w.flush().context("writing to standard output")?;
+        w.flush().with_context(|| format!("writing to {path}"))?;
     } else {
-        let final_path = PathBuf::from(path);
         let tmp = PathBuf::from(format!("{path}.partial"));
         let result = (|| -> Result<()> {
             let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
