@@ -5,4 +5,5 @@ mod catalog;
 mod config;
 mod failures;
 mod harness;
+mod jobs;
 mod round_trip;

@@ -67,9 +67,42 @@ pub enum Command {
     /// Manage the local catalog
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Run a job of the configuration file now: hook, snapshot, ship, hook, retention
+    Run(RunArgs),
     /// Check the configuration file
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Show when jobs run
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The job's name in the configuration file
+    pub job: String,
+    /// Pretend it is this time (RFC 3339): names the snapshot and drives
+    /// full_every and retention (for tests and simulations)
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<String>,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Print the next run times of a job (or of every job)
+    Next {
+        /// The job; every job if omitted
+        job: Option<String>,
+        /// How many run times
+        #[arg(long, short = 'n', default_value_t = 5)]
+        count: usize,
+        /// Pretend it is this time (RFC 3339), for checking a schedule
+        #[arg(long, value_name = "TIME")]
+        now: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

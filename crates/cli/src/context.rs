@@ -48,6 +48,24 @@ pub fn passphrase(g: &GlobalArgs) -> Result<Vec<u8>> {
     }
 }
 
+/// Opens and unlocks the configuration file's repository `name`.
+pub fn open_named(g: &GlobalArgs, config: &Config, name: &str) -> Result<Repository> {
+    let spec = config.repositories.get(name).ok_or_else(|| {
+        UsageError(format!(
+            "no repository named {name:?} in {}",
+            config.path.display()
+        ))
+    })?;
+    let pass = if g.password.given() {
+        g.password.passphrase()?
+    } else {
+        password::from_source(&spec.password)?
+    };
+    let backend = Arc::from(open_location(&spec.location)?);
+    Repository::open(backend, &pass)
+        .with_context(|| format!("opening repository {name} at {}", spec.location))
+}
+
 /// Opens and unlocks the repository.
 pub fn open_repo(g: &GlobalArgs) -> Result<Repository> {
     let backend = backend(g)?;
@@ -56,7 +74,8 @@ pub fn open_repo(g: &GlobalArgs) -> Result<Repository> {
     Repository::open(backend, &pass).with_context(|| format!("opening repository {loc}"))
 }
 
-fn cache_dir(g: &GlobalArgs) -> PathBuf {
+/// Where the catalog lives unless --catalog says otherwise.
+pub fn cache_dir(g: &GlobalArgs) -> PathBuf {
     if let Some(d) = &g.cache_dir {
         return d.clone();
     }

@@ -16,6 +16,8 @@ pub enum ExitStatus {
     Damaged,
     /// 4: no key of the repository opens with the passphrase given.
     WrongPassphrase,
+    /// 5: another run of the same job holds its lock; nothing was done.
+    Locked,
 }
 
 /// The table shown by `backup --help`.
@@ -25,7 +27,8 @@ Exit codes:
   1  failure (storage, zfs, I/O, snapshot not found, ...)
   2  usage error (bad arguments or configuration)
   3  repository damaged (check found errors, restore verification failed)
-  4  wrong passphrase (no key slot opens)";
+  4  wrong passphrase (no key slot opens)
+  5  the job is already running (another run holds its lock); nothing done";
 
 impl ExitStatus {
     /// The status for an error from a command.
@@ -34,6 +37,7 @@ impl ExitStatus {
             if let Some(e) = cause.downcast_ref::<backup_core::Error>() {
                 return match e {
                     backup_core::Error::WrongPassphrase { .. } => ExitStatus::WrongPassphrase,
+                    backup_core::Error::Locked { .. } => ExitStatus::Locked,
                     backup_core::Error::Invalid { .. } => ExitStatus::Usage,
                     e if e.is_integrity() => ExitStatus::Damaged,
                     _ => ExitStatus::Failure,
@@ -55,6 +59,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Usage => 2,
             ExitStatus::Damaged => 3,
             ExitStatus::WrongPassphrase => 4,
+            ExitStatus::Locked => 5,
         })
     }
 }

@@ -40,6 +40,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Restore(a) => commands::restore::run(g, a),
         Command::Check(a) => commands::check::run(g, a),
         Command::Catalog(c) => commands::catalog::run(g, c),
+        Command::Run(a) => commands::run::run(g, a),
         Command::Config(c) => commands::config::run(g, c),
+        Command::Schedule(c) => commands::schedule::run(g, c),
     }
 }

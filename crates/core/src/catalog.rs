@@ -14,7 +14,7 @@ use crate::repository::Repository;
 use crate::Manifest;
 
 /// The schema version this build writes. Bump it with a migration step.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1
@@ -37,7 +37,45 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX snapshots_dataset ON snapshots (dataset, createtxg);
     CREATE INDEX snapshots_guid ON snapshots (guid);",
+    // 1 -> 2: job history. Not rebuildable from the repository: `rebuild`
+    // never touches it.
+    "CREATE TABLE job_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job TEXT NOT NULL,
+        started INTEGER NOT NULL,
+        finished INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        error TEXT,
+        snapshot TEXT,
+        shipped INTEGER NOT NULL,
+        stream_bytes INTEGER NOT NULL,
+        stored_bytes INTEGER NOT NULL
+    );
+    CREATE INDEX job_runs_job ON job_runs (job, started);",
 ];
+
+/// One run of a job, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct JobRun {
+    /// Job name.
+    pub job: String,
+    /// Start, Unix seconds.
+    pub started: i64,
+    /// End, Unix seconds.
+    pub finished: i64,
+    /// True if every step succeeded.
+    pub ok: bool,
+    /// The error, if not.
+    pub error: Option<String>,
+    /// Snapshot name taken (after the @).
+    pub snapshot: Option<String>,
+    /// Streams shipped.
+    pub shipped: u64,
+    /// Bytes of the streams.
+    pub stream_bytes: u64,
+    /// Bytes newly stored.
+    pub stored_bytes: u64,
+}
 
 /// One snapshot as the catalog knows it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -203,6 +241,57 @@ impl Catalog {
             .execute("DELETE FROM meta WHERE key = 'repository'", [])
             .map_err(|e| self.err(e))?;
         self.sync(repo)
+    }
+
+    /// Records a job run.
+    pub fn record_run(&self, r: &JobRun) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO job_runs (job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    r.job,
+                    r.started,
+                    r.finished,
+                    r.ok,
+                    r.error,
+                    r.snapshot,
+                    r.shipped as i64,
+                    r.stream_bytes as i64,
+                    r.stored_bytes as i64
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The runs of `job`, newest first, at most `limit`.
+    pub fn runs(&self, job: &str, limit: usize) -> Result<Vec<JobRun>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes
+                 FROM job_runs WHERE job = ?1 ORDER BY started DESC, id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![job, limit as i64], |r| {
+                Ok(JobRun {
+                    job: r.get(0)?,
+                    started: r.get(1)?,
+                    finished: r.get(2)?,
+                    ok: r.get(3)?,
+                    error: r.get(4)?,
+                    snapshot: r.get(5)?,
+                    shipped: r.get::<_, i64>(6)? as u64,
+                    stream_bytes: r.get::<_, i64>(7)? as u64,
+                    stored_bytes: r.get::<_, i64>(8)? as u64,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
     }
 
     fn ids(&self) -> Result<HashSet<Id>> {

@@ -88,6 +88,17 @@ pub enum Error {
         found: i64,
         known: i64,
     },
+    /// Another process holds a lock.
+    #[error("{what} is already running ({holder}); not starting a second run")]
+    Locked { what: String, holder: String },
+    /// A job's hook failed; the job stopped there.
+    #[error("{which} hook of job {job} failed: {reason} (command: {command})")]
+    Hook {
+        job: String,
+        which: &'static str,
+        command: String,
+        reason: String,
+    },
     /// The operation was interrupted by the caller.
     #[error("interrupted")]
     Interrupted,

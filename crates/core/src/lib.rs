@@ -30,6 +30,7 @@ mod format;
 mod host;
 mod id;
 mod ingest;
+pub mod job;
 mod keyslot;
 mod pipe;
 mod progress;
@@ -42,7 +43,7 @@ mod ship;
 mod stream_check;
 
 pub use backend::{open_location, Backend, FileType, LocalBackend, MemoryBackend};
-pub use catalog::{Catalog, CatalogEntry, SyncReport, SyncStats};
+pub use catalog::{Catalog, CatalogEntry, JobRun, SyncReport, SyncStats};
 pub use chain::{find as find_snapshot, resolve as resolve_chain};
 pub use check::{check, CheckOptions, CheckReport};
 pub use error::{Error, Result};

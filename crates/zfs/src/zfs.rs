@@ -116,6 +116,22 @@ impl Zfs {
 
     /// `zfs create [-o k=v]... DS`, creating missing parents first (`-p`,
     /// without the properties). Unlike `zfs create -p` this reports
+    /// `ds` and, with `recursive`, every filesystem and volume below it,
+    /// sorted by name (parents before children).
+    pub fn list_datasets(
+        &self,
+        ds: &DatasetName,
+        recursive: bool,
+    ) -> Result<Vec<DatasetName>, ZfsError> {
+        let mut args = vec!["list", "-H", "-o", "name", "-t", "filesystem,volume"];
+        if recursive {
+            args.push("-r");
+        }
+        args.push(ds.as_str());
+        let out = self.run_zfs(args.clone(), ds.as_str())?;
+        parse_dataset_names(self.zfs_line(args).display(), ds, &out)
+    }
+
     /// [`ZfsError::DatasetExists`] if `ds` is already there.
     pub fn create_dataset(&self, ds: &DatasetName, props: &[(&str, &str)]) -> Result<(), ZfsError> {
         let mut args = vec!["create".to_owned()];
@@ -218,5 +234,44 @@ impl Zfs {
         let line = self.zfs_line(args);
         let out = self.run_zfs(args, ds.as_str())?;
         parse_mountpoint(line.display(), &out)
+    }
+}
+
+/// Parses `zfs list -H -o name` output: every line must be `root` or below it.
+pub(crate) fn parse_dataset_names(
+    command: &str,
+    root: &DatasetName,
+    out: &str,
+) -> Result<Vec<DatasetName>, ZfsError> {
+    let mut names = Vec::new();
+    for line in out.lines().filter(|l| !l.is_empty()) {
+        let bad = |reason: String| ZfsError::Parse {
+            command: command.to_string(),
+            line: line.to_string(),
+            reason,
+        };
+        let name = DatasetName::parse(line).map_err(|e| bad(e.to_string()))?;
+        if !root.contains(&name) {
+            return Err(bad(format!("{name} is not {root} or below it")));
+        }
+        names.push(name);
+    }
+    names.sort();
+    Ok(names)
+}
+
+#[cfg(test)]
+mod list_tests {
+    use super::*;
+
+    #[test]
+    fn dataset_names_parse_and_stay_below_root() {
+        // $ zfs list -H -o name -t filesystem,volume -r tank/vm   (zfs-fuse 0.7)
+        let out = "tank/vm\ntank/vm/a b\ntank/vm/a b/disk\n";
+        let root = DatasetName::parse("tank/vm").unwrap();
+        let names = parse_dataset_names("zfs list", &root, out).unwrap();
+        let names: Vec<_> = names.iter().map(DatasetName::as_str).collect();
+        assert_eq!(names, ["tank/vm", "tank/vm/a b", "tank/vm/a b/disk"]);
+        assert!(parse_dataset_names("zfs list", &root, "tank/other\n").is_err());
     }
 }

@@ -6,4 +6,6 @@ pub mod config;
 pub mod init;
 pub mod list;
 pub mod restore;
+pub mod run;
+pub mod schedule;
 pub mod send;

@@ -1,0 +1,163 @@
+//! `backup run JOB`: hooks, one atomic snapshot, recursive sets with
+//! excludes, full_every, source retention, and the per-job lock.
+
+use std::fs;
+
+use crate::harness::{assert_ok, noise, stderr, Env};
+
+struct JobEnv {
+    env: Env,
+    config: std::path::PathBuf,
+    state: std::path::PathBuf,
+}
+
+fn job_env(extra: &str) -> JobEnv {
+    let env = Env::new();
+    let root = env.pool.root();
+    for d in ["www", "vm", "vm/disk1", "vm/scratch"] {
+        env.dataset(d);
+    }
+    fs::write(
+        env.mountpoint(&root.child("www").unwrap())
+            .join("index.html"),
+        "hello",
+    )
+    .unwrap();
+    fs::write(
+        env.mountpoint(&root.child("vm/disk1").unwrap()).join("img"),
+        noise(1 << 20, 1),
+    )
+    .unwrap();
+    let state = env.tmp.path().join("state");
+    let config = env.tmp.path().join("backup.toml");
+    let text = format!(
+        "state_dir = {state:?}\n\n[repositories.nas]\nlocation = {:?}\npassword_file = {:?}\n\n\
+         [jobs.web]\nrepository = \"nas\"\ndatasets = [\"{root}/www\", \"{root}/vm\"]\nrecursive = true\n\
+         exclude = [\"{root}/vm/scratch\"]\nprefix = \"job\"\nfull_every = 2\nkeep_source = {{ keep_last = 2 }}\n{extra}",
+        env.repo,
+        env.tmp.path().join("pass"),
+    );
+    fs::write(&config, text).unwrap();
+    JobEnv { env, config, state }
+}
+
+impl JobEnv {
+    fn run(&self, now: &str) -> std::process::Output {
+        self.env
+            .command([
+                "run",
+                "web",
+                "--config",
+                self.config.to_str().unwrap(),
+                "--now",
+                now,
+            ])
+            .env_remove("BACKUP_PASSWORD_FILE")
+            .output()
+            .unwrap()
+    }
+}
+
+#[test]
+fn runs_ship_the_recursive_set_with_full_every_and_source_retention() {
+    let j = job_env("");
+    let root = j.env.pool.root();
+    let www = root.child("www").unwrap();
+    j.env.snapshot(&www, "manual");
+    for (i, now) in [
+        "2026-11-02T10:00:00Z",
+        "2026-11-02T11:00:00Z",
+        "2026-11-02T12:00:00Z",
+        "2026-11-02T13:00:00Z",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = j.run(now);
+        assert_ok(&out, &format!("run {i}"));
+    }
+    let list = j.env.list();
+    let kinds = |ds: &str| -> Vec<String> {
+        list.iter()
+            .filter(|e| e["dataset"] == format!("{root}/{ds}"))
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // full_every = 2: a full after two incrementals.
+    assert_eq!(kinds("www"), ["full", "incremental", "incremental", "full"]);
+    assert_eq!(
+        kinds("vm/disk1"),
+        ["full", "incremental", "incremental", "full"]
+    );
+    assert_eq!(kinds("vm").len(), 4);
+    assert!(
+        kinds("vm/scratch").is_empty(),
+        "an excluded dataset was shipped"
+    );
+    // keep_last = 2 on the source; the hand-made snapshot is never touched.
+    let left: Vec<String> = j
+        .env
+        .pool
+        .zfs()
+        .list_snapshots(&www)
+        .unwrap()
+        .iter()
+        .map(|s| s.name.snap().to_string())
+        .collect();
+    assert_eq!(
+        left,
+        ["manual", "job-20261102T120000Z", "job-20261102T130000Z"]
+    );
+    // The scratch dataset got the atomic recursive snapshot but keeps it.
+    let scratch = j
+        .env
+        .pool
+        .zfs()
+        .list_snapshots(&root.child("vm/scratch").unwrap())
+        .unwrap();
+    assert!(!scratch.is_empty());
+}
+
+#[test]
+fn a_second_run_of_the_same_job_exits_with_the_documented_code() {
+    let j = job_env("");
+    let lock = j.state.join("locks/job-web.lock");
+    fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .unwrap();
+    f.try_lock().unwrap();
+    fs::write(&lock, "4242").unwrap();
+    let out = j.run("2026-11-02T10:00:00Z");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("job web is already running (pid 4242)"),
+        "{}",
+        stderr(&out)
+    );
+    drop(f);
+    assert_ok(
+        &j.run("2026-11-02T10:00:00Z"),
+        "run after the lock is released",
+    );
+}
+
+#[test]
+fn a_failing_pre_hook_takes_no_snapshot() {
+    let j = job_env(
+        "pre_hook = { command = \"echo checkpoint failed >&2; exit 7\", timeout = \"10s\" }\n",
+    );
+    let out = j.run("2026-11-02T10:00:00Z");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("pre hook of job web failed: it exited with exit status: 7"),
+        "{}",
+        stderr(&out)
+    );
+    let www = j.env.pool.root().child("www").unwrap();
+    assert!(j.env.pool.zfs().list_snapshots(&www).unwrap().is_empty());
+    assert!(j.env.list().is_empty());
+}
