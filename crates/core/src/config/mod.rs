@@ -33,6 +33,8 @@ use std::path::{Path, PathBuf};
 use backup_zfs::DatasetName;
 use jiff::SignedDuration;
 
+use crate::retention::Rules;
+
 pub use model::ConfigFile;
 pub use units::{duration, rate};
 
@@ -98,25 +100,6 @@ pub enum FullEvery {
     Age(SignedDuration),
 }
 
-/// Checked retention rules (all `None`: keep everything).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Retention {
-    /// Keep the n newest.
-    pub keep_last: Option<u32>,
-    /// Newest of each of the last n hours.
-    pub keep_hourly: Option<u32>,
-    /// ... days.
-    pub keep_daily: Option<u32>,
-    /// ... ISO weeks.
-    pub keep_weekly: Option<u32>,
-    /// ... months.
-    pub keep_monthly: Option<u32>,
-    /// ... years.
-    pub keep_yearly: Option<u32>,
-    /// Everything newer than this.
-    pub keep_within: Option<SignedDuration>,
-}
-
 /// A checked hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hook {
@@ -146,9 +129,9 @@ pub struct Job {
     /// When to send a full.
     pub full_every: Option<FullEvery>,
     /// Retention on the source.
-    pub keep_source: Retention,
+    pub keep_source: Rules,
     /// Retention in the repository.
-    pub keep_repository: Retention,
+    pub keep_repository: Rules,
     /// Before the snapshot.
     pub pre_hook: Option<Hook>,
     /// After the ship.

@@ -55,8 +55,8 @@ fn a_good_file_gives_typed_jobs() {
     );
     assert_eq!(home.keep_repository.keep_daily, Some(7));
     assert_eq!(
-        home.keep_repository.keep_within,
-        Some(SignedDuration::from_hours(48))
+        home.keep_repository.keep_within.map(|s| s.to_string()),
+        Some("P2D".to_string())
     );
     assert_eq!(
         home.pre_hook.as_ref().unwrap().timeout,

@@ -2,18 +2,23 @@
 
 use jiff::{SignedDuration, Span, SpanRelativeTo};
 
-/// Parses "7d", "12h", "1h30m", "2 weeks", "90s" (days are 24 hours).
-pub fn duration(text: &str) -> Result<SignedDuration, String> {
+/// Parses a calendar-aware span: "7d", "36h", "2 weeks", "1 month" (a day
+/// is a calendar day: 23 or 25 hours across a clock change).
+pub fn span(text: &str) -> Result<Span, String> {
     let span: Span = text.trim().parse().map_err(|_| {
         format!("{text:?} is not a duration (examples: \"90s\", \"15m\", \"12h\", \"7d\", \"2w\")")
     })?;
-    let d = span
-        .to_duration(SpanRelativeTo::days_are_24_hours())
-        .map_err(|e| format!("{text:?}: {e}"))?;
-    if d.is_negative() || d.is_zero() {
+    if span.is_negative() || span.is_zero() {
         return Err(format!("{text:?} must be longer than zero"));
     }
-    Ok(d)
+    Ok(span)
+}
+
+/// Parses "7d", "12h", "1h30m", "2 weeks", "90s" (days are 24 hours).
+pub fn duration(text: &str) -> Result<SignedDuration, String> {
+    span(text)?
+        .to_duration(SpanRelativeTo::days_are_24_hours())
+        .map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// Parses a rate in bytes per second: "500KiB/s", "2 MiB/s", "1MB/s", "800k"

@@ -7,10 +7,10 @@ use backup_zfs::DatasetName;
 use jiff::SignedDuration;
 use toml::Spanned;
 
+use crate::retention::Rules;
+
 use super::model::{ConfigFile, FullEveryConf, HookConf, RetentionConf};
-use super::{
-    units, Config, ConfigError, FullEvery, Hook, Job, PasswordSource, RepositorySpec, Retention,
-};
+use super::{units, Config, ConfigError, FullEvery, Hook, Job, PasswordSource, RepositorySpec};
 
 const DEFAULT_HOOK_TIMEOUT: SignedDuration = SignedDuration::from_mins(5);
 
@@ -121,21 +121,24 @@ impl Checker<'_> {
         }
     }
 
-    fn retention(&mut self, key: &str, r: &Option<RetentionConf>) -> Retention {
+    fn retention(&mut self, key: &str, r: &Option<RetentionConf>) -> Rules {
         let Some(r) = r else {
-            return Retention::default();
+            return Rules::default();
         };
-        Retention {
+        Rules {
             keep_last: self.count(&format!("{key}.keep_last"), &r.keep_last),
             keep_hourly: self.count(&format!("{key}.keep_hourly"), &r.keep_hourly),
             keep_daily: self.count(&format!("{key}.keep_daily"), &r.keep_daily),
             keep_weekly: self.count(&format!("{key}.keep_weekly"), &r.keep_weekly),
             keep_monthly: self.count(&format!("{key}.keep_monthly"), &r.keep_monthly),
             keep_yearly: self.count(&format!("{key}.keep_yearly"), &r.keep_yearly),
-            keep_within: r
-                .keep_within
-                .as_ref()
-                .and_then(|w| self.duration(&format!("{key}.keep_within"), w)),
+            keep_within: r.keep_within.as_ref().and_then(|w| {
+                let k = format!("{key}.keep_within");
+                self.at(&k, w);
+                units::span(w.get_ref())
+                    .map_err(|m| self.fail(&k, w, m))
+                    .ok()
+            }),
         }
     }
 

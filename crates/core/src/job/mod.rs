@@ -14,11 +14,11 @@ pub use hook::run_hook;
 pub use lock::JobLock;
 
 use crate::catalog::{Catalog, JobRun};
-use crate::config::{FullEvery, Job, Retention};
+use crate::config::{FullEvery, Job};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::repository::Repository;
-use crate::retention::{self, Item, Rules};
+use crate::retention::{self, Item};
 use crate::ship::{ship, ShipOutcome, ShipRequest};
 use crate::Manifest;
 
@@ -214,27 +214,6 @@ fn snapshot_name(ds: &DatasetName, name: &str) -> Result<SnapshotName> {
     })
 }
 
-/// Rules of the configuration as the retention module takes them.
-pub fn rules(r: &Retention) -> Result<Rules> {
-    let keep_within = r
-        .keep_within
-        .map(jiff::Span::try_from)
-        .transpose()
-        .map_err(|e| Error::Invalid {
-            what: "keep_within".into(),
-            reason: e.to_string(),
-        })?;
-    Ok(Rules {
-        keep_last: r.keep_last,
-        keep_hourly: r.keep_hourly,
-        keep_daily: r.keep_daily,
-        keep_weekly: r.keep_weekly,
-        keep_monthly: r.keep_monthly,
-        keep_yearly: r.keep_yearly,
-        keep_within,
-    })
-}
-
 /// Destroys the job's own snapshots of `ds` that `keep_source` does not
 /// keep. Snapshots not named `<prefix>-...` are never touched, and the
 /// newest snapshot already in the repository (the next incremental's base)
@@ -247,7 +226,7 @@ fn source_retention(
     now: Timestamp,
     tz: &TimeZone,
 ) -> Result<Vec<String>> {
-    let rules = rules(&job.keep_source)?;
+    let rules = &job.keep_source;
     if rules.is_empty() {
         return Ok(Vec::new());
     }
@@ -277,7 +256,7 @@ fn source_retention(
             base_guid: None,
         })
         .collect();
-    let plan = retention::plan(&items, &rules, now, tz);
+    let plan = retention::plan(&items, rules, now, tz);
     let mut destroyed = Vec::new();
     for d in plan.removed() {
         let Some(s) = snaps
