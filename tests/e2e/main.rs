@@ -6,4 +6,5 @@ mod config;
 mod failures;
 mod harness;
 mod jobs;
+mod openzfs;
 mod round_trip;

@@ -1,0 +1,112 @@
+//! What only OpenZFS has, through `backup`: raw sends of natively encrypted
+//! datasets and compressed sends. On zfs-fuse the same commands must be
+//! refused with a clear error, never silently sent another way.
+
+use std::fs;
+
+use crate::harness::{assert_ok, noise, run_ok, stderr, Env};
+
+fn openzfs(env: &Env) -> bool {
+    env.pool.zfs().features().unwrap().raw_send
+}
+
+#[test]
+fn raw_send_of_an_encrypted_dataset_restores_without_the_key_then_reads() {
+    let env = Env::new();
+    if !openzfs(&env) {
+        let ds = env.dataset("plain");
+        let snap = env.snapshot(&ds, "s1");
+        for flag in ["--raw", "--compressed"] {
+            let out = env.backup(["send", flag, &snap.to_string()]);
+            assert_eq!(out.status.code(), Some(1), "{flag}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains("zfs-fuse"),
+                "{flag}: {}",
+                stderr(&out)
+            );
+        }
+        assert!(env.list().is_empty());
+        return;
+    }
+    let key = env.tmp.path().join("zfs.key");
+    fs::write(&key, "a long enough passphrase\n").unwrap();
+    let secret = env.pool.root().child("secret").unwrap();
+    run_ok(
+        "zfs",
+        [
+            "create",
+            "-o",
+            "encryption=on",
+            "-o",
+            "keyformat=passphrase",
+            "-o",
+            &format!("keylocation=file://{}", key.display()),
+            secret.as_str(),
+        ],
+    );
+    let data = noise(2 << 20, 11);
+    fs::write(env.mountpoint(&secret).join("f"), &data).unwrap();
+    let s1 = env.snapshot(&secret, "s1");
+    assert_ok(&env.backup(["send", "--raw", &s1.to_string()]), "raw full");
+    fs::write(env.mountpoint(&secret).join("g"), "second").unwrap();
+    let s2 = env.snapshot(&secret, "s2");
+    assert_ok(
+        &env.backup(["send", "--raw", &s2.to_string()]),
+        "raw incremental",
+    );
+    let list = env.list();
+    assert!(
+        list[1]["send_flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "-w"),
+        "{list:?}"
+    );
+
+    let copy = env.pool.root().child("copy").unwrap();
+    assert_ok(
+        &env.backup(["restore", &s2.to_string(), "--to", copy.as_str()]),
+        "restore raw chain",
+    );
+    let status = run_ok(
+        "zfs",
+        ["get", "-H", "-o", "value", "keystatus", copy.as_str()],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout).trim(),
+        "unavailable"
+    );
+    run_ok(
+        "zfs",
+        [
+            "load-key",
+            "-L",
+            &format!("file://{}", key.display()),
+            copy.as_str(),
+        ],
+    );
+    run_ok("zfs", ["mount", copy.as_str()]);
+    let mnt = env.mountpoint(&copy);
+    assert_eq!(fs::read(mnt.join("f")).unwrap(), data);
+    assert_eq!(fs::read_to_string(mnt.join("g")).unwrap(), "second");
+
+    // A compressed send of a compressed dataset restores the same files.
+    let packed = env.pool.root().child("packed").unwrap();
+    run_ok("zfs", ["create", "-o", "compression=lz4", packed.as_str()]);
+    fs::write(env.mountpoint(&packed).join("t"), "text ".repeat(100_000)).unwrap();
+    let c1 = env.snapshot(&packed, "c1");
+    assert_ok(
+        &env.backup(["send", "--compressed", &c1.to_string()]),
+        "compressed send",
+    );
+    let back = env.pool.root().child("packed-back").unwrap();
+    assert_ok(
+        &env.backup(["restore", &c1.to_string(), "--to", back.as_str()]),
+        "restore",
+    );
+    assert_eq!(
+        fs::read_to_string(env.mountpoint(&back).join("t")).unwrap(),
+        "text ".repeat(100_000)
+    );
+}
