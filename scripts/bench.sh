@@ -10,8 +10,8 @@
 # For each dataset it measures, each with /usr/bin/time (wall s, peak RSS):
 #   raw       zfs send DS@s1 > /dev/null  (the ceiling zfs-fuse imposes)
 #   ingest    full stream of DS@s1 into a fresh repository
-#   dedup     full stream of DS@s2 (run i: DS@s(i+1); a new snapshot, same content) into the same
-#             repository: nothing new should be stored
+#   dedup     full stream of DS@s2, a new snapshot of the same content (run i:
+#             DS@s(i+1)), into the same repository: nothing new should be stored
 #   restore   stream of DS@s1 back out to /dev/null
 #   receive   stream of DS@s1 back out into `zfs receive` of a new dataset
 #             (then the restored file is compared with the original, untimed)
