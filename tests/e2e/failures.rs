@@ -161,3 +161,19 @@ fn bad_arguments_are_usage_errors() {
     assert_eq!(out.status.code(), Some(EXIT_FAILURE));
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
 }
+
+/// Regression: a `zfs receive` that fails (out of space here) used to kill
+/// `backup restore` silently with SIGPIPE (exit 141). Its error must show.
+#[test]
+fn a_failing_zfs_receive_is_reported_not_a_silent_sigpipe() {
+    let env = Env::new();
+    let ds = env.dataset("big");
+    fs::write(env.mountpoint(&ds).join("f"), noise(120 << 20, 5)).unwrap();
+    let snap = env.snapshot(&ds, "s");
+    assert_ok(&env.backup(["send", &snap.to_string()]), "send");
+    let small = backup_zfs::testpool::TestPool::with_size(96 << 20).unwrap();
+    let target = small.root().child("copy").unwrap();
+    let out = env.backup(["restore", &snap.to_string(), "--to", target.as_str()]);
+    assert_eq!(out.status.code(), Some(EXIT_FAILURE), "{}", stderr(&out));
+    assert!(stderr(&out).contains("out of space"), "{}", stderr(&out));
+}

@@ -16,14 +16,13 @@ use crate::cli::{Cli, Command};
 use crate::exit::ExitStatus;
 
 fn main() -> ExitCode {
-    // SAFETY: restoring the default SIGPIPE action before any thread starts,
-    // so `backup restore --to-file - | head` ends quietly (ripgrep does the same).
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    // SIGPIPE stays ignored (Rust's default): a `zfs receive` that dies must
+    // surface as its own error, not kill us silently. A closed stdout
+    // (`backup restore --to-file - | head`) is a quiet exit instead.
     let cli = Cli::parse();
     match run(cli) {
         Ok(status) => status.into(),
+        Err(e) if stdout_closed(&e) => ExitStatus::Success.into(),
         Err(e) => {
             eprintln!("backup: error: {e:#}");
             ExitStatus::of(&e).into()
@@ -45,3 +44,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Schedule(c) => commands::schedule::run(g, c),
     }
 }
+
+/// True if the error is a broken pipe on standard output.
+fn stdout_closed(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.to_string() == STDOUT_CLOSED)
+}
+
+/// The context attached to write errors on standard output.
+pub const STDOUT_CLOSED: &str = "standard output was closed";

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// A backend could not read, write, list or remove an object.
-    #[error("storage: {op} {path}: {source}")]
+    #[error("storage: {op} {path}")]
     Backend {
         op: &'static str,
         path: String,
@@ -68,14 +68,14 @@ pub enum Error {
     #[error(transparent)]
     Zfs(#[from] backup_zfs::ZfsError),
     /// Reading the stream or writing the restored stream failed.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         context: String,
         #[source]
         source: std::io::Error,
     },
     /// The local catalog (an SQLite cache) failed.
-    #[error("catalog {path}: {source}")]
+    #[error("catalog {path}")]
     Catalog {
         path: PathBuf,
         #[source]

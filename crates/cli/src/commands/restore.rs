@@ -78,7 +78,19 @@ fn receive_chain(
                 .finish()
                 .with_context(|| format!("zfs receive of {} into {ds}", m.full_name()))?,
             Err(e) => {
-                sink.abort();
+                // If zfs receive died, its own error is the cause: report it.
+                let broken = matches!(&e, backup_core::Error::Io { source, .. }
+                    if source.kind() == std::io::ErrorKind::BrokenPipe);
+                if broken {
+                    if let Err(zfs) = sink.finish() {
+                        return Err(anyhow::Error::new(zfs).context(format!(
+                            "zfs receive of {} into {ds} failed",
+                            m.full_name()
+                        )));
+                    }
+                } else {
+                    sink.abort();
+                }
                 return Err(anyhow::Error::new(e).context(format!("restoring {}", m.full_name())));
             }
         }
@@ -112,8 +124,19 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
             )
         };
         let mut w = BufWriter::with_capacity(1 << 20, out);
-        restore_stream(repo, m, &mut w, progress).with_context(ctx)?;
-        w.flush().with_context(|| format!("writing to {path}"))?;
+        let written = restore_stream(repo, m, &mut w, progress)
+            .map_err(anyhow::Error::new)
+            .and_then(|()| w.flush().map_err(anyhow::Error::new));
+        if let Err(e) = written {
+            let broken = e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken && path == "-" {
+                return Err(e.context(crate::STDOUT_CLOSED));
+            }
+            return Err(e.context(format!("{}, writing to {path}", ctx())));
+        }
     } else {
         let tmp = PathBuf::from(format!("{path}.partial"));
         let result = (|| -> Result<()> {
