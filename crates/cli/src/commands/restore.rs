@@ -78,19 +78,9 @@ fn receive_chain(
                 .finish()
                 .with_context(|| format!("zfs receive of {} into {ds}", m.full_name()))?,
             Err(e) => {
-                // If zfs receive died, its own error is the cause: report it.
-                let broken = matches!(&e, backup_core::Error::Io { source, .. }
-                    if source.kind() == std::io::ErrorKind::BrokenPipe);
-                if broken {
-                    if let Err(zfs) = sink.finish() {
-                        return Err(anyhow::Error::new(zfs).context(format!(
-                            "zfs receive of {} into {ds} failed",
-                            m.full_name()
-                        )));
-                    }
-                } else {
-                    sink.abort();
-                }
+                // A receive that died already reports its own error through
+                // the sink's writes (backup_zfs::ReceiveSink).
+                sink.abort();
                 return Err(anyhow::Error::new(e).context(format!("restoring {}", m.full_name())));
             }
         }
