@@ -31,7 +31,17 @@ ensure_zfs() {
   fi
   if ! zpool list >/dev/null 2>&1; then
     mkdir -p /run/zfs-test
-    zfs-fuse -p /run/zfs-test/zfs-fuse.pid
+    # A pid file left by a daemon that is gone (a machine restored from a
+    # snapshot, a crash) makes zfs-fuse refuse to start: remove it, but only
+    # when no process of that pid is a zfs-fuse.
+    local pidfile=/run/zfs-test/zfs-fuse.pid pid
+    if [ -f "$pidfile" ]; then
+      pid=$(cat "$pidfile" 2>/dev/null || true)
+      if [ -z "$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != zfs-fuse ]; then
+        rm -f "$pidfile"
+      fi
+    fi
+    zfs-fuse -p "$pidfile"
     for _ in $(seq 1 40); do
       zpool list >/dev/null 2>&1 && break
       sleep 0.5
