@@ -39,6 +39,8 @@ pub enum ObjectType {
     Index = 5,
     /// A snapshot manifest.
     Manifest = 6,
+    /// A repository lease lock (locks/).
+    Lock = 7,
 }
 
 /// Builds associated data: magic, version, type, then `context`.

@@ -91,6 +91,13 @@ pub enum Error {
     /// Another process holds a lock.
     #[error("{what} is already running ({holder}); not starting a second run")]
     Locked { what: String, holder: String },
+    /// Another process holds a conflicting repository lock.
+    #[error("repository {location} is locked: {holder}")]
+    RepositoryLocked { location: String, holder: String },
+    /// Our own repository lock could not be refreshed in time: others may
+    /// have taken it over, so nothing destructive may follow.
+    #[error("lost the lock on repository {location}: {reason}")]
+    LockLost { location: String, reason: String },
     /// A job's hook failed; the job stopped there.
     #[error("{which} hook of job {job} failed: {reason} (command: {command})")]
     Hook {

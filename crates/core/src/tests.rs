@@ -20,7 +20,7 @@ const CHEAP: KdfParams = KdfParams {
     parallelism: 1,
 };
 
-fn small_opts() -> InitOptions {
+pub(crate) fn small_opts() -> InitOptions {
     let mut o = InitOptions {
         kdf: CHEAP,
         ..Default::default()
@@ -35,7 +35,7 @@ fn small_opts() -> InitOptions {
 }
 
 /// A byte stream shaped like a zfs send stream: BEGIN record, payload, END record.
-fn fake_stream(payload: &[u8]) -> Vec<u8> {
+pub(crate) fn fake_stream(payload: &[u8]) -> Vec<u8> {
     let mut s = vec![0u8; 312];
     s[8..16].copy_from_slice(&0x2F5B_ACBACu64.to_le_bytes());
     s.extend_from_slice(payload);
@@ -45,7 +45,7 @@ fn fake_stream(payload: &[u8]) -> Vec<u8> {
     s
 }
 
-fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
     (0..n)
         .map(|_| {
@@ -57,15 +57,22 @@ fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn manifest(name: &str, guid: u64, base: Option<u64>) -> Manifest {
+pub(crate) fn manifest(name: &str, guid: u64, base: Option<u64>) -> Manifest {
     crate::format::manifest::for_test("pool/ds", name, guid, base)
 }
 
-fn restored(repo: &Repository, id: &Id) -> crate::Result<Vec<u8>> {
+pub(crate) fn restored(repo: &Repository, id: &Id) -> crate::Result<Vec<u8>> {
     let m = repo.read_manifest(id)?;
     let mut out = Vec::new();
     restore_stream(repo, &m, &mut out, &NoProgress)?;
     Ok(out)
+}
+
+/// A fresh repository on the in-memory backend, with cheap settings.
+pub(crate) fn test_repo() -> (Arc<MemoryBackend>, Repository) {
+    let backend = Arc::new(MemoryBackend::new());
+    let repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    (backend, repo)
 }
 
 #[test]

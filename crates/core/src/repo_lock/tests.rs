@@ -1,0 +1,146 @@
+use std::time::Duration;
+
+use super::*;
+use crate::tests::test_repo;
+
+fn quick() -> LockOptions {
+    LockOptions {
+        wait: Duration::ZERO,
+        ..LockOptions::default()
+    }
+}
+
+/// Writes a lock object as another holder would.
+fn plant(repo: &Repository, info: &LockInfo) -> String {
+    let name = Id::random().to_hex();
+    repo.backend()
+        .write(FileType::Lock, &name, &seal(repo.keys(), info))
+        .unwrap();
+    name
+}
+
+fn foreign(kind: LockKind, refreshed_ago: i64) -> LockInfo {
+    let now = now_secs();
+    LockInfo {
+        kind,
+        operation: "prune".into(),
+        host: "elsewhere.example".into(),
+        boot_id: "x".into(),
+        pid: 4242,
+        process_start: 1,
+        created: now - refreshed_ago,
+        refreshed: now - refreshed_ago,
+        ttl: 1800,
+    }
+}
+
+#[test]
+fn shared_locks_coexist_and_exclusive_is_alone() {
+    let (_b, repo) = test_repo();
+    let a = RepoLock::acquire(&repo, LockKind::Shared, "ship", quick()).unwrap();
+    let b = RepoLock::acquire(&repo, LockKind::Shared, "restore", quick()).unwrap();
+    let e = RepoLock::acquire(&repo, LockKind::Exclusive, "prune", quick()).unwrap_err();
+    assert!(matches!(e, Error::RepositoryLocked { .. }), "{e}");
+    assert!(e.to_string().contains("shared lock for"), "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("pid {}", std::process::id())),
+        "{e}"
+    );
+    drop((a, b));
+    assert!(list_locks(&repo).unwrap().is_empty(), "dropped locks are removed");
+    let x = RepoLock::acquire(&repo, LockKind::Exclusive, "prune", quick()).unwrap();
+    let e = RepoLock::acquire(&repo, LockKind::Shared, "ship", quick()).unwrap_err();
+    assert!(e.to_string().contains("exclusive lock for prune"), "{e}");
+    drop(x);
+    RepoLock::acquire(&repo, LockKind::Shared, "ship", quick()).unwrap();
+}
+
+#[test]
+fn a_lock_of_a_dead_process_on_this_host_is_taken_over() {
+    let (_b, repo) = test_repo();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    let me = Holder::me();
+    let mut info = foreign(LockKind::Exclusive, 0);
+    info.host = me.host.clone();
+    info.boot_id = me.boot_id.clone();
+    info.pid = dead_pid;
+    let stale = plant(&repo, &info);
+    let l = RepoLock::acquire(&repo, LockKind::Shared, "ship", quick()).unwrap();
+    assert_eq!(l.taken_over().len(), 1, "{:?}", l.taken_over());
+    assert!(l.taken_over()[0].contains(&stale));
+    assert!(l.taken_over()[0].contains("is gone"));
+    // A live process of this host (ours) is not stale.
+    let mut live = info.clone();
+    live.pid = me.pid;
+    live.process_start = me.process_start;
+    assert_eq!(live.stale_reason(&me, now_secs()), None);
+    // Nor after a reboot.
+    live.boot_id = "another boot".into();
+    assert!(live.stale_reason(&me, now_secs()).is_some());
+}
+
+#[test]
+fn locks_of_other_hosts_expire_by_lease_only() {
+    let (_b, repo) = test_repo();
+    let fresh = plant(&repo, &foreign(LockKind::Exclusive, 60));
+    let e = RepoLock::acquire(&repo, LockKind::Shared, "ship", quick()).unwrap_err();
+    assert!(e.to_string().contains("elsewhere.example"), "{e}");
+    repo.backend().remove(FileType::Lock, &fresh).unwrap();
+    plant(&repo, &foreign(LockKind::Exclusive, 3600));
+    let l = RepoLock::acquire(&repo, LockKind::Exclusive, "prune", quick()).unwrap();
+    assert!(l.taken_over()[0].contains("not refreshed for"), "{:?}", l.taken_over());
+}
+
+#[test]
+fn waits_for_the_holder_to_finish() {
+    let (_b, repo) = test_repo();
+    let x = RepoLock::acquire(&repo, LockKind::Exclusive, "prune", quick()).unwrap();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(x);
+    });
+    let opts = LockOptions {
+        wait: Duration::from_secs(20),
+        ..quick()
+    };
+    RepoLock::acquire(&repo, LockKind::Shared, "ship", opts).unwrap();
+    t.join().unwrap();
+}
+
+#[test]
+fn refreshing_replaces_the_object_and_keeps_one() {
+    let (_b, repo) = test_repo();
+    let opts = LockOptions {
+        refresh: Duration::from_millis(20),
+        ..quick()
+    };
+    let l = RepoLock::acquire(&repo, LockKind::Shared, "ship", opts).unwrap();
+    let first = list_locks(&repo).unwrap()[0].0.clone();
+    std::thread::sleep(Duration::from_millis(200));
+    let now = list_locks(&repo).unwrap();
+    assert_eq!(now.len(), 1);
+    assert_ne!(now[0].0, first, "refreshed under a new name");
+    l.check().unwrap();
+}
+
+#[test]
+fn an_unreadable_lock_blocks_and_says_how_to_clear_it() {
+    let (_b, repo) = test_repo();
+    repo.backend()
+        .write(FileType::Lock, &Id::random().to_hex(), b"garbage")
+        .unwrap();
+    let e = RepoLock::acquire(&repo, LockKind::Shared, "ship", quick()).unwrap_err();
+    assert!(e.to_string().contains("backup unlock --all"), "{e}");
+    assert!(remove_locks(&repo, false).unwrap().is_empty());
+    assert_eq!(remove_locks(&repo, true).unwrap().len(), 1);
+    RepoLock::acquire(&repo, LockKind::Shared, "ship", quick()).unwrap();
+}
+
+#[test]
+fn process_start_reads_our_own_stat() {
+    assert!(process_start(std::process::id()).unwrap() > 0);
+    assert_eq!(process_start(u32::MAX), None);
+}
