@@ -34,6 +34,7 @@ pub mod job;
 mod keyslot;
 mod pipe;
 mod progress;
+pub mod prune;
 mod records;
 mod repo_lock;
 mod repository;

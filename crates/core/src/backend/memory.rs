@@ -19,6 +19,13 @@ impl MemoryBackend {
         MemoryBackend::default()
     }
 
+    /// A copy of every object, as another store.
+    pub fn duplicate(&self) -> MemoryBackend {
+        MemoryBackend {
+            objects: Mutex::new(self.objects.lock().unwrap().clone()),
+        }
+    }
+
     /// Changes stored bytes in place, to simulate damage in tests.
     pub fn tamper(&self, ty: FileType, name: &str, f: impl FnOnce(&mut Vec<u8>)) {
         let mut m = self.objects.lock().unwrap();

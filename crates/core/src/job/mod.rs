@@ -1,6 +1,7 @@
 //! Running a job: pre hook, one atomic snapshot, ship every dataset, post
 //! hook, retention of the job's own snapshots on the source.
 
+mod forget;
 mod hook;
 mod lock;
 
@@ -10,6 +11,7 @@ use backup_zfs::{DatasetName, SnapshotName, Zfs};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
+pub use forget::{is_job_snapshot, plan_forget, ForgetPlan};
 pub use hook::run_hook;
 pub use lock::JobLock;
 
@@ -197,8 +199,12 @@ fn run_steps(
     Ok(report)
 }
 
-/// The time a job wrote into a snapshot's name (`<prefix>-20261121T091500Z`):
-/// the job's own clock, which `--now` also drives.
+/// The time a job wrote into its snapshot's name (`<prefix>-20261121T091500Z`):
+/// the job's own clock, which `--now` also drives. `None` for other names.
+pub fn snapshot_time(prefix: &str, snapshot: &str) -> Option<Timestamp> {
+    name_time(snapshot.strip_prefix(prefix)?.strip_prefix('-')?)
+}
+
 fn name_time(suffix: &str) -> Option<Timestamp> {
     jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", suffix)
         .ok()?

@@ -1,0 +1,331 @@
+//! `prune`: remove what no snapshot needs any more.
+//!
+//! Runs under the exclusive repository lock. The plan is computed from the
+//! manifests and index segments as they are; the work then goes in an order
+//! that keeps the repository whole if it stops at any point:
+//!
+//! 1. repack: the still-used blobs of partly used packs are copied (each
+//!    one authenticated first) into new packs;
+//! 2. one new set of index segments is written, naming every pack that
+//!    stays and every new pack;
+//! 3. the old index segments are removed;
+//! 4. the packs nobody needs are removed: fully unused ones, repacked ones,
+//!    and packs no index names (left by interrupted ships).
+//!
+//! Before 2, the new packs are unindexed extras; between 2 and 3 both
+//! indexes list every needed blob; after 3, the packs still to go are in no
+//! index, which `check` reports as a warning. A referenced blob is always
+//! reachable. Prune refuses to start if anything it reads is damaged (an
+//! unreadable manifest or index segment, a referenced blob no index lists):
+//! it would otherwise take still-needed data for garbage.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::backend::FileType;
+use crate::error::{Error, Result};
+use crate::format::blob;
+use crate::format::index::PackBlobs;
+use crate::format::pack::{self, Entry, PackWriter};
+use crate::id::Id;
+use crate::progress::Progress;
+use crate::repo_lock::RepoLock;
+use crate::repository::Repository;
+
+/// Index segments written by prune hold at most this many packs each.
+const PACKS_PER_SEGMENT: usize = 512;
+
+/// Prune's choices.
+#[derive(Clone, Copy, Debug)]
+pub struct PruneOptions {
+    /// Rewrite a partly used pack when at least this share of its bytes is
+    /// unused (0 rewrites every partly used pack; 100 none).
+    pub repack_unused_percent: f64,
+}
+
+impl Default for PruneOptions {
+    fn default() -> Self {
+        PruneOptions {
+            repack_unused_percent: 20.0,
+        }
+    }
+}
+
+/// What prune will do (or did), with sizes.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct PrunePlan {
+    /// Snapshots whose chunks are kept.
+    pub snapshots: usize,
+    /// Distinct chunks they reference.
+    pub referenced_blobs: usize,
+    /// Packs in the repository, and their bytes.
+    pub packs: usize,
+    pub pack_bytes: u64,
+    /// Packs with no used blob: removed.
+    pub unused_packs: Vec<Id>,
+    pub unused_pack_bytes: u64,
+    /// Packs rewritten: their used blobs move to new packs.
+    pub repack_packs: Vec<Id>,
+    pub repack_pack_bytes: u64,
+    /// Bytes the repack copies.
+    pub repack_used_bytes: u64,
+    /// Packs that no index segment names: removed.
+    pub orphan_packs: Vec<String>,
+    pub orphan_pack_bytes: u64,
+    /// Unused bytes left in partly used packs under the repack threshold.
+    pub unused_bytes_kept: u64,
+    /// Index segments replaced.
+    pub index_segments: Vec<String>,
+    /// Bytes the repository will hold afterwards (about).
+    pub bytes_after: u64,
+}
+
+impl PrunePlan {
+    /// True if prune has nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.unused_packs.is_empty() && self.repack_packs.is_empty() && self.orphan_packs.is_empty()
+    }
+
+    /// Bytes the prune frees.
+    pub fn bytes_freed(&self) -> u64 {
+        self.pack_bytes - self.bytes_after
+    }
+}
+
+/// One pack as the plan sees it.
+struct PackUse {
+    seg: PackBlobs,
+    size: u64,
+    /// Entries of blobs some snapshot needs, this pack holding the copy used.
+    used: Vec<Entry>,
+}
+
+/// The plan and what executing it needs.
+pub struct Pruner {
+    plan: PrunePlan,
+    keep: Vec<PackUse>,
+    repack: Vec<PackUse>,
+}
+
+impl Pruner {
+    /// The plan.
+    pub fn plan(&self) -> &PrunePlan {
+        &self.plan
+    }
+}
+
+/// Computes what prune would do. Reads every manifest and index segment;
+/// fails, naming the object, if one is unreadable or a referenced chunk is
+/// in no index.
+pub fn plan(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
+    let refuse = |why: String| Error::Invalid {
+        what: "prune".into(),
+        reason: format!("{why}; run `backup check` and repair first: prune would take needed data for garbage"),
+    };
+    let mut referenced: HashSet<Id> = HashSet::new();
+    let mut snapshots = 0;
+    for id in repo.manifest_ids()? {
+        let m = repo
+            .read_manifest(&id)
+            .map_err(|e| refuse(e.to_string()))?;
+        referenced.extend(m.all_chunks().copied());
+        snapshots += 1;
+    }
+    let mut segments = Vec::new();
+    let mut packs: Vec<PackBlobs> = Vec::new();
+    let mut seen: HashSet<Id> = HashSet::new();
+    for (name, _) in repo.backend().list(FileType::Index)? {
+        let s = repo
+            .read_index_segment(&name)
+            .map_err(|e| refuse(e.to_string()))?;
+        for p in s {
+            if seen.insert(p.pack) {
+                packs.push(p);
+            }
+        }
+        segments.push(name);
+    }
+    let sizes: HashMap<String, u64> = repo.backend().list(FileType::Pack)?.into_iter().collect();
+
+    let mut plan = PrunePlan {
+        snapshots,
+        referenced_blobs: referenced.len(),
+        index_segments: segments,
+        ..PrunePlan::default()
+    };
+    // Which copy of each referenced blob is used: the first one met.
+    let mut placed: HashSet<Id> = HashSet::new();
+    let (mut keep, mut repack) = (Vec::new(), Vec::new());
+    for seg in packs {
+        let name = seg.pack.to_hex();
+        let Some(&size) = sizes.get(&name) else {
+            // Named by the index but gone: its blobs are not placed here;
+            // if one is needed, the check below refuses.
+            continue;
+        };
+        let used: Vec<Entry> = seg
+            .entries
+            .iter()
+            .filter(|e| referenced.contains(&e.id) && placed.insert(e.id))
+            .copied()
+            .collect();
+        let used_bytes: u64 = used.iter().map(|e| u64::from(e.length)).sum();
+        let blob_bytes: u64 = seg.entries.iter().map(|e| u64::from(e.length)).sum();
+        let unused_bytes = blob_bytes - used_bytes;
+        let p = PackUse {
+            seg,
+            size,
+            used,
+        };
+        if p.used.is_empty() {
+            plan.unused_packs.push(p.seg.pack);
+            plan.unused_pack_bytes += size;
+        } else if unused_bytes > 0
+            && unused_bytes as f64 >= blob_bytes as f64 * opts.repack_unused_percent / 100.0
+        {
+            plan.repack_packs.push(p.seg.pack);
+            plan.repack_pack_bytes += size;
+            plan.repack_used_bytes += used_bytes;
+            repack.push(p);
+        } else {
+            plan.unused_bytes_kept += unused_bytes;
+            keep.push(p);
+        }
+    }
+    if let Some(missing) = referenced.iter().find(|c| !placed.contains(c)) {
+        return Err(refuse(format!(
+            "chunk {missing} is needed by a snapshot but no stored pack holds it"
+        )));
+    }
+    let indexed: HashSet<String> = keep
+        .iter()
+        .chain(&repack)
+        .map(|p| p.seg.pack.to_hex())
+        .chain(plan.unused_packs.iter().map(Id::to_hex))
+        .collect();
+    for (name, size) in &sizes {
+        if !indexed.contains(name) {
+            plan.orphan_packs.push(name.clone());
+            plan.orphan_pack_bytes += size;
+        }
+    }
+    plan.orphan_packs.sort();
+    plan.packs = sizes.len();
+    plan.pack_bytes = sizes.values().sum();
+    let overhead = (pack::HEADER_LEN + pack::FOOTER_LEN + 64) as u64;
+    let new_packs = plan
+        .repack_used_bytes
+        .div_ceil(u64::from(repo.config().pack_size).max(1));
+    plan.bytes_after = keep.iter().map(|p| p.size).sum::<u64>()
+        + plan.repack_used_bytes
+        + new_packs * overhead;
+    Ok(Pruner { plan, keep, repack })
+}
+
+/// Carries out a plan. The caller holds `lock`, an exclusive lock taken
+/// before [`plan`]; it is checked before every step that removes anything.
+pub fn execute(
+    repo: &mut Repository,
+    pruner: Pruner,
+    lock: &RepoLock,
+    progress: &dyn Progress,
+) -> Result<PrunePlan> {
+    let Pruner { plan, keep, repack } = pruner;
+    if plan.is_empty() {
+        return Ok(plan);
+    }
+    let backend = repo.backend().clone();
+
+    // 1. Repack.
+    progress.begin("repacking", Some(plan.repack_used_bytes));
+    let mut new_packs: Vec<PackBlobs> = Vec::new();
+    let mut writer = PackWriter::new();
+    let pack_size = repo.config().pack_size as usize;
+    let flush = |w: PackWriter, out: &mut Vec<PackBlobs>| -> Result<()> {
+        let (id, bytes, entries) = w.finish(repo.keys());
+        backend.write(FileType::Pack, &id.to_hex(), &bytes)?;
+        out.push(PackBlobs { pack: id, entries });
+        Ok(())
+    };
+    for p in &repack {
+        let name = p.seg.pack.to_hex();
+        let bytes = backend.read(FileType::Pack, &name)?;
+        for e in &p.used {
+            let (at, len) = (e.offset as usize, e.length as usize);
+            let b = bytes
+                .get(at..at + len)
+                .ok_or_else(|| Error::corrupt(format!("pack {name}"), "shorter than its index says"))?;
+            blob::decode(repo.keys(), b, Some(&e.id))
+                .map_err(|r| Error::corrupt(format!("pack {name}"), r))?;
+            writer.add(e.id, b, e.raw_len);
+            progress.advance(len as u64);
+            if writer.len() >= pack_size {
+                flush(std::mem::take(&mut writer), &mut new_packs)?;
+            }
+        }
+    }
+    if !writer.is_empty() {
+        flush(writer, &mut new_packs)?;
+    }
+    progress.end();
+    pause_point("prune:repacked");
+
+    // 2. The new index: every pack that stays, and the new ones.
+    let all: Vec<PackBlobs> = keep
+        .into_iter()
+        .map(|p| p.seg)
+        .chain(new_packs)
+        .collect();
+    let mut written = HashSet::new();
+    for part in all.chunks(PACKS_PER_SEGMENT) {
+        written.insert(repo.write_index_segment(part)?.to_hex());
+    }
+    pause_point("prune:indexed");
+
+    // 3. The old index.
+    lock.check()?;
+    for name in &plan.index_segments {
+        if !written.contains(name) {
+            backend.remove(FileType::Index, name)?;
+        }
+    }
+    pause_point("prune:old-index-removed");
+
+    // 4. The packs.
+    let doomed: Vec<String> = plan
+        .unused_packs
+        .iter()
+        .chain(&plan.repack_packs)
+        .map(Id::to_hex)
+        .chain(plan.orphan_packs.iter().cloned())
+        .collect();
+    progress.begin("removing packs", Some(doomed.len() as u64));
+    for (i, name) in doomed.iter().enumerate() {
+        if i == doomed.len() / 2 {
+            pause_point("prune:half-removed");
+            lock.check()?;
+        }
+        backend.remove(FileType::Pack, name)?;
+        progress.advance(1);
+    }
+    progress.end();
+    repo.reload_index()?;
+    Ok(plan)
+}
+
+/// For the SIGKILL tests: when `BACKUP_TEST_PAUSE_AT` names this point, the
+/// process creates the file `BACKUP_TEST_PAUSE_MARKER` and waits there to
+/// be killed. Inert unless both variables are set.
+fn pause_point(name: &str) {
+    if std::env::var("BACKUP_TEST_PAUSE_AT").as_deref() != Ok(name) {
+        return;
+    }
+    if let Ok(marker) = std::env::var("BACKUP_TEST_PAUSE_MARKER") {
+        let _ = std::fs::write(marker, name);
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,191 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use super::*;
+use crate::backend::{Backend, MemoryBackend};
+use crate::progress::NoProgress;
+use crate::repo_lock::{LockKind, LockOptions};
+use crate::tests::{fake_stream, manifest, pseudo_random, restored, small_opts};
+use crate::{check, ship_stream, CheckOptions};
+
+/// A store that fails every change after the first `budget` ones (locks
+/// aside): a prune stopped at that point, as by a crash.
+struct Faulty {
+    inner: Arc<MemoryBackend>,
+    budget: usize,
+    used: AtomicUsize,
+}
+
+impl Faulty {
+    fn spend(&self, ty: FileType) -> Result<()> {
+        if ty == FileType::Lock || self.used.fetch_add(1, Ordering::SeqCst) < self.budget {
+            return Ok(());
+        }
+        Err(Error::Interrupted)
+    }
+}
+
+impl Backend for Faulty {
+    fn location(&self) -> String {
+        "faulty:".into()
+    }
+    fn create(&self) -> Result<()> {
+        self.inner.create()
+    }
+    fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
+        self.spend(ty)?;
+        self.inner.write(ty, name, data)
+    }
+    fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
+        self.inner.read(ty, name)
+    }
+    fn read_range(&self, ty: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        self.inner.read_range(ty, name, offset, len)
+    }
+    fn list(&self, ty: FileType) -> Result<Vec<(String, u64)>> {
+        self.inner.list(ty)
+    }
+    fn remove(&self, ty: FileType, name: &str) -> Result<()> {
+        self.spend(ty)?;
+        self.inner.remove(ty, name)
+    }
+}
+
+struct Fixture {
+    backend: Arc<MemoryBackend>,
+    /// Streams that must still restore, by manifest id.
+    kept: Vec<(Id, Vec<u8>)>,
+}
+
+/// Three snapshots sharing data; the first is then forgotten, leaving
+/// unused, partly used and fully used packs, plus an orphan pack.
+fn fixture() -> Fixture {
+    let backend = Arc::new(MemoryBackend::new());
+    let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let a_only = pseudo_random(1_500_000, 1);
+    let shared = pseudo_random(1_000_000, 2);
+    let b_only = pseudo_random(700_000, 3);
+    let a = fake_stream(&[a_only.as_slice(), &shared].concat());
+    let b = fake_stream(&[shared.as_slice(), &b_only].concat());
+    let c = fake_stream(&pseudo_random(300_000, 4));
+    let ida = ship_stream(&mut repo, a.as_slice(), manifest("a", 1, None), &NoProgress).unwrap();
+    let idb = ship_stream(&mut repo, b.as_slice(), manifest("b", 2, None), &NoProgress).unwrap();
+    let idc = ship_stream(&mut repo, c.as_slice(), manifest("c", 3, None), &NoProgress).unwrap();
+    backend.remove(FileType::Snapshot, &ida.to_hex()).unwrap();
+    // An interrupted ship's pack: stored, never indexed.
+    let mut w = PackWriter::new();
+    let junk = pseudo_random(1000, 9);
+    let id = repo.keys().chunk_id(&junk);
+    w.add(id, &blob::encode(repo.keys(), id, &junk, 3), 1000);
+    let (pid, bytes, _) = w.finish(repo.keys());
+    backend.write(FileType::Pack, &pid.to_hex(), &bytes).unwrap();
+    Fixture {
+        backend,
+        kept: vec![(idb, b), (idc, c)],
+    }
+}
+
+fn exclusive(repo: &Repository) -> RepoLock {
+    RepoLock::acquire(repo, LockKind::Exclusive, "prune", LockOptions::default()).unwrap()
+}
+
+/// `check` finds no error and every kept snapshot restores.
+fn assert_whole(backend: Arc<dyn Backend>, kept: &[(Id, Vec<u8>)], when: &str) -> Repository {
+    let repo = Repository::open(backend, b"pw").unwrap();
+    let r = check(
+        &repo,
+        CheckOptions {
+            read_data_percent: Some(100.0),
+        },
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(r.ok(), "{when}: {:?}", r.errors);
+    for (id, data) in kept {
+        assert_eq!(&restored(&repo, id).unwrap(), data, "{when}: {id}");
+    }
+    repo
+}
+
+#[test]
+fn prune_removes_what_no_snapshot_needs_and_keeps_the_rest() {
+    let f = fixture();
+    let mut repo = Repository::open(f.backend.clone(), b"pw").unwrap();
+    let before: u64 = f.backend.list(FileType::Pack).unwrap().iter().map(|p| p.1).sum();
+    let pruner = plan(&repo, PruneOptions::default()).unwrap();
+    let p = pruner.plan().clone();
+    assert_eq!(p.snapshots, 2);
+    assert!(!p.unused_packs.is_empty(), "{p:?}");
+    assert_eq!(p.orphan_packs.len(), 1, "{p:?}");
+    assert_eq!(p.pack_bytes, before);
+    let lock = exclusive(&repo);
+    execute(&mut repo, pruner, &lock, &NoProgress).unwrap();
+    drop(lock);
+    let after: u64 = f.backend.list(FileType::Pack).unwrap().iter().map(|p| p.1).sum();
+    assert!(after < before - 1_000_000, "{before} -> {after}");
+    let repo = assert_whole(f.backend.clone(), &f.kept, "after prune");
+    let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    // Nothing more to do.
+    assert!(plan(&repo, PruneOptions::default()).unwrap().plan().is_empty());
+}
+
+#[test]
+fn repack_threshold_decides_which_partly_used_packs_are_rewritten() {
+    let f = fixture();
+    let repo = Repository::open(f.backend.clone(), b"pw").unwrap();
+    let all = plan(&repo, PruneOptions { repack_unused_percent: 0.0 }).unwrap();
+    let none = plan(&repo, PruneOptions { repack_unused_percent: 100.1 }).unwrap();
+    assert!(!all.plan().repack_packs.is_empty());
+    assert_eq!(all.plan().unused_bytes_kept, 0);
+    assert!(none.plan().repack_packs.is_empty());
+    assert!(none.plan().unused_bytes_kept > 0);
+}
+
+#[test]
+fn a_prune_stopped_at_any_step_loses_nothing_and_the_next_one_finishes() {
+    let f = fixture();
+    let mut steps = 0;
+    for budget in 0.. {
+        let copy = Arc::new(f.backend.duplicate());
+        let faulty = Arc::new(Faulty {
+            inner: copy.clone(),
+            budget,
+            used: AtomicUsize::new(0),
+        });
+        let mut repo = Repository::open(faulty, b"pw").unwrap();
+        let pruner = plan(&repo, PruneOptions { repack_unused_percent: 0.0 }).unwrap();
+        let lock = exclusive(&repo);
+        let done = execute(&mut repo, pruner, &lock, &NoProgress).is_ok();
+        drop((lock, repo));
+        let when = format!("stopped after {budget} changes");
+        let mut repo = assert_whole(copy.clone(), &f.kept, &when);
+        // The next prune completes from whatever state this one left.
+        let pruner = plan(&repo, PruneOptions { repack_unused_percent: 0.0 }).unwrap();
+        let lock = exclusive(&repo);
+        execute(&mut repo, pruner, &lock, &NoProgress).unwrap();
+        drop(lock);
+        let repo = assert_whole(copy.clone(), &f.kept, &format!("{when}, then pruned"));
+        let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
+        assert!(r.warnings.is_empty(), "{when}: {:?}", r.warnings);
+        steps += 1;
+        if done {
+            break;
+        }
+    }
+    assert!(steps > 5, "the prune has several steps to stop at ({steps})");
+}
+
+#[test]
+fn prune_refuses_when_a_needed_chunk_is_nowhere() {
+    let f = fixture();
+    let repo = Repository::open(f.backend.clone(), b"pw").unwrap();
+    // Lose every index segment: the packs look like orphans.
+    for (name, _) in f.backend.list(FileType::Index).unwrap() {
+        f.backend.remove(FileType::Index, &name).unwrap();
+    }
+    let repo2 = Repository::open(f.backend.clone(), b"pw").unwrap();
+    let e = plan(&repo2, PruneOptions::default()).err().unwrap();
+    assert!(e.to_string().contains("no stored pack holds it"), "{e}");
+    drop(repo);
+}
