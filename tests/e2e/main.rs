@@ -7,4 +7,5 @@ mod failures;
 mod harness;
 mod jobs;
 mod openzfs;
+mod prune;
 mod round_trip;

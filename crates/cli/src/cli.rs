@@ -50,6 +50,15 @@ pub struct GlobalArgs {
     /// No progress output
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// How long to wait for another process's conflicting repository lock (e.g. 0, 90s, 30m)
+    #[arg(
+        long,
+        env = "BACKUP_LOCK_WAIT",
+        global = true,
+        value_name = "DURATION",
+        default_value = "10m"
+    )]
+    pub lock_wait: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,8 +76,14 @@ pub enum Command {
     /// Manage the local catalog
     #[command(subcommand)]
     Catalog(CatalogCommand),
-    /// Run a job of the configuration file now: hook, snapshot, ship, hook, retention
+    /// Run a job of the configuration file now (or, with --due, every job whose schedule says so)
     Run(RunArgs),
+    /// Apply the jobs' repository retention (keep_repository): remove the snapshots it does not keep
+    Forget(ForgetArgs),
+    /// Remove data no snapshot needs: delete unused packs, rewrite partly used ones
+    Prune(PruneArgs),
+    /// Remove stale repository locks (of dead processes, or expired), or with --all every lock
+    Unlock(UnlockArgs),
     /// Check the configuration file
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -78,9 +93,48 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// Jobs whose retention to apply; every job with keep_repository if none
+    pub jobs: Vec<String>,
+    /// Show the plan, remove nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Then prune
+    #[arg(long)]
+    pub prune: bool,
+    /// Pretend it is this time (RFC 3339), for retention
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Show what would be removed and rewritten, with sizes; change nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Rewrite a partly used pack when at least this percentage of it is unused
+    #[arg(long, default_value_t = 20.0, value_name = "PERCENT")]
+    pub repack_unused: f64,
+    /// Print the plan as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Remove every lock, live ones too (only when no other backup process uses the repository)
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["job", "due"])))]
 pub struct RunArgs {
     /// The job's name in the configuration file
-    pub job: String,
+    pub job: Option<String>,
+    /// Run every job whose schedule says it is due (catching up once after downtime); with JOB, only that job
+    #[arg(long)]
+    pub due: bool,
     /// Pretend it is this time (RFC 3339): names the snapshot and drives
     /// full_every and retention (for tests and simulations)
     #[arg(long, value_name = "TIME", hide = true)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use backup_core::config::{Config, PasswordSource};
-use backup_core::{open_location, Backend, Catalog, Repository};
+use backup_core::{open_location, Backend, Catalog, LockKind, LockOptions, RepoLock, Repository};
 
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
@@ -86,6 +86,46 @@ pub fn cache_dir(g: &GlobalArgs) -> PathBuf {
         Some(h) => PathBuf::from(h).join(".cache/backup"),
         None => PathBuf::from("/var/cache/backup"),
     }
+}
+
+/// Lock timings: --lock-wait, and the default lease.
+pub fn lock_options(g: &GlobalArgs) -> Result<LockOptions> {
+    let wait = match g.lock_wait.trim() {
+        "0" | "0s" => std::time::Duration::ZERO,
+        text => backup_core::config::units::duration(text)
+            .map_err(|e| UsageError(format!("--lock-wait: {e}")))?
+            .unsigned_abs(),
+    };
+    Ok(LockOptions {
+        wait,
+        ..LockOptions::default()
+    })
+}
+
+/// Takes a repository lock, saying which stale locks it took over.
+pub fn lock(
+    g: &GlobalArgs,
+    repo: &Repository,
+    kind: LockKind,
+    operation: &str,
+) -> Result<RepoLock> {
+    let lock = RepoLock::acquire(repo, kind, operation, lock_options(g)?)?;
+    for t in lock.taken_over() {
+        eprintln!("warning: removed a stale lock: {t}");
+    }
+    Ok(lock)
+}
+
+/// The catalog of the repository at `location`, found from its public id
+/// (no passphrase needed).
+pub fn catalog_at(g: &GlobalArgs, location: &str) -> Result<Catalog> {
+    let backend = open_location(location)?;
+    let id = Repository::peek_id(&*backend)?;
+    let path = g
+        .catalog
+        .clone()
+        .unwrap_or_else(|| cache_dir(g).join(format!("{}.sqlite", id.to_hex())));
+    Ok(Catalog::open(&path)?)
 }
 
 /// Opens the catalog of `repo` as it is.

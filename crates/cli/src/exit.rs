@@ -16,7 +16,8 @@ pub enum ExitStatus {
     Damaged,
     /// 4: no key of the repository opens with the passphrase given.
     WrongPassphrase,
-    /// 5: another run of the same job holds its lock; nothing was done.
+    /// 5: another run of the same job holds its lock, or another process
+    /// held a conflicting repository lock past --lock-wait; nothing was done.
     Locked,
 }
 
@@ -28,7 +29,8 @@ Exit codes:
   2  usage error (bad arguments or configuration)
   3  repository damaged (check found errors, restore verification failed)
   4  wrong passphrase (no key slot opens)
-  5  the job is already running (another run holds its lock); nothing done";
+  5  locked: the job is already running, or another process held a conflicting
+     repository lock for longer than --lock-wait; nothing done";
 
 impl ExitStatus {
     /// The status for an error from a command.
@@ -37,7 +39,8 @@ impl ExitStatus {
             if let Some(e) = cause.downcast_ref::<backup_core::Error>() {
                 return match e {
                     backup_core::Error::WrongPassphrase { .. } => ExitStatus::WrongPassphrase,
-                    backup_core::Error::Locked { .. } => ExitStatus::Locked,
+                    backup_core::Error::Locked { .. }
+                    | backup_core::Error::RepositoryLocked { .. } => ExitStatus::Locked,
                     backup_core::Error::Invalid { .. } => ExitStatus::Usage,
                     e if e.is_integrity() => ExitStatus::Damaged,
                     _ => ExitStatus::Failure,

@@ -40,6 +40,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Check(a) => commands::check::run(g, a),
         Command::Catalog(c) => commands::catalog::run(g, c),
         Command::Run(a) => commands::run::run(g, a),
+        Command::Forget(a) => commands::forget::run(g, a),
+        Command::Prune(a) => commands::prune::run(g, a),
+        Command::Unlock(a) => commands::unlock::run(g, a),
         Command::Config(c) => commands::config::run(g, c),
         Command::Schedule(c) => commands::schedule::run(g, c),
     }

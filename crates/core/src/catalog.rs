@@ -14,7 +14,7 @@ use crate::repository::Repository;
 use crate::Manifest;
 
 /// The schema version this build writes. Bump it with a migration step.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1
@@ -52,6 +52,9 @@ const MIGRATIONS: &[&str] = &[
         stored_bytes INTEGER NOT NULL
     );
     CREATE INDEX job_runs_job ON job_runs (job, started);",
+    // 2 -> 3: the run's own time (the wall clock, or a simulated one), which
+    // `run --due` compares with the schedule. Older rows use `started`.
+    "ALTER TABLE job_runs ADD COLUMN run_at INTEGER;",
 ];
 
 /// One run of a job, as recorded.
@@ -61,6 +64,9 @@ pub struct JobRun {
     pub job: String,
     /// Start, Unix seconds.
     pub started: i64,
+    /// The run's own time, Unix seconds: the wall clock at its start, or the
+    /// simulated time it was given. Schedules are decided on it.
+    pub run_at: i64,
     /// End, Unix seconds.
     pub finished: i64,
     /// True if every step succeeded.
@@ -247,8 +253,8 @@ impl Catalog {
     pub fn record_run(&self, r: &JobRun) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO job_runs (job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO job_runs (job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes, run_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     r.job,
                     r.started,
@@ -258,7 +264,8 @@ impl Catalog {
                     r.snapshot,
                     r.shipped as i64,
                     r.stream_bytes as i64,
-                    r.stored_bytes as i64
+                    r.stored_bytes as i64,
+                    r.run_at
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -270,7 +277,8 @@ impl Catalog {
         let mut st = self
             .conn
             .prepare(
-                "SELECT job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes
+                "SELECT job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes,
+                        COALESCE(run_at, started)
                  FROM job_runs WHERE job = ?1 ORDER BY started DESC, id DESC LIMIT ?2",
             )
             .map_err(|e| self.err(e))?;
@@ -286,12 +294,25 @@ impl Catalog {
                     shipped: r.get::<_, i64>(6)? as u64,
                     stream_bytes: r.get::<_, i64>(7)? as u64,
                     stored_bytes: r.get::<_, i64>(8)? as u64,
+                    run_at: r.get(9)?,
                 })
             })
             .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
         Ok(rows)
+    }
+
+    /// The latest time `job` ran (its own time, see [`JobRun::run_at`]),
+    /// whether it succeeded or not: what `run --due` measures from.
+    pub fn last_run_at(&self, job: &str) -> Result<Option<i64>> {
+        self.conn
+            .query_row(
+                "SELECT MAX(COALESCE(run_at, started)) FROM job_runs WHERE job = ?1",
+                [job],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
     }
 
     fn ids(&self) -> Result<HashSet<Id>> {

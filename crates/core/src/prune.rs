@@ -119,14 +119,14 @@ impl Pruner {
 pub fn plan(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
     let refuse = |why: String| Error::Invalid {
         what: "prune".into(),
-        reason: format!("{why}; run `backup check` and repair first: prune would take needed data for garbage"),
+        reason: format!(
+            "{why}; run `backup check` and repair first: prune would take needed data for garbage"
+        ),
     };
     let mut referenced: HashSet<Id> = HashSet::new();
     let mut snapshots = 0;
     for id in repo.manifest_ids()? {
-        let m = repo
-            .read_manifest(&id)
-            .map_err(|e| refuse(e.to_string()))?;
+        let m = repo.read_manifest(&id).map_err(|e| refuse(e.to_string()))?;
         referenced.extend(m.all_chunks().copied());
         snapshots += 1;
     }
@@ -171,11 +171,7 @@ pub fn plan(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
         let used_bytes: u64 = used.iter().map(|e| u64::from(e.length)).sum();
         let blob_bytes: u64 = seg.entries.iter().map(|e| u64::from(e.length)).sum();
         let unused_bytes = blob_bytes - used_bytes;
-        let p = PackUse {
-            seg,
-            size,
-            used,
-        };
+        let p = PackUse { seg, size, used };
         if p.used.is_empty() {
             plan.unused_packs.push(p.seg.pack);
             plan.unused_pack_bytes += size;
@@ -215,9 +211,8 @@ pub fn plan(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
     let new_packs = plan
         .repack_used_bytes
         .div_ceil(u64::from(repo.config().pack_size).max(1));
-    plan.bytes_after = keep.iter().map(|p| p.size).sum::<u64>()
-        + plan.repack_used_bytes
-        + new_packs * overhead;
+    plan.bytes_after =
+        keep.iter().map(|p| p.size).sum::<u64>() + plan.repack_used_bytes + new_packs * overhead;
     Ok(Pruner { plan, keep, repack })
 }
 
@@ -251,9 +246,9 @@ pub fn execute(
         let bytes = backend.read(FileType::Pack, &name)?;
         for e in &p.used {
             let (at, len) = (e.offset as usize, e.length as usize);
-            let b = bytes
-                .get(at..at + len)
-                .ok_or_else(|| Error::corrupt(format!("pack {name}"), "shorter than its index says"))?;
+            let b = bytes.get(at..at + len).ok_or_else(|| {
+                Error::corrupt(format!("pack {name}"), "shorter than its index says")
+            })?;
             blob::decode(repo.keys(), b, Some(&e.id))
                 .map_err(|r| Error::corrupt(format!("pack {name}"), r))?;
             writer.add(e.id, b, e.raw_len);
@@ -270,11 +265,7 @@ pub fn execute(
     pause_point("prune:repacked");
 
     // 2. The new index: every pack that stays, and the new ones.
-    let all: Vec<PackBlobs> = keep
-        .into_iter()
-        .map(|p| p.seg)
-        .chain(new_packs)
-        .collect();
+    let all: Vec<PackBlobs> = keep.into_iter().map(|p| p.seg).chain(new_packs).collect();
     let mut written = HashSet::new();
     for part in all.chunks(PACKS_PER_SEGMENT) {
         written.insert(repo.write_index_segment(part)?.to_hex());

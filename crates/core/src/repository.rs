@@ -82,6 +82,12 @@ impl Repository {
         })
     }
 
+    /// The id of the repository at `backend`, from the config's public
+    /// header: no passphrase needed (it names the local catalog).
+    pub fn peek_id(backend: &dyn Backend) -> Result<Id> {
+        read_header(backend)
+    }
+
     /// Opens a repository with a passphrase, trying every key slot.
     pub fn open(backend: Arc<dyn Backend>, passphrase: &[u8]) -> Result<Repository> {
         let id = read_header(&*backend)?;

@@ -3,9 +3,12 @@
 pub mod catalog;
 pub mod check;
 pub mod config;
+pub mod forget;
 pub mod init;
 pub mod list;
+pub mod prune;
 pub mod restore;
 pub mod run;
 pub mod schedule;
 pub mod send;
+pub mod unlock;

@@ -1,7 +1,10 @@
-//! `backup run JOB`.
+//! `backup run JOB` and `backup run --due [JOB]`.
 
-use anyhow::Result;
-use backup_core::job::{run_job, JobLock};
+use anyhow::{Context, Result};
+use backup_core::config::{Config, Job};
+use backup_core::job::{run_job, JobLock, JobReport, RunEnv};
+use backup_core::schedule::{due, Due, Schedule};
+use backup_core::Error;
 use backup_zfs::Zfs;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -14,56 +17,130 @@ use crate::progress::CliProgress;
 
 pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
     let config = context::config(g)?;
-    let job = config.jobs.get(&a.job).ok_or_else(|| {
-        UsageError(format!(
-            "no job named {:?} in {}",
-            a.job,
-            config.path.display()
-        ))
-    })?;
     let now = match &a.now {
         Some(t) => t
             .parse::<Timestamp>()
             .map_err(|e| UsageError(format!("--now {t:?}: {e}")))?,
         None => Timestamp::now(),
     };
+    let named = match &a.job {
+        Some(name) => Some(config.jobs.get(name).ok_or_else(|| {
+            UsageError(format!(
+                "no job named {name:?} in {}",
+                config.path.display()
+            ))
+        })?),
+        None => None,
+    };
+    if !a.due {
+        let job = named.expect("clap requires JOB or --due");
+        return run_one(g, &config, job, now, a.json);
+    }
+    let jobs: Vec<&Job> = match named {
+        Some(job) if job.schedule.is_none() => {
+            return Err(UsageError(format!(
+                "job {} has no schedule, so it is never due: run it with `backup run {}`",
+                job.name, job.name
+            ))
+            .into())
+        }
+        Some(job) => vec![job],
+        None => config
+            .jobs
+            .values()
+            .filter(|j| j.schedule.is_some())
+            .collect(),
+    };
+    let tz = TimeZone::system();
+    let mut worst = ExitStatus::Success;
+    for job in jobs {
+        let text = job.schedule.as_deref().expect("filtered on schedule");
+        let schedule =
+            Schedule::parse(text).with_context(|| format!("schedule of job {}", job.name))?;
+        let last = context::catalog_at(g, &config.repositories[&job.repository].location)
+            .and_then(|c| Ok(c.last_run_at(&job.name)?))
+            .with_context(|| format!("job {}: reading its last run from the catalog", job.name))?
+            .and_then(|s| Timestamp::from_second(s).ok());
+        match due(&schedule, last, now, &tz) {
+            Due::No { next } => {
+                if !g.quiet && !a.json {
+                    let next = next.map_or("never".into(), |n| {
+                        n.strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
+                    });
+                    println!("job {}: not due (next run {next})", job.name);
+                }
+            }
+            Due::Yes { missed, scheduled } => {
+                if !a.json {
+                    let when = scheduled.strftime("%Y-%m-%d %H:%M:%S %Z");
+                    match missed {
+                        0 | 1 => println!("job {}: due (scheduled {when})", job.name),
+                        n => println!(
+                            "job {}: due ({n} scheduled runs missed up to {when}; running once)",
+                            job.name
+                        ),
+                    }
+                }
+                let status = match run_one(g, &config, job, now, a.json) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("backup: job {}: {e:#}", job.name);
+                        ExitStatus::of(&e)
+                    }
+                };
+                worst = worse(worst, status);
+            }
+        }
+    }
+    Ok(worst)
+}
+
+/// The status to exit with after several jobs: any failure wins over a lock.
+fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
+    let rank = |s| match s {
+        ExitStatus::Success => 0,
+        ExitStatus::Locked => 1,
+        _ => 2,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+/// Runs one job now, prints its report.
+fn run_one(
+    g: &GlobalArgs,
+    config: &Config,
+    job: &Job,
+    now: Timestamp,
+    json: bool,
+) -> Result<ExitStatus> {
     let state = config
         .state_dir
         .clone()
         .unwrap_or_else(|| context::cache_dir(g));
     // Before anything else: a second run of the same job stops here.
     let _lock = JobLock::acquire(&state.join("locks"), &job.name)?;
-    let mut repo = context::open_named(g, &config, &job.repository)?;
+    let mut repo = context::open_named(g, config, &job.repository)?;
     let mut catalog = context::catalog(g, &repo)?;
-    let progress = CliProgress::new(g.quiet || a.json);
-    let report = run_job(
-        job,
-        &mut repo,
-        &mut catalog,
-        &Zfs::new(),
+    let progress = CliProgress::new(g.quiet || json);
+    let env = RunEnv {
         now,
-        &TimeZone::system(),
-        &progress,
+        tz: TimeZone::system(),
+        lock: context::lock_options(g)?,
+    };
+    let report = run_job(job, &mut repo, &mut catalog, &Zfs::new(), &env, &progress).map_err(
+        |e| match e {
+            Error::RepositoryLocked { .. } => anyhow::Error::new(e).context(format!(
+                "job {}: nothing shipped (--lock-wait ran out)",
+                job.name
+            )),
+            e => e.into(),
+        },
     )?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("job {}: snapshot @{}", job.name, report.snapshot);
-        for s in &report.shipped {
-            println!("  shipped {s}");
-        }
-        for d in &report.destroyed {
-            println!("  destroyed {d} (retention)");
-        }
-        for e in &report.errors {
-            println!("  error: {e}");
-        }
-        println!(
-            "  {} of streams, {} newly stored",
-            bytes(report.stream_bytes),
-            bytes(report.stored_bytes)
-        );
-    }
+    print_report(job, &report, json)?;
     if report.errors.is_empty() {
         Ok(ExitStatus::Success)
     } else {
@@ -74,4 +151,33 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
         );
         Ok(ExitStatus::Failure)
     }
+}
+
+fn print_report(job: &Job, report: &JobReport, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    println!("job {}: snapshot @{}", job.name, report.snapshot);
+    for t in &report.locks_taken_over {
+        println!("  removed a stale lock: {t}");
+    }
+    for s in &report.shipped {
+        println!("  shipped {s}");
+    }
+    for d in &report.destroyed {
+        println!("  destroyed {d} (retention)");
+    }
+    for f in &report.forgotten {
+        println!("  forgot {f} (repository retention)");
+    }
+    for e in &report.errors {
+        println!("  error: {e}");
+    }
+    println!(
+        "  {} of streams, {} newly stored",
+        bytes(report.stream_bytes),
+        bytes(report.stored_bytes)
+    );
+    Ok(())
 }

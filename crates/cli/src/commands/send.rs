@@ -27,6 +27,7 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
     };
     // Unlock first: a wrong passphrase must not leave a new snapshot behind.
     let mut repo = context::open_repo(g)?;
+    let _lock = context::lock(g, &repo, backup_core::LockKind::Shared, "ship")?;
     let cat = context::synced_catalog(g, &repo)?;
     let shipped: HashMap<_, _> = cat
         .snapshots()?

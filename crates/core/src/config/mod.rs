@@ -23,7 +23,7 @@
 //! ```
 
 mod model;
-mod units;
+pub mod units;
 mod validate;
 
 use std::collections::{BTreeMap, HashMap};

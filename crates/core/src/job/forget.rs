@@ -91,7 +91,8 @@ pub fn plan_forget(
             acc
         });
     let mut rescued: HashMap<Id, String> = HashMap::new();
-    let mut todo: Vec<&(Id, Manifest)> = all.iter().filter(|(id, _)| !remove.contains(id)).collect();
+    let mut todo: Vec<&(Id, Manifest)> =
+        all.iter().filter(|(id, _)| !remove.contains(id)).collect();
     while let Some((_, m)) = todo.pop() {
         let Some(base) = &m.base else { continue };
         for e in by_guid.get(&base.guid).into_iter().flatten() {
@@ -147,16 +148,31 @@ mod tests {
     }
 
     fn m(ds: &str, snap: &str, guid: u64, base: Option<u64>) -> (Id, Manifest) {
-        (Id::of_bytes(&guid.to_le_bytes()), for_test(ds, snap, guid, base))
+        (
+            Id::of_bytes(&guid.to_le_bytes()),
+            for_test(ds, snap, guid, base),
+        )
     }
 
     #[test]
     fn only_the_jobs_own_snapshots_are_candidates() {
         let j = job("a", "auto", 1);
-        assert!(is_job_snapshot(&j, &m("p/d", "auto-20261101T000000Z", 1, None).1));
-        assert!(is_job_snapshot(&j, &m("p/d/c", "auto-20261101T000000Z", 1, None).1));
-        assert!(!is_job_snapshot(&j, &m("p/d/tmp", "auto-20261101T000000Z", 1, None).1));
-        assert!(!is_job_snapshot(&j, &m("p/e", "auto-20261101T000000Z", 1, None).1));
+        assert!(is_job_snapshot(
+            &j,
+            &m("p/d", "auto-20261101T000000Z", 1, None).1
+        ));
+        assert!(is_job_snapshot(
+            &j,
+            &m("p/d/c", "auto-20261101T000000Z", 1, None).1
+        ));
+        assert!(!is_job_snapshot(
+            &j,
+            &m("p/d/tmp", "auto-20261101T000000Z", 1, None).1
+        ));
+        assert!(!is_job_snapshot(
+            &j,
+            &m("p/e", "auto-20261101T000000Z", 1, None).1
+        ));
         assert!(!is_job_snapshot(&j, &m("p/d", "manual", 1, None).1));
         assert!(!is_job_snapshot(&j, &m("p/d", "autox-1", 1, None).1));
     }
@@ -188,6 +204,10 @@ mod tests {
         ];
         let p = plan_forget(&[&a0], &two, now, &TimeZone::UTC);
         assert!(p.remove.is_empty(), "1 is b's base: {}", p.render());
-        assert!(p.render().contains("p/d@b-20261103T000000Z"), "{}", p.render());
+        assert!(
+            p.render().contains("p/d@b-20261103T000000Z"),
+            "{}",
+            p.render()
+        );
     }
 }

@@ -15,10 +15,12 @@ pub use forget::{is_job_snapshot, plan_forget, ForgetPlan};
 pub use hook::run_hook;
 pub use lock::JobLock;
 
+use crate::backend::FileType;
 use crate::catalog::{Catalog, JobRun};
 use crate::config::{FullEvery, Job};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::repo_lock::{LockKind, LockOptions, RepoLock};
 use crate::repository::Repository;
 use crate::retention::{self, Item};
 use crate::ship::{ship, ShipOutcome, ShipRequest};
@@ -33,6 +35,10 @@ pub struct JobReport {
     pub shipped: Vec<String>,
     /// Snapshots destroyed on the source by retention.
     pub destroyed: Vec<String>,
+    /// Snapshots forgotten in the repository by retention.
+    pub forgotten: Vec<String>,
+    /// Stale repository locks taken over, one line each.
+    pub locks_taken_over: Vec<String>,
     /// Errors of datasets that failed (the others were still shipped).
     pub errors: Vec<String>,
     /// Stream bytes shipped.
@@ -73,19 +79,34 @@ pub fn wants_full(rule: Option<FullEvery>, shipped: &[&Manifest], now: Timestamp
     }
 }
 
+/// The clock, zone and lock timings a run works with.
+#[derive(Debug, Clone)]
+pub struct RunEnv {
+    /// The run's time: names the snapshot, drives `full_every` and
+    /// retention (the wall clock, or a simulated one).
+    pub now: Timestamp,
+    /// The zone in which retention counts days and weeks.
+    pub tz: TimeZone,
+    /// Repository lock waits and lease.
+    pub lock: LockOptions,
+}
+
 /// Runs `job` now. The caller holds the job's [`JobLock`]. A dataset that
 /// fails to ship does not stop the others; the run then fails as a whole.
+///
+/// The ship holds a shared repository lock; the repository retention
+/// (`keep_repository`: forget, manifests only) an exclusive one, taken after
+/// the shared one is released. Pruning unused data is `prune`'s work.
 pub fn run_job(
     job: &Job,
     repo: &mut Repository,
     catalog: &mut Catalog,
     zfs: &Zfs,
-    now: Timestamp,
-    tz: &TimeZone,
+    env: &RunEnv,
     progress: &dyn Progress,
 ) -> Result<JobReport> {
     let started = Timestamp::now().as_second();
-    let result = run_steps(job, repo, catalog, zfs, now, tz, progress);
+    let result = run_steps(job, repo, catalog, zfs, env, progress);
     let (ok, error, report) = match &result {
         Ok(r) if r.errors.is_empty() => (true, None, r.clone()),
         Ok(r) => (false, Some(r.errors.join("; ")), r.clone()),
@@ -94,6 +115,7 @@ pub fn run_job(
     catalog.record_run(&JobRun {
         job: job.name.clone(),
         started,
+        run_at: env.now.as_second(),
         finished: Timestamp::now().as_second(),
         ok,
         error,
@@ -110,13 +132,12 @@ fn run_steps(
     repo: &mut Repository,
     catalog: &mut Catalog,
     zfs: &Zfs,
-    now: Timestamp,
-    tz: &TimeZone,
+    env: &RunEnv,
     progress: &dyn Progress,
 ) -> Result<JobReport> {
-    let env = [("BACKUP_JOB", job.name.as_str())];
+    let now = env.now;
     if let Some(h) = &job.pre_hook {
-        run_hook(&job.name, "pre", h, &env)?;
+        run_hook(&job.name, "pre", h, &[("BACKUP_JOB", job.name.as_str())])?;
     }
     let datasets = job_datasets(zfs, job)?;
     let name = format!("{}-{}", job.prefix, now.strftime("%Y%m%dT%H%M%SZ"));
@@ -129,6 +150,15 @@ fn run_steps(
         snapshot: name.clone(),
         ..JobReport::default()
     };
+    let shared = RepoLock::acquire(
+        repo,
+        LockKind::Shared,
+        &format!("run {}", job.name),
+        env.lock,
+    )?;
+    report
+        .locks_taken_over
+        .extend_from_slice(shared.taken_over());
     catalog.sync(repo)?;
     let entries = catalog.snapshots()?;
     let mut shipped: HashMap<u64, crate::Id> =
@@ -174,6 +204,7 @@ fn run_steps(
         }
     }
     catalog.sync(repo)?;
+    drop(shared);
     let status = if report.errors.is_empty() {
         "ok"
     } else {
@@ -191,12 +222,48 @@ fn run_steps(
         )?;
     }
     for ds in &datasets {
-        match source_retention(job, zfs, ds, &shipped, now, tz) {
+        match source_retention(job, zfs, ds, &shipped, now, &env.tz) {
             Ok(gone) => report.destroyed.extend(gone),
             Err(e) => report.errors.push(format!("retention on {ds}: {e}")),
         }
     }
+    if !job.keep_repository.is_empty() {
+        match forget(&[job], repo, catalog, env, false) {
+            Ok((plan, taken_over)) => {
+                report.locks_taken_over.extend(taken_over);
+                report.forgotten = plan
+                    .jobs
+                    .iter()
+                    .flat_map(|(_, p)| p.removed().map(|d| d.name.clone()))
+                    .collect();
+            }
+            Err(e) => report.errors.push(format!("repository retention: {e}")),
+        }
+    }
     Ok(report)
+}
+
+/// Applies the jobs' `keep_repository` under an exclusive lock: removes the
+/// manifests it does not keep (unless `dry_run`) and updates the catalog.
+/// Returns the plan and the stale locks taken over.
+pub fn forget(
+    jobs: &[&Job],
+    repo: &Repository,
+    catalog: &mut Catalog,
+    env: &RunEnv,
+    dry_run: bool,
+) -> Result<(ForgetPlan, Vec<String>)> {
+    let lock = RepoLock::acquire(repo, LockKind::Exclusive, "forget", env.lock)?;
+    let all = repo.manifests()?;
+    let plan = plan_forget(jobs, &all, env.now, &env.tz);
+    if !dry_run {
+        for id in &plan.remove {
+            lock.check()?;
+            repo.backend().remove(FileType::Snapshot, &id.to_hex())?;
+        }
+        catalog.sync(repo)?;
+    }
+    Ok((plan, lock.taken_over().to_vec()))
 }
 
 /// The time a job wrote into its snapshot's name (`<prefix>-20261121T091500Z`):

@@ -78,7 +78,9 @@ fn fixture() -> Fixture {
     let id = repo.keys().chunk_id(&junk);
     w.add(id, &blob::encode(repo.keys(), id, &junk, 3), 1000);
     let (pid, bytes, _) = w.finish(repo.keys());
-    backend.write(FileType::Pack, &pid.to_hex(), &bytes).unwrap();
+    backend
+        .write(FileType::Pack, &pid.to_hex(), &bytes)
+        .unwrap();
     Fixture {
         backend,
         kept: vec![(idb, b), (idc, c)],
@@ -111,7 +113,13 @@ fn assert_whole(backend: Arc<dyn Backend>, kept: &[(Id, Vec<u8>)], when: &str) -
 fn prune_removes_what_no_snapshot_needs_and_keeps_the_rest() {
     let f = fixture();
     let mut repo = Repository::open(f.backend.clone(), b"pw").unwrap();
-    let before: u64 = f.backend.list(FileType::Pack).unwrap().iter().map(|p| p.1).sum();
+    let before: u64 = f
+        .backend
+        .list(FileType::Pack)
+        .unwrap()
+        .iter()
+        .map(|p| p.1)
+        .sum();
     let pruner = plan(&repo, PruneOptions::default()).unwrap();
     let p = pruner.plan().clone();
     assert_eq!(p.snapshots, 2);
@@ -121,21 +129,42 @@ fn prune_removes_what_no_snapshot_needs_and_keeps_the_rest() {
     let lock = exclusive(&repo);
     execute(&mut repo, pruner, &lock, &NoProgress).unwrap();
     drop(lock);
-    let after: u64 = f.backend.list(FileType::Pack).unwrap().iter().map(|p| p.1).sum();
+    let after: u64 = f
+        .backend
+        .list(FileType::Pack)
+        .unwrap()
+        .iter()
+        .map(|p| p.1)
+        .sum();
     assert!(after < before - 1_000_000, "{before} -> {after}");
     let repo = assert_whole(f.backend.clone(), &f.kept, "after prune");
     let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     // Nothing more to do.
-    assert!(plan(&repo, PruneOptions::default()).unwrap().plan().is_empty());
+    assert!(plan(&repo, PruneOptions::default())
+        .unwrap()
+        .plan()
+        .is_empty());
 }
 
 #[test]
 fn repack_threshold_decides_which_partly_used_packs_are_rewritten() {
     let f = fixture();
     let repo = Repository::open(f.backend.clone(), b"pw").unwrap();
-    let all = plan(&repo, PruneOptions { repack_unused_percent: 0.0 }).unwrap();
-    let none = plan(&repo, PruneOptions { repack_unused_percent: 100.1 }).unwrap();
+    let all = plan(
+        &repo,
+        PruneOptions {
+            repack_unused_percent: 0.0,
+        },
+    )
+    .unwrap();
+    let none = plan(
+        &repo,
+        PruneOptions {
+            repack_unused_percent: 100.1,
+        },
+    )
+    .unwrap();
     assert!(!all.plan().repack_packs.is_empty());
     assert_eq!(all.plan().unused_bytes_kept, 0);
     assert!(none.plan().repack_packs.is_empty());
@@ -154,14 +183,26 @@ fn a_prune_stopped_at_any_step_loses_nothing_and_the_next_one_finishes() {
             used: AtomicUsize::new(0),
         });
         let mut repo = Repository::open(faulty, b"pw").unwrap();
-        let pruner = plan(&repo, PruneOptions { repack_unused_percent: 0.0 }).unwrap();
+        let pruner = plan(
+            &repo,
+            PruneOptions {
+                repack_unused_percent: 0.0,
+            },
+        )
+        .unwrap();
         let lock = exclusive(&repo);
         let done = execute(&mut repo, pruner, &lock, &NoProgress).is_ok();
         drop((lock, repo));
         let when = format!("stopped after {budget} changes");
         let mut repo = assert_whole(copy.clone(), &f.kept, &when);
         // The next prune completes from whatever state this one left.
-        let pruner = plan(&repo, PruneOptions { repack_unused_percent: 0.0 }).unwrap();
+        let pruner = plan(
+            &repo,
+            PruneOptions {
+                repack_unused_percent: 0.0,
+            },
+        )
+        .unwrap();
         let lock = exclusive(&repo);
         execute(&mut repo, pruner, &lock, &NoProgress).unwrap();
         drop(lock);
@@ -173,7 +214,10 @@ fn a_prune_stopped_at_any_step_loses_nothing_and_the_next_one_finishes() {
             break;
         }
     }
-    assert!(steps > 5, "the prune has several steps to stop at ({steps})");
+    assert!(
+        steps > 5,
+        "the prune has several steps to stop at ({steps})"
+    );
 }
 
 #[test]

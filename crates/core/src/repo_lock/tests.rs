@@ -48,7 +48,10 @@ fn shared_locks_coexist_and_exclusive_is_alone() {
         "{e}"
     );
     drop((a, b));
-    assert!(list_locks(&repo).unwrap().is_empty(), "dropped locks are removed");
+    assert!(
+        list_locks(&repo).unwrap().is_empty(),
+        "dropped locks are removed"
+    );
     let x = RepoLock::acquire(&repo, LockKind::Exclusive, "prune", quick()).unwrap();
     let e = RepoLock::acquire(&repo, LockKind::Shared, "ship", quick()).unwrap_err();
     assert!(e.to_string().contains("exclusive lock for prune"), "{e}");
@@ -91,7 +94,11 @@ fn locks_of_other_hosts_expire_by_lease_only() {
     repo.backend().remove(FileType::Lock, &fresh).unwrap();
     plant(&repo, &foreign(LockKind::Exclusive, 3600));
     let l = RepoLock::acquire(&repo, LockKind::Exclusive, "prune", quick()).unwrap();
-    assert!(l.taken_over()[0].contains("not refreshed for"), "{:?}", l.taken_over());
+    assert!(
+        l.taken_over()[0].contains("not refreshed for"),
+        "{:?}",
+        l.taken_over()
+    );
 }
 
 #[test]

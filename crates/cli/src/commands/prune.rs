@@ -1,0 +1,99 @@
+//! `backup prune`.
+
+use anyhow::Result;
+use backup_core::prune::{self, PruneOptions, PrunePlan};
+use backup_core::{LockKind, Repository};
+
+use crate::cli::{GlobalArgs, PruneArgs};
+use crate::context;
+use crate::exit::{ExitStatus, UsageError};
+use crate::format::bytes;
+use crate::progress::CliProgress;
+
+pub fn run(g: &GlobalArgs, a: &PruneArgs) -> Result<ExitStatus> {
+    if !(0.0..=100.0).contains(&a.repack_unused) {
+        return Err(UsageError(format!(
+            "--repack-unused {}: must be between 0 and 100",
+            a.repack_unused
+        ))
+        .into());
+    }
+    let mut repo = context::open_repo(g)?;
+    let opts = PruneOptions {
+        repack_unused_percent: a.repack_unused,
+    };
+    prune_repo(g, &mut repo, opts, a.dry_run, a.json)?;
+    Ok(ExitStatus::Success)
+}
+
+/// Prunes one open repository under an exclusive lock, printing the plan.
+pub fn prune_repo(
+    g: &GlobalArgs,
+    repo: &mut Repository,
+    opts: PruneOptions,
+    dry_run: bool,
+    json: bool,
+) -> Result<()> {
+    let lock = context::lock(g, repo, LockKind::Exclusive, "prune")?;
+    let pruner = prune::plan(repo, opts)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(pruner.plan())?);
+    } else {
+        print_plan(pruner.plan(), dry_run);
+    }
+    if dry_run || pruner.plan().is_empty() {
+        return Ok(());
+    }
+    let progress = CliProgress::new(g.quiet || json);
+    let done = prune::execute(repo, pruner, &lock, &progress)?;
+    let mut catalog = context::catalog(g, repo)?;
+    catalog.sync(repo)?;
+    if !json {
+        println!("pruned: {} freed", bytes(done.bytes_freed()));
+    }
+    Ok(())
+}
+
+fn print_plan(p: &PrunePlan, dry_run: bool) {
+    let verb = if dry_run { "would" } else { "will" };
+    println!(
+        "{} snapshot(s) reference {} chunk(s); {} pack(s), {}",
+        p.snapshots,
+        p.referenced_blobs,
+        p.packs,
+        bytes(p.pack_bytes)
+    );
+    if p.is_empty() {
+        println!("nothing to prune");
+        return;
+    }
+    println!(
+        "  {verb} remove {} unused pack(s): {}",
+        p.unused_packs.len(),
+        bytes(p.unused_pack_bytes)
+    );
+    println!(
+        "  {verb} rewrite {} partly used pack(s): {}, keeping {} of them",
+        p.repack_packs.len(),
+        bytes(p.repack_pack_bytes),
+        bytes(p.repack_used_bytes)
+    );
+    println!(
+        "  {verb} remove {} pack(s) left by interrupted ships: {}",
+        p.orphan_packs.len(),
+        bytes(p.orphan_pack_bytes)
+    );
+    println!(
+        "  {verb} replace {} index segment(s)",
+        p.index_segments.len()
+    );
+    println!(
+        "  unused data left in partly used packs (under the rewrite threshold): {}",
+        bytes(p.unused_bytes_kept)
+    );
+    println!(
+        "  repository after: about {} ({} freed)",
+        bytes(p.bytes_after),
+        bytes(p.bytes_freed())
+    );
+}
