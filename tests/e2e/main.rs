@@ -6,6 +6,7 @@ mod config;
 mod failures;
 mod harness;
 mod jobs;
+mod month;
 mod openzfs;
 mod prune;
 mod round_trip;

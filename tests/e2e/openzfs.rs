@@ -110,3 +110,63 @@ fn raw_send_of_an_encrypted_dataset_restores_without_the_key_then_reads() {
         "text ".repeat(100_000)
     );
 }
+
+/// A job's next incremental base carries a user hold on OpenZFS: nobody
+/// can destroy it by hand; the hold moves to the newest shipped snapshot.
+/// On zfs-fuse (no working `zfs holds`) the tool's own record protects it.
+#[test]
+fn the_next_incremental_base_is_held_where_the_dialect_has_holds() {
+    let env = Env::new();
+    let ds = env.dataset("held");
+    fs::write(env.mountpoint(&ds).join("f"), "one").unwrap();
+    let config = env.tmp.path().join("backup.toml");
+    fs::write(
+        &config,
+        format!(
+            "state_dir = {:?}\n[repositories.nas]\nlocation = {:?}\npassword_file = {:?}\n\n\
+             [jobs.web]\nrepository = \"nas\"\ndatasets = [\"{ds}\"]\nprefix = \"job\"\n\
+             keep_source = {{ keep_last = 1 }}\n",
+            env.tmp.path().join("state"),
+            env.repo,
+            env.tmp.path().join("pass"),
+        ),
+    )
+    .unwrap();
+    let run = |now: &str| {
+        let out = env.backup([
+            "run",
+            "web",
+            "--config",
+            config.to_str().unwrap(),
+            "--now",
+            now,
+        ]);
+        assert_ok(&out, &format!("run at {now}"));
+    };
+    run("2026-11-02T10:00:00Z");
+    fs::write(env.mountpoint(&ds).join("f"), "two").unwrap();
+    run("2026-11-02T11:00:00Z");
+    // The first base lost its hold when the second took over, so source
+    // retention could destroy it.
+    let second = format!("{ds}@job-20261102T110000Z");
+    let names: Vec<String> = env
+        .pool
+        .zfs()
+        .list_snapshots(&ds)
+        .unwrap()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, [second.clone()], "keep_last = 1 on the source");
+    if !env.pool.zfs().features().unwrap().holds {
+        return;
+    }
+    let holds = run_ok("zfs", ["holds", "-H", &second]);
+    let text = String::from_utf8_lossy(&holds.stdout);
+    assert!(text.contains("backup-base-web"), "{text}");
+    let destroy = std::process::Command::new("zfs")
+        .args(["destroy", &second])
+        .output()
+        .unwrap();
+    assert!(!destroy.status.success(), "a held base was destroyed");
+}

@@ -69,6 +69,7 @@ mod classify;
 mod command;
 mod dialect;
 mod error;
+mod holds;
 mod list;
 mod name;
 mod parse;

@@ -63,7 +63,14 @@ pub fn job_datasets(zfs: &Zfs, job: &Job) -> Result<Vec<DatasetName>> {
 
 /// Whether the next stream of `dataset` should be a full, by `full_every`
 /// and the manifests already shipped (any order). Pure.
-pub fn wants_full(rule: Option<FullEvery>, shipped: &[&Manifest], now: Timestamp) -> bool {
+/// The age of a full counts from the time in its name when the job named
+/// it (`<prefix>-<time>`), else from its creation.
+pub fn wants_full(
+    rule: Option<FullEvery>,
+    prefix: &str,
+    shipped: &[&Manifest],
+    now: Timestamp,
+) -> bool {
     let mut mine: Vec<&&Manifest> = shipped.iter().collect();
     mine.sort_by_key(|m| (m.createtxg, m.shipped_at));
     let Some(last_full) = mine.iter().rposition(|m| m.base.is_none()) else {
@@ -73,7 +80,10 @@ pub fn wants_full(rule: Option<FullEvery>, shipped: &[&Manifest], now: Timestamp
         None => false,
         Some(FullEvery::Incrementals(n)) => mine.len() - 1 - last_full >= n as usize,
         Some(FullEvery::Age(d)) => {
-            let age = now.as_second() - mine[last_full].creation;
+            let full = mine[last_full];
+            let made =
+                snapshot_time(prefix, &full.snapshot).map_or(full.creation, |t| t.as_second());
+            let age = now.as_second() - made;
             age >= d.as_secs()
         }
     }
@@ -172,7 +182,7 @@ fn run_steps(
         let req = ShipRequest {
             snapshot: snapshot_name(ds, &name)?,
             create: false,
-            full: wants_full(job.full_every, &mine, now),
+            full: wants_full(job.full_every, &job.prefix, &mine, now),
             raw: false,
             compressed: false,
         };
@@ -221,7 +231,24 @@ fn run_steps(
             ],
         )?;
     }
-    for ds in &datasets {
+    // Every dataset that got the snapshot, excluded descendants too: they
+    // are not shipped, but their copies of the job's snapshots are its own.
+    let mut snapshotted = Vec::new();
+    for root in &job.datasets {
+        for d in zfs.list_datasets(root, job.recursive)? {
+            if !snapshotted.contains(&d) {
+                snapshotted.push(d);
+            }
+        }
+    }
+    if zfs.features()?.holds {
+        for ds in &datasets {
+            if let Err(e) = hold_base(job, zfs, ds, &shipped) {
+                report.errors.push(format!("holding the base of {ds}: {e}"));
+            }
+        }
+    }
+    for ds in &snapshotted {
         match source_retention(job, zfs, ds, &shipped, now, &env.tz) {
             Ok(gone) => report.destroyed.extend(gone),
             Err(e) => report.errors.push(format!("retention on {ds}: {e}")),
@@ -285,6 +312,43 @@ fn snapshot_name(ds: &DatasetName, name: &str) -> Result<SnapshotName> {
         what: format!("snapshot name {ds}@{name}"),
         reason: e.to_string(),
     })
+}
+
+/// The user hold tag that protects a job's next incremental base.
+pub fn hold_tag(job: &str) -> String {
+    format!("backup-base-{job}")
+}
+
+/// Where the dialect has holds: puts the job's tag on the newest of its
+/// snapshots of `ds` already in the repository (the next incremental's
+/// base), so that nobody (a person, another tool) can destroy it, and takes
+/// the tag off the job's older snapshots.
+fn hold_base(
+    job: &Job,
+    zfs: &Zfs,
+    ds: &DatasetName,
+    shipped: &HashMap<u64, crate::Id>,
+) -> Result<()> {
+    let own_prefix = format!("{}-", job.prefix);
+    let snaps: Vec<_> = zfs
+        .list_snapshots(ds)?
+        .into_iter()
+        .filter(|s| s.name.snap().starts_with(&own_prefix))
+        .collect();
+    let Some(base) = snaps.iter().rev().find(|s| shipped.contains_key(&s.guid)) else {
+        return Ok(());
+    };
+    let tag = hold_tag(&job.name);
+    zfs.hold(&base.name, &tag)?;
+    let others: Vec<SnapshotName> = snaps
+        .iter()
+        .filter(|s| s.guid != base.guid)
+        .map(|s| s.name.clone())
+        .collect();
+    for s in zfs.held_with(&others, &tag)? {
+        zfs.release(&s, &tag)?;
+    }
+    Ok(())
 }
 
 /// Destroys the job's own snapshots of `ds` that `keep_source` does not
@@ -368,14 +432,14 @@ mod tests {
         full.creation = now.as_second() - 3 * 86400;
         let i1 = for_test("p/d", "b", 2, Some(1));
         let i2 = for_test("p/d", "c", 3, Some(2));
-        assert!(wants_full(None, &[], now), "nothing shipped yet");
-        assert!(!wants_full(None, &[&full, &i1], now));
+        assert!(wants_full(None, "p", &[], now), "nothing shipped yet");
+        assert!(!wants_full(None, "p", &[&full, &i1], now));
         let two = Some(FullEvery::Incrementals(2));
-        assert!(!wants_full(two, &[&full, &i1], now));
-        assert!(wants_full(two, &[&i2, &full, &i1], now));
+        assert!(!wants_full(two, "p", &[&full, &i1], now));
+        assert!(wants_full(two, "p", &[&i2, &full, &i1], now));
         let week = Some(FullEvery::Age(jiff::SignedDuration::from_hours(7 * 24)));
         let day = Some(FullEvery::Age(jiff::SignedDuration::from_hours(24)));
-        assert!(!wants_full(week, &[&full, &i1], now));
-        assert!(wants_full(day, &[&full, &i1], now));
+        assert!(!wants_full(week, "p", &[&full, &i1], now));
+        assert!(wants_full(day, "p", &[&full, &i1], now));
     }
 }
