@@ -8,4 +8,5 @@ pub mod list;
 pub mod restore;
 pub mod run;
 pub mod schedule;
+pub mod schedule_units;
 pub mod send;
