@@ -259,9 +259,10 @@ fn names(paths: &[PathBuf]) -> Vec<&str> {
 /// systemd manages this system: then install and remove call systemctl.
 fn systemd_live(p: &PlaceArgs) -> bool {
     let system_dir = p.root == Path::new("/")
-        && p.unit_dir
-            .as_deref()
-            .map_or(true, |d| d == Path::new(install::UNIT_DIR));
+        && match p.unit_dir.as_deref() {
+            None => true,
+            Some(d) => d == Path::new(install::UNIT_DIR),
+        };
     system_dir && Path::new("/run/systemd/system").is_dir() && on_path("systemctl")
 }
 

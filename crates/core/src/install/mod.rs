@@ -111,7 +111,7 @@ pub enum InstallError {
         job: String,
         schedule: String,
         #[source]
-        source: ScheduleError,
+        source: Box<ScheduleError>,
     },
     /// A job cannot become a unit name or a command line.
     #[error("job {job:?} cannot be installed: {reason}")]
@@ -162,7 +162,7 @@ fn schedule_of(job: &Job) -> Result<Option<Schedule>, InstallError> {
         .map_err(|source| InstallError::Schedule {
             job: job.name.clone(),
             schedule: text.clone(),
-            source,
+            source: Box::new(source),
         })
 }
 
