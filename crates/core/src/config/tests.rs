@@ -163,5 +163,8 @@ fn the_annotated_example_in_schedules_is_valid() {
     let c = parse(Path::new("schedules/backup.toml"), text).unwrap();
     assert_eq!(c.jobs.len(), 3);
     assert!(c.jobs["vms"].recursive);
-    assert_eq!(c.jobs["databases"].schedule.as_deref(), Some("15 1 * * mon-fri"));
+    assert_eq!(
+        c.jobs["databases"].schedule.as_deref(),
+        Some("15 1 * * mon-fri")
+    );
 }
