@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/zfs.sh
 ensure_zfs
+# systemd-analyze checks the units `backup schedule install` writes.
+apt_install systemd
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --features backup-zfs/test-pool --no-fail-fast "$@"
 else

@@ -10,3 +10,4 @@ mod month;
 mod openzfs;
 mod prune;
 mod round_trip;
+mod schedule_units;

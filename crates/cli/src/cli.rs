@@ -87,7 +87,7 @@ pub enum Command {
     /// Check the configuration file
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Show when jobs run
+    /// Show when jobs run; install systemd timers or a cron.d file that run them
     #[command(subcommand)]
     Schedule(ScheduleCommand),
 }
@@ -157,6 +157,56 @@ pub enum ScheduleCommand {
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
     },
+    /// Write a systemd service and timer per scheduled job (or, with --cron, a
+    /// cron.d file); only files whose content changes are written
+    Install(InstallArgs),
+    /// Print every file `schedule install` would write, with its path; write nothing
+    Show(InstallArgs),
+    /// Remove the files `schedule install` wrote (only those carrying its header)
+    Remove(RemoveArgs),
+}
+
+/// Where `schedule install` and `schedule show` write, and what.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Only these jobs; default: every job with a schedule (and units of jobs
+    /// gone from the configuration are removed)
+    #[arg(value_name = "JOB")]
+    pub jobs: Vec<String>,
+    /// Write /etc/cron.d/backup instead of systemd units
+    #[arg(long)]
+    pub cron: bool,
+    #[command(flatten)]
+    pub place: PlaceArgs,
+    /// The binary the units run; default: this one
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
+    /// Where LoadCredential= reads systemd credentials (password_credential) from
+    #[arg(long, value_name = "DIR", default_value = backup_core::install::CREDENTIAL_DIR)]
+    pub credential_dir: PathBuf,
+    /// The timers' RandomizedDelaySec=, spreading hosts that share a repository
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub randomized_delay: String,
+}
+
+/// Where the generated files live.
+#[derive(Debug, Args)]
+pub struct PlaceArgs {
+    /// Write under this directory instead of / (DIR/etc/systemd/system, DIR/etc/cron.d)
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    /// The systemd unit directory; default: <root>/etc/systemd/system
+    #[arg(long, value_name = "DIR")]
+    pub unit_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Only these jobs' units; default: every generated file of the configuration
+    #[arg(value_name = "JOB")]
+    pub jobs: Vec<String>,
+    #[command(flatten)]
+    pub place: PlaceArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -30,6 +30,7 @@ mod format;
 mod host;
 mod id;
 mod ingest;
+pub mod install;
 pub mod job;
 mod keyslot;
 mod pipe;

@@ -10,5 +10,6 @@ pub mod prune;
 pub mod restore;
 pub mod run;
 pub mod schedule;
+pub mod schedule_units;
 pub mod send;
 pub mod unlock;

@@ -1,15 +1,22 @@
-//! `backup schedule next`.
+//! `backup schedule next`; `install`, `show` and `remove` are in
+//! [`schedule_units`](super::schedule_units).
 
 use anyhow::{Context, Result};
 use backup_core::schedule::Schedule;
 use jiff::Zoned;
 
+use super::schedule_units;
 use crate::cli::{GlobalArgs, ScheduleCommand};
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
 
 pub fn run(g: &GlobalArgs, c: &ScheduleCommand) -> Result<ExitStatus> {
-    let ScheduleCommand::Next { job, count, now } = c;
+    let (job, count, now) = match c {
+        ScheduleCommand::Next { job, count, now } => (job, count, now),
+        ScheduleCommand::Install(a) => return schedule_units::install(g, a),
+        ScheduleCommand::Show(a) => return schedule_units::show(g, a),
+        ScheduleCommand::Remove(a) => return schedule_units::remove(g, a),
+    };
     let config = context::config(g)?;
     let now: Zoned = match now {
         Some(t) => parse_time(t)?,

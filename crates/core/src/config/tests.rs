@@ -161,6 +161,10 @@ fn missing_file_is_named() {
 fn the_annotated_example_in_schedules_is_valid() {
     let text = include_str!("../../../../schedules/backup.toml");
     let c = parse(Path::new("schedules/backup.toml"), text).unwrap();
-    assert_eq!(c.jobs.len(), 2);
+    assert_eq!(c.jobs.len(), 3);
     assert!(c.jobs["vms"].recursive);
+    assert_eq!(
+        c.jobs["databases"].schedule.as_deref(),
+        Some("15 1 * * mon-fri")
+    );
 }

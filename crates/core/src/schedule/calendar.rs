@@ -260,7 +260,7 @@ fn zone(name: &str, text: &str) -> Result<(String, TimeZone), ScheduleError> {
 }
 
 /// `Mon..Fri`, `Sat,Sun`: runs of three or more days become ranges.
-fn weekdays_text(set: &Set) -> String {
+pub(super) fn weekdays_text(set: &Set) -> String {
     const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     let mut parts = Vec::new();
     let mut d = 0;

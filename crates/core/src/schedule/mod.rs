@@ -57,6 +57,7 @@ mod cursor;
 mod due;
 mod field;
 mod search;
+mod systemd;
 
 use std::fmt;
 use std::str::FromStr;

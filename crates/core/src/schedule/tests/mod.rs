@@ -6,6 +6,7 @@ mod due;
 mod fuzz;
 mod next;
 mod parse;
+mod systemd;
 
 use jiff::Zoned;
 
@@ -38,6 +39,7 @@ fn no_clock_reads() {
         include_str!("../due.rs"),
         include_str!("../field.rs"),
         include_str!("../search.rs"),
+        include_str!("../systemd.rs"),
     ];
     let forbidden = [
         concat!("::now", "("),
