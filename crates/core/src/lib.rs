@@ -32,6 +32,7 @@ mod id;
 mod ingest;
 pub mod job;
 mod keyslot;
+pub mod metrics;
 mod pipe;
 mod progress;
 mod records;
@@ -40,6 +41,7 @@ mod restore;
 pub mod retention;
 pub mod schedule;
 mod ship;
+pub mod status;
 mod stream_check;
 
 pub use backend::{open_location, Backend, FileType, LocalBackend, MemoryBackend};

@@ -82,6 +82,12 @@ impl Repository {
         })
     }
 
+    /// The id of the repository at `backend`, from its public header: no
+    /// passphrase needed (for finding its catalog).
+    pub fn peek_id(backend: &dyn Backend) -> Result<Id> {
+        read_header(backend)
+    }
+
     /// Opens a repository with a passphrase, trying every key slot.
     pub fn open(backend: Arc<dyn Backend>, passphrase: &[u8]) -> Result<Repository> {
         let id = read_header(&*backend)?;

@@ -199,7 +199,7 @@ fn run_steps(
 
 /// The time a job wrote into a snapshot's name (`<prefix>-20261121T091500Z`):
 /// the job's own clock, which `--now` also drives.
-fn name_time(suffix: &str) -> Option<Timestamp> {
+pub(crate) fn name_time(suffix: &str) -> Option<Timestamp> {
     jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", suffix)
         .ok()?
         .to_zoned(TimeZone::UTC)
