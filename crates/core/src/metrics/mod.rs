@@ -40,30 +40,115 @@ impl Family {
 /// Renders the metrics of `status` in the text exposition format.
 pub fn render(status: &Status) -> String {
     use Family as F;
-    let mut run_ts = F::new("backup_job_last_run_timestamp_seconds", "gauge", "End of the job's last run, Unix time.");
-    let mut run_ok = F::new("backup_job_last_run_success", "gauge", "1 if the job's last run succeeded, else 0.");
-    let mut ok_ts = F::new("backup_job_last_success_timestamp_seconds", "gauge", "End of the job's last successful run, Unix time.");
-    let mut fail_ts = F::new("backup_job_last_failure_timestamp_seconds", "gauge", "End of the job's last failed run, Unix time.");
-    let mut dur = F::new("backup_job_last_duration_seconds", "gauge", "Duration of the job's last successful run.");
-    let mut stream = F::new("backup_job_last_stream_bytes", "gauge", "Bytes of zfs send streams shipped by the job's last successful run.");
-    let mut stored = F::new("backup_job_last_stored_bytes", "gauge", "Bytes newly stored in the repository by the job's last successful run.");
-    let mut runs = F::new("backup_job_runs_total", "counter", "Runs of the job recorded in the catalog.");
-    let mut fails = F::new("backup_job_failures_total", "counter", "Failed runs of the job recorded in the catalog.");
-    let mut consec = F::new("backup_job_consecutive_failures", "gauge", "Failed runs of the job since its last success.");
-    let mut job_age = F::new("backup_job_snapshot_age_seconds", "gauge", "Age of the job's newest shipped snapshot, worst dataset (the achieved RPO), when written.");
-    let mut ds_age = F::new("backup_snapshot_age_seconds", "gauge", "Age of the dataset's newest shipped snapshot, when written.");
-    let mut ds_ts = F::new("backup_snapshot_newest_timestamp_seconds", "gauge", "Time of the dataset's newest shipped snapshot, Unix time.");
-    let mut up = F::new("backup_repository_up", "gauge", "1 if the repository's packs could be listed, else 0.");
-    let mut size = F::new("backup_repository_size_bytes", "gauge", "Bytes of packs in the repository.");
-    let mut packs = F::new("backup_repository_packs", "gauge", "Pack files in the repository.");
-    let mut rstream = F::new("backup_repository_stream_bytes", "gauge", "Bytes of all zfs send streams in the repository (before deduplication and compression).");
-    let mut snaps = F::new("backup_repository_snapshots", "gauge", "Snapshots in the repository.");
-    let mut ratio = F::new("backup_repository_dedup_ratio", "gauge", "Stream bytes per stored byte (deduplication and compression).");
-    let mut when = F::new("backup_status_timestamp_seconds", "gauge", "When these metrics were computed, Unix time.");
+    let mut run_ts = F::new(
+        "backup_job_last_run_timestamp_seconds",
+        "gauge",
+        "End of the job's last run, Unix time.",
+    );
+    let mut run_ok = F::new(
+        "backup_job_last_run_success",
+        "gauge",
+        "1 if the job's last run succeeded, else 0.",
+    );
+    let mut ok_ts = F::new(
+        "backup_job_last_success_timestamp_seconds",
+        "gauge",
+        "End of the job's last successful run, Unix time.",
+    );
+    let mut fail_ts = F::new(
+        "backup_job_last_failure_timestamp_seconds",
+        "gauge",
+        "End of the job's last failed run, Unix time.",
+    );
+    let mut dur = F::new(
+        "backup_job_last_duration_seconds",
+        "gauge",
+        "Duration of the job's last successful run.",
+    );
+    let mut stream = F::new(
+        "backup_job_last_stream_bytes",
+        "gauge",
+        "Bytes of zfs send streams shipped by the job's last successful run.",
+    );
+    let mut stored = F::new(
+        "backup_job_last_stored_bytes",
+        "gauge",
+        "Bytes newly stored in the repository by the job's last successful run.",
+    );
+    let mut runs = F::new(
+        "backup_job_runs_total",
+        "counter",
+        "Runs of the job recorded in the catalog.",
+    );
+    let mut fails = F::new(
+        "backup_job_failures_total",
+        "counter",
+        "Failed runs of the job recorded in the catalog.",
+    );
+    let mut consec = F::new(
+        "backup_job_consecutive_failures",
+        "gauge",
+        "Failed runs of the job since its last success.",
+    );
+    let mut job_age = F::new(
+        "backup_job_snapshot_age_seconds",
+        "gauge",
+        "Age of the job's newest shipped snapshot, worst dataset (the achieved RPO), when written.",
+    );
+    let mut ds_age = F::new(
+        "backup_snapshot_age_seconds",
+        "gauge",
+        "Age of the dataset's newest shipped snapshot, when written.",
+    );
+    let mut ds_ts = F::new(
+        "backup_snapshot_newest_timestamp_seconds",
+        "gauge",
+        "Time of the dataset's newest shipped snapshot, Unix time.",
+    );
+    let mut up = F::new(
+        "backup_repository_up",
+        "gauge",
+        "1 if the repository's packs could be listed, else 0.",
+    );
+    let mut size = F::new(
+        "backup_repository_size_bytes",
+        "gauge",
+        "Bytes of packs in the repository.",
+    );
+    let mut packs = F::new(
+        "backup_repository_packs",
+        "gauge",
+        "Pack files in the repository.",
+    );
+    let mut rstream = F::new(
+        "backup_repository_stream_bytes",
+        "gauge",
+        "Bytes of all zfs send streams in the repository (before deduplication and compression).",
+    );
+    let mut snaps = F::new(
+        "backup_repository_snapshots",
+        "gauge",
+        "Snapshots in the repository.",
+    );
+    let mut ratio = F::new(
+        "backup_repository_dedup_ratio",
+        "gauge",
+        "Stream bytes per stored byte (deduplication and compression).",
+    );
+    let mut when = F::new(
+        "backup_status_timestamp_seconds",
+        "gauge",
+        "When these metrics were computed, Unix time.",
+    );
 
     when.add(Vec::new(), status.now as f64);
     for j in &status.jobs {
-        let l = || vec![("job", j.name.clone()), ("repository", j.repository.clone())];
+        let l = || {
+            vec![
+                ("job", j.name.clone()),
+                ("repository", j.repository.clone()),
+            ]
+        };
         if let Some(r) = &j.last_run {
             run_ts.add(l(), r.finished as f64);
             run_ok.add(l(), u8::from(r.ok));

@@ -30,7 +30,9 @@ use crate::config::{Config, Job};
 use crate::error::Result;
 use crate::job::name_time;
 
-pub use nagios::{check as nagios_check, schedule_thresholds, NagiosCheck, NagiosState, Thresholds};
+pub use nagios::{
+    check as nagios_check, schedule_thresholds, NagiosCheck, NagiosState, Thresholds,
+};
 
 /// What a listing of a repository's packs says; no passphrase needed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

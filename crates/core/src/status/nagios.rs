@@ -94,7 +94,11 @@ pub struct NagiosCheck {
 /// Default (warn, crit) ages in seconds from a schedule at `now`: the ages
 /// of the [`WARN_MISSED`]th and [`CRIT_MISSED`]th latest scheduled instants
 /// at or before `now`. `None` if the schedule has not fired that often.
-pub fn schedule_thresholds(schedule: &Schedule, now: Timestamp, tz: &TimeZone) -> Option<(i64, i64)> {
+pub fn schedule_thresholds(
+    schedule: &Schedule,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Option<(i64, i64)> {
     let mut t = now.to_zoned(tz.clone());
     let mut ages = Vec::new();
     while ages.len() < CRIT_MISSED {
@@ -116,7 +120,10 @@ pub fn check(status: &Status, given: Thresholds, tz: &TimeZone) -> NagiosCheck {
         messages.push("no job to check".to_string());
     }
     for job in &status.jobs {
-        let schedule = job.schedule.as_deref().and_then(|s| Schedule::parse(s).ok());
+        let schedule = job
+            .schedule
+            .as_deref()
+            .and_then(|s| Schedule::parse(s).ok());
         let derived = schedule.and_then(|s| schedule_thresholds(&s, now, tz));
         let warn = given.warn.or(derived.map(|d| d.0));
         let crit = given.crit.or(derived.map(|d| d.1));
@@ -144,7 +151,10 @@ pub fn check(status: &Status, given: Thresholds, tz: &TimeZone) -> NagiosCheck {
                 state = state.worst(NagiosState::Unknown);
                 messages.push(format!("repository {} unreachable: {e}", r.name));
             }
-            (_, Some(size)) => perf.push(format!("{}={size}B;;;0", label(&format!("{}_size", r.name)))),
+            (_, Some(size)) => perf.push(format!(
+                "{}={size}B;;;0",
+                label(&format!("{}_size", r.name))
+            )),
             _ => {}
         }
     }
@@ -158,10 +168,16 @@ pub fn check(status: &Status, given: Thresholds, tz: &TimeZone) -> NagiosCheck {
 
 fn job_state(job: &JobStatus, warn: Option<i64>, crit: Option<i64>) -> (NagiosState, String) {
     if !job.history {
-        return (NagiosState::Unknown, "no catalog to read its history from".into());
+        return (
+            NagiosState::Unknown,
+            "no catalog to read its history from".into(),
+        );
     }
     let (mut state, mut msg) = if !job.missing.is_empty() {
-        let what = format!("no snapshot of {} in the repository", job.missing.join(", "));
+        let what = format!(
+            "no snapshot of {} in the repository",
+            job.missing.join(", ")
+        );
         match job.never_run {
             true => (NagiosState::Unknown, format!("never ran, {what}")),
             false => (NagiosState::Critical, what),
@@ -169,8 +185,14 @@ fn job_state(job: &JobStatus, warn: Option<i64>, crit: Option<i64>) -> (NagiosSt
     } else if let Some(age) = job.snapshot_age_seconds {
         let text = format!("snapshot {} old", human_age(age));
         match (warn, crit) {
-            (_, Some(c)) if age > c => (NagiosState::Critical, format!("{text} (critical at {})", human_age(c))),
-            (Some(w), _) if age > w => (NagiosState::Warning, format!("{text} (warning at {})", human_age(w))),
+            (_, Some(c)) if age > c => (
+                NagiosState::Critical,
+                format!("{text} (critical at {})", human_age(c)),
+            ),
+            (Some(w), _) if age > w => (
+                NagiosState::Warning,
+                format!("{text} (warning at {})", human_age(w)),
+            ),
             (Some(_), Some(_)) => (NagiosState::Ok, text),
             _ => (
                 NagiosState::Unknown,
