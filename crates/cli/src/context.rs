@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use backup_core::config::{Config, PasswordSource};
-use backup_core::{open_location, Backend, Catalog, Repository};
+use backup_core::{open_location, Backend, Catalog, Id, Repository};
 
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
@@ -88,13 +88,16 @@ pub fn cache_dir(g: &GlobalArgs) -> PathBuf {
     }
 }
 
+/// Where the catalog of the repository with this id is.
+pub fn catalog_path(g: &GlobalArgs, repo_id: &Id) -> PathBuf {
+    g.catalog
+        .clone()
+        .unwrap_or_else(|| cache_dir(g).join(format!("{}.sqlite", repo_id.to_hex())))
+}
+
 /// Opens the catalog of `repo` as it is.
 pub fn catalog(g: &GlobalArgs, repo: &Repository) -> Result<Catalog> {
-    let path = g
-        .catalog
-        .clone()
-        .unwrap_or_else(|| cache_dir(g).join(format!("{}.sqlite", repo.id().to_hex())));
-    Ok(Catalog::open(&path)?)
+    Ok(Catalog::open(&catalog_path(g, &repo.id()))?)
 }
 
 /// Opens the catalog of `repo` and brings it up to date.

@@ -18,6 +18,9 @@ pub enum ExitStatus {
     WrongPassphrase,
     /// 5: another run of the same job holds its lock; nothing was done.
     Locked,
+    /// `status --nagios` only: the Nagios plugin codes (0 OK, 1 WARNING,
+    /// 2 CRITICAL, 3 UNKNOWN) instead of the table above.
+    Nagios(u8),
 }
 
 /// The table shown by `backup --help`.
@@ -28,7 +31,9 @@ Exit codes:
   2  usage error (bad arguments or configuration)
   3  repository damaged (check found errors, restore verification failed)
   4  wrong passphrase (no key slot opens)
-  5  the job is already running (another run holds its lock); nothing done";
+  5  the job is already running (another run holds its lock); nothing done
+`status --nagios` exits with the Nagios plugin codes instead:
+  0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN";
 
 impl ExitStatus {
     /// The status for an error from a command.
@@ -60,6 +65,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Damaged => 3,
             ExitStatus::WrongPassphrase => 4,
             ExitStatus::Locked => 5,
+            ExitStatus::Nagios(code) => code,
         })
     }
 }

@@ -42,6 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Run(a) => commands::run::run(g, a),
         Command::Config(c) => commands::config::run(g, c),
         Command::Schedule(c) => commands::schedule::run(g, c),
+        Command::Status(a) => commands::status::run(g, a),
     }
 }
 

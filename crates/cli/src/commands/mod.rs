@@ -9,3 +9,5 @@ pub mod restore;
 pub mod run;
 pub mod schedule;
 pub mod send;
+pub mod status;
+mod status_text;

@@ -44,7 +44,8 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
         now,
         &TimeZone::system(),
         &progress,
-    )?;
+    )
+    .inspect_err(|_| crate::commands::status::write_metrics(g, &config, now))?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -64,6 +65,7 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
             bytes(report.stored_bytes)
         );
     }
+    crate::commands::status::write_metrics(g, &config, now);
     if report.errors.is_empty() {
         Ok(ExitStatus::Success)
     } else {
