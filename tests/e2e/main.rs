@@ -8,3 +8,4 @@ mod harness;
 mod jobs;
 mod openzfs;
 mod round_trip;
+mod status;
