@@ -117,7 +117,7 @@ fn gather(g: &GlobalArgs, config: &Config, only: Option<&str>, now: Timestamp) -
     let mut names: Vec<&String> = config
         .jobs
         .values()
-        .filter(|j| !only.is_some_and(|o| o != j.name))
+        .filter(|j| only.unwrap_or(&j.name) == j.name)
         .map(|j| &j.repository)
         .collect();
     names.sort();
