@@ -11,3 +11,4 @@ mod openzfs;
 mod prune;
 mod round_trip;
 mod schedule_units;
+mod status;

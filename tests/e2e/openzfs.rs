@@ -157,7 +157,11 @@ fn the_next_incremental_base_is_held_where_the_dialect_has_holds() {
         .iter()
         .map(|s| s.name.to_string())
         .collect();
-    assert_eq!(names, [second.clone()], "keep_last = 1 on the source");
+    assert_eq!(
+        names,
+        std::slice::from_ref(&second),
+        "keep_last = 1 on the source"
+    );
     if !env.pool.zfs().features().unwrap().holds {
         return;
     }

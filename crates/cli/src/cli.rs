@@ -90,6 +90,36 @@ pub enum Command {
     /// Show when jobs run; install systemd timers or a cron.d file that run them
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Show each job's last success and failure, the age of its newest shipped snapshot, and repository sizes
+    #[command(after_help = NAGIOS_HELP)]
+    Status(StatusArgs),
+}
+
+const NAGIOS_HELP: &str = "\
+With --nagios, one line in the Nagios plugin format and its exit codes:
+  0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (no catalog, job never ran, repository unreachable, ...)";
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this job of the configuration file
+    pub job: Option<String>,
+    /// JSON output
+    #[arg(long, conflicts_with = "nagios")]
+    pub json: bool,
+    /// One line for Nagios/Icinga, with the plugin exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+    #[arg(long)]
+    pub nagios: bool,
+    /// WARNING when the newest snapshot is older than this (e.g. "26h");
+    /// default: two scheduled runs missed
+    #[arg(long, value_name = "AGE", requires = "nagios")]
+    pub warn: Option<String>,
+    /// CRITICAL when the newest snapshot is older than this (e.g. "3d");
+    /// default: three scheduled runs missed
+    #[arg(long, value_name = "AGE", requires = "nagios")]
+    pub crit: Option<String>,
+    /// Pretend it is this time (RFC 3339): ages are computed against it
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use backup_core::config::{Config, PasswordSource};
-use backup_core::{open_location, Backend, Catalog, LockKind, LockOptions, RepoLock, Repository};
+use backup_core::{
+    open_location, Backend, Catalog, Id, LockKind, LockOptions, RepoLock, Repository,
+};
 
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
@@ -121,20 +123,19 @@ pub fn lock(
 pub fn catalog_at(g: &GlobalArgs, location: &str) -> Result<Catalog> {
     let backend = open_location(location)?;
     let id = Repository::peek_id(&*backend)?;
-    let path = g
-        .catalog
+    Ok(Catalog::open(&catalog_path(g, &id))?)
+}
+
+/// Where the catalog of the repository with this id is.
+pub fn catalog_path(g: &GlobalArgs, repo_id: &Id) -> PathBuf {
+    g.catalog
         .clone()
-        .unwrap_or_else(|| cache_dir(g).join(format!("{}.sqlite", id.to_hex())));
-    Ok(Catalog::open(&path)?)
+        .unwrap_or_else(|| cache_dir(g).join(format!("{}.sqlite", repo_id.to_hex())))
 }
 
 /// Opens the catalog of `repo` as it is.
 pub fn catalog(g: &GlobalArgs, repo: &Repository) -> Result<Catalog> {
-    let path = g
-        .catalog
-        .clone()
-        .unwrap_or_else(|| cache_dir(g).join(format!("{}.sqlite", repo.id().to_hex())));
-    Ok(Catalog::open(&path)?)
+    Ok(Catalog::open(&catalog_path(g, &repo.id()))?)
 }
 
 /// Opens the catalog of `repo` and brings it up to date.

@@ -19,6 +19,9 @@ pub enum ExitStatus {
     /// 5: another run of the same job holds its lock, or another process
     /// held a conflicting repository lock past --lock-wait; nothing was done.
     Locked,
+    /// `status --nagios` only: the Nagios plugin codes (0 OK, 1 WARNING,
+    /// 2 CRITICAL, 3 UNKNOWN) instead of the table above.
+    Nagios(u8),
 }
 
 /// The table shown by `backup --help`.
@@ -30,7 +33,9 @@ Exit codes:
   3  repository damaged (check found errors, restore verification failed)
   4  wrong passphrase (no key slot opens)
   5  locked: the job is already running, or another process held a conflicting
-     repository lock for longer than --lock-wait; nothing done";
+     repository lock for longer than --lock-wait; nothing done
+`status --nagios` exits with the Nagios plugin codes instead:
+  0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN";
 
 impl ExitStatus {
     /// The status for an error from a command.
@@ -63,6 +68,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Damaged => 3,
             ExitStatus::WrongPassphrase => 4,
             ExitStatus::Locked => 5,
+            ExitStatus::Nagios(code) => code,
         })
     }
 }

@@ -45,6 +45,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Unlock(a) => commands::unlock::run(g, a),
         Command::Config(c) => commands::config::run(g, c),
         Command::Schedule(c) => commands::schedule::run(g, c),
+        Command::Status(a) => commands::status::run(g, a),
     }
 }
 

@@ -272,31 +272,17 @@ impl Catalog {
         Ok(())
     }
 
-    /// The runs of `job`, newest first, at most `limit`.
+    /// The runs of `job`, newest first (by their own time), at most `limit`.
     pub fn runs(&self, job: &str, limit: usize) -> Result<Vec<JobRun>> {
         let mut st = self
             .conn
-            .prepare(
-                "SELECT job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes,
-                        COALESCE(run_at, started)
-                 FROM job_runs WHERE job = ?1 ORDER BY started DESC, id DESC LIMIT ?2",
-            )
+            .prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM job_runs WHERE job = ?1
+                 ORDER BY COALESCE(run_at, started) DESC, id DESC LIMIT ?2"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params![job, limit as i64], |r| {
-                Ok(JobRun {
-                    job: r.get(0)?,
-                    started: r.get(1)?,
-                    finished: r.get(2)?,
-                    ok: r.get(3)?,
-                    error: r.get(4)?,
-                    snapshot: r.get(5)?,
-                    shipped: r.get::<_, i64>(6)? as u64,
-                    stream_bytes: r.get::<_, i64>(7)? as u64,
-                    stored_bytes: r.get::<_, i64>(8)? as u64,
-                    run_at: r.get(9)?,
-                })
-            })
+            .query_map(params![job, limit as i64], job_run)
             .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
@@ -351,6 +337,67 @@ impl Catalog {
             })
             .collect()
     }
+
+    // ---- Read-only queries of job history (for `status` and metrics). ----
+    // Kept apart from the methods above to ease merging schema changes.
+
+    /// The newest run of `job` that succeeded (`ok`) or failed (`!ok`).
+    pub fn last_run_with(&self, job: &str, ok: bool) -> Result<Option<JobRun>> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {RUN_COLUMNS} FROM job_runs WHERE job = ?1 AND ok = ?2
+                 ORDER BY COALESCE(run_at, started) DESC, id DESC LIMIT 1"
+            ))
+            .map_err(|e| self.err(e))?;
+        st.query_row(params![job, ok], job_run)
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// How many runs of `job` are recorded: (all, failed).
+    pub fn run_counts(&self, job: &str) -> Result<(u64, u64)> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(ok = 0), 0) FROM job_runs WHERE job = ?1",
+                [job],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Failed runs of `job` since its last success (all of them if it
+    /// never succeeded).
+    pub fn consecutive_failures(&self, job: &str) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM job_runs WHERE job = ?1 AND ok = 0 AND id >
+                   COALESCE((SELECT MAX(id) FROM job_runs WHERE job = ?1 AND ok = 1), 0)",
+                [job],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// The columns [`job_run`] reads, in its order.
+const RUN_COLUMNS: &str = "job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes, COALESCE(run_at, started)";
+
+/// A `job_runs` row selected as [`RUN_COLUMNS`].
+fn job_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRun> {
+    Ok(JobRun {
+        job: r.get(0)?,
+        started: r.get(1)?,
+        finished: r.get(2)?,
+        ok: r.get(3)?,
+        error: r.get(4)?,
+        snapshot: r.get(5)?,
+        shipped: r.get::<_, i64>(6)? as u64,
+        stream_bytes: r.get::<_, i64>(7)? as u64,
+        stored_bytes: r.get::<_, i64>(8)? as u64,
+        run_at: r.get(9)?,
+    })
 }
 
 /// Stores a manifest without its chunk lists: the catalog is for listing and

@@ -33,6 +33,7 @@ mod ingest;
 pub mod install;
 pub mod job;
 mod keyslot;
+pub mod metrics;
 mod pipe;
 mod progress;
 pub mod prune;
@@ -43,6 +44,7 @@ mod restore;
 pub mod retention;
 pub mod schedule;
 mod ship;
+pub mod status;
 mod stream_check;
 
 pub use backend::{open_location, Backend, FileType, LocalBackend, MemoryBackend};

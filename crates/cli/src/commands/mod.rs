@@ -12,4 +12,6 @@ pub mod run;
 pub mod schedule;
 pub mod schedule_units;
 pub mod send;
+pub mod status;
+mod status_text;
 pub mod unlock;

@@ -131,16 +131,17 @@ fn run_one(
         tz: TimeZone::system(),
         lock: context::lock_options(g)?,
     };
-    let report = run_job(job, &mut repo, &mut catalog, &Zfs::new(), &env, &progress).map_err(
-        |e| match e {
+    let report = run_job(job, &mut repo, &mut catalog, &Zfs::new(), &env, &progress)
+        .map_err(|e| match e {
             Error::RepositoryLocked { .. } => anyhow::Error::new(e).context(format!(
                 "job {}: nothing shipped (--lock-wait ran out)",
                 job.name
             )),
             e => e.into(),
-        },
-    )?;
+        })
+        .inspect_err(|_| crate::commands::status::write_metrics(g, config, now))?;
     print_report(job, &report, json)?;
+    crate::commands::status::write_metrics(g, config, now);
     if report.errors.is_empty() {
         Ok(ExitStatus::Success)
     } else {

@@ -299,7 +299,7 @@ pub fn snapshot_time(prefix: &str, snapshot: &str) -> Option<Timestamp> {
     name_time(snapshot.strip_prefix(prefix)?.strip_prefix('-')?)
 }
 
-fn name_time(suffix: &str) -> Option<Timestamp> {
+pub(crate) fn name_time(suffix: &str) -> Option<Timestamp> {
     jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", suffix)
         .ok()?
         .to_zoned(TimeZone::UTC)

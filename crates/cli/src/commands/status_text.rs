@@ -1,0 +1,106 @@
+//! `backup status` for people: a compact block per job, then repositories.
+
+use backup_core::status::{human_age, JobStatus, RepositoryStatus, Status};
+
+use crate::format::{bytes, time};
+
+pub fn print(st: &Status) {
+    for j in &st.jobs {
+        job(j);
+    }
+    for r in &st.repositories {
+        repository(r);
+    }
+}
+
+fn job(j: &JobStatus) {
+    let schedule = j.schedule.as_deref().unwrap_or("no schedule");
+    println!("job {} (repository {}, {schedule})", j.name, j.repository);
+    if !j.history {
+        println!("  history       unknown: no catalog");
+    } else if j.never_run {
+        println!("  last run      never");
+    }
+    if let Some(r) = &j.last_run {
+        let how = if r.ok { "ok" } else { "FAILED" };
+        println!("  last run      {}  {how}", time(r.finished));
+    }
+    match &j.last_success {
+        Some(s) => println!(
+            "  last success  {}  took {}, {} of streams, {} newly stored",
+            time(s.time),
+            human_age(s.duration_seconds),
+            bytes(s.stream_bytes),
+            bytes(s.stored_bytes)
+        ),
+        None if j.history => println!("  last success  never"),
+        None => {}
+    }
+    if let Some(f) = &j.last_failure {
+        let streak = match j.consecutive_failures {
+            0 => String::new(),
+            n => format!(" ({n} failed run(s) since the last success)"),
+        };
+        println!("  last failure  {}{streak}", time(f.time));
+        for line in f.error.lines() {
+            println!("                {line}");
+        }
+    }
+    match (j.snapshot_age_seconds, &j.oldest_dataset) {
+        (Some(age), Some(ds)) => println!("  snapshot age  {} (oldest: {ds})", human_age(age)),
+        _ if !j.missing.is_empty() => println!(
+            "  snapshot age  unknown: nothing shipped of {}",
+            j.missing.join(", ")
+        ),
+        _ => println!("  snapshot age  unknown"),
+    }
+    if !j.snapshots.is_empty() {
+        let w = j
+            .snapshots
+            .iter()
+            .map(|s| s.dataset.len())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        let sw = j
+            .snapshots
+            .iter()
+            .map(|s| s.snapshot.len())
+            .max()
+            .unwrap_or(0)
+            .max(8);
+        println!("  {:<w$}  {:<sw$}  {:>8}", "DATASET", "SNAPSHOT", "AGE");
+        for s in &j.snapshots {
+            println!(
+                "  {:<w$}  {:<sw$}  {:>8}",
+                s.dataset,
+                s.snapshot,
+                human_age(s.age_seconds)
+            );
+        }
+    }
+    println!();
+}
+
+fn repository(r: &RepositoryStatus) {
+    match (&r.error, r.size_bytes) {
+        (_, Some(size)) => {
+            let ratio = r
+                .dedup_ratio
+                .map_or_else(|| "-".to_string(), |x| format!("{x:.2}x"));
+            println!(
+                "repository {}: {} in {} pack(s); {} snapshot(s), {} of streams; deduplication and compression {ratio}",
+                r.name,
+                bytes(size),
+                r.packs.unwrap_or(0),
+                r.snapshots,
+                bytes(r.stream_bytes)
+            );
+        }
+        (Some(e), None) => println!("repository {}: UNREACHABLE: {e}", r.name),
+        (None, None) => println!("repository {}: size unknown", r.name),
+    }
+    for n in &r.notes {
+        println!("  note: {n}");
+    }
+}
