@@ -101,7 +101,7 @@ fn a_simulated_month_of_run_due_ends_with_what_the_policies_say() {
             "state_dir = {state:?}\n\n[repositories.nas]\nlocation = {repo:?}\npassword_file = {pass:?}\n\n\
              [jobs.web]\nrepository = \"nas\"\ndatasets = [\"{root}/www\"]\nprefix = \"web\"\n\
              schedule = \"hourly\"\nfull_every = \"7d\"\nkeep_source = {{ keep_last = 6 }}\n\
-             keep_repository = {{ keep_hourly = 12, keep_daily = 7 }}\n\n\
+             keep_repository = {{ keep_hourly = 12, keep_daily = 7 }}\nprune_every = \"7d\"\n\n\
              [jobs.vms]\nrepository = \"nas\"\ndatasets = [\"{root}/vm\"]\nrecursive = true\n\
              exclude = [\"{root}/vm/scratch\"]\nprefix = \"vms\"\nschedule = \"*-*-* 02:30\"\n\
              full_every = \"7d\"\nkeep_source = {{ keep_daily = 3 }}\n\
@@ -119,6 +119,7 @@ fn a_simulated_month_of_run_due_ends_with_what_the_policies_say() {
         .map(|h| start.checked_add(h.hours()).unwrap())
         .filter(|t| !(down..up).contains(t))
         .collect();
+    let mut prunes = 0;
     for (i, t) in ticks.iter().enumerate() {
         fs::write(www.join("counter"), format!("{i}\n")).unwrap();
         if i % 24 == 5 {
@@ -137,7 +138,14 @@ fn a_simulated_month_of_run_due_ends_with_what_the_policies_say() {
             .output()
             .unwrap();
         assert_ok(&out, &format!("run --due at {t}"));
+        prunes += String::from_utf8_lossy(&out.stdout)
+            .matches("  pruned: ")
+            .count();
     }
+    assert_eq!(
+        prunes, 5,
+        "prune_every = 7d over 31 days (the first run prunes too)"
+    );
     let now = *ticks.last().unwrap();
 
     // The model.
@@ -212,10 +220,15 @@ fn a_simulated_month_of_run_due_ends_with_what_the_policies_say() {
     }
     have.values_mut().for_each(|v| v.sort());
     assert_eq!(have, expect_repo, "repository snapshots");
-    // The repository is whole, and the newest snapshot of every dataset
-    // restores (its whole chain) and matches the source.
+    // The repository is whole (pruned weekly by the web job, and once more
+    // now), and the newest
+    // snapshot of every dataset restores (its whole chain) and matches the
+    // source.
     let check = env.backup(["check", "--read-data"]);
     assert_ok(&check, "check --read-data");
+    let pruned = env.backup(["prune"]);
+    assert_ok(&pruned, "prune");
+    assert_ok(&env.backup(["check", "--read-data"]), "check after prune");
     for (d, names) in &expect_repo {
         let newest = names.last().unwrap();
         let tag = d.replace('/', "-");

@@ -289,6 +289,29 @@ impl Catalog {
         Ok(rows)
     }
 
+    /// When the repository was last pruned by a job run (its own time).
+    pub fn last_prune(&self) -> Result<Option<i64>> {
+        let v: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'last_prune'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(v.and_then(|v| v.parse().ok()))
+    }
+
+    /// Records a prune at `at` (Unix seconds).
+    pub fn record_prune(&self, at: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_prune', ?1)",
+                [at.to_string()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// The latest time `job` ran (its own time, see [`JobRun::run_at`]),
     /// whether it succeeded or not: what `run --due` measures from.
     pub fn last_run_at(&self, job: &str) -> Result<Option<i64>> {

@@ -172,6 +172,9 @@ fn print_report(job: &Job, report: &JobReport, json: bool) -> Result<()> {
     for f in &report.forgotten {
         println!("  forgot {f} (repository retention)");
     }
+    if let Some(p) = &report.pruned {
+        println!("  pruned: {p}");
+    }
     for e in &report.errors {
         println!("  error: {e}");
     }

@@ -138,6 +138,8 @@ pub struct Job {
     pub post_hook: Option<Hook>,
     /// Upload limit in bytes per second.
     pub limit_upload: Option<u64>,
+    /// Prune the repository after a run when its last prune is this old.
+    pub prune_every: Option<jiff::SignedDuration>,
 }
 
 /// A checked configuration.

@@ -69,6 +69,9 @@ pub struct JobConf {
     pub post_hook: Option<HookConf>,
     /// Upload bandwidth limit, e.g. "2MiB/s".
     pub limit_upload: Option<Spanned<String>>,
+    /// After repository retention, prune the repository when its last
+    /// prune is at least this old ("7d"); unset: only `backup prune` does.
+    pub prune_every: Option<Spanned<String>>,
 }
 
 /// `full_every`: a duration or a count.

@@ -340,6 +340,13 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
             c.at(&k, l);
             units::rate(l.get_ref()).map_err(|m| c.fail(&k, l, m)).ok()
         });
+        let prune_every = j.prune_every.as_ref().and_then(|p| {
+            let k = format!("{key}.prune_every");
+            c.at(&k, p);
+            units::duration(p.get_ref())
+                .map_err(|m| c.fail(&k, p, m))
+                .ok()
+        });
         jobs.insert(
             name.clone(),
             Job {
@@ -356,6 +363,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
                 pre_hook,
                 post_hook,
                 limit_upload,
+                prune_every,
             },
         );
     }

@@ -144,6 +144,7 @@ mod tests {
             pre_hook: None,
             post_hook: None,
             limit_upload: None,
+            prune_every: None,
         }
     }
 

@@ -20,6 +20,7 @@ use crate::catalog::{Catalog, JobRun};
 use crate::config::{FullEvery, Job};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::prune::{self, PruneOptions};
 use crate::repo_lock::{LockKind, LockOptions, RepoLock};
 use crate::repository::Repository;
 use crate::retention::{self, Item};
@@ -39,6 +40,8 @@ pub struct JobReport {
     pub forgotten: Vec<String>,
     /// Stale repository locks taken over, one line each.
     pub locks_taken_over: Vec<String>,
+    /// What the prune after the run did, if `prune_every` said to prune.
+    pub pruned: Option<String>,
     /// Errors of datasets that failed (the others were still shipped).
     pub errors: Vec<String>,
     /// Stream bytes shipped.
@@ -267,7 +270,38 @@ fn run_steps(
             Err(e) => report.errors.push(format!("repository retention: {e}")),
         }
     }
+    if let Some(every) = job.prune_every {
+        let due = catalog
+            .last_prune()?
+            .is_none_or(|last| now.as_second() - last >= every.as_secs());
+        if due && report.errors.is_empty() {
+            match prune_now(repo, catalog, env, progress) {
+                Ok(p) => report.pruned = Some(p),
+                Err(e) => report.errors.push(format!("prune: {e}")),
+            }
+        }
+    }
     Ok(report)
+}
+
+/// Prunes under the exclusive lock and records when; a summary line.
+fn prune_now(
+    repo: &mut Repository,
+    catalog: &mut Catalog,
+    env: &RunEnv,
+    progress: &dyn Progress,
+) -> Result<String> {
+    let lock = RepoLock::acquire(repo, LockKind::Exclusive, "prune", env.lock)?;
+    let pruner = prune::plan(repo, PruneOptions::default())?;
+    let done = prune::execute(repo, pruner, &lock, progress)?;
+    catalog.record_prune(env.now.as_second())?;
+    Ok(format!(
+        "{} unused and {} rewritten pack(s), {} interrupted ship(s)' packs; {} bytes freed",
+        done.unused_packs.len(),
+        done.repack_packs.len(),
+        done.orphan_packs.len(),
+        done.bytes_freed()
+    ))
 }
 
 /// Applies the jobs' `keep_repository` under an exclusive lock: removes the
@@ -314,6 +348,16 @@ fn snapshot_name(ds: &DatasetName, name: &str) -> Result<SnapshotName> {
     })
 }
 
+/// The job's own snapshots of `ds` (named `<prefix>-...`), oldest first.
+fn own_snapshots(job: &Job, zfs: &Zfs, ds: &DatasetName) -> Result<Vec<backup_zfs::Snapshot>> {
+    let own_prefix = format!("{}-", job.prefix);
+    Ok(zfs
+        .list_snapshots(ds)?
+        .into_iter()
+        .filter(|s| s.name.snap().starts_with(&own_prefix))
+        .collect())
+}
+
 /// The user hold tag that protects a job's next incremental base.
 pub fn hold_tag(job: &str) -> String {
     format!("backup-base-{job}")
@@ -329,12 +373,7 @@ fn hold_base(
     ds: &DatasetName,
     shipped: &HashMap<u64, crate::Id>,
 ) -> Result<()> {
-    let own_prefix = format!("{}-", job.prefix);
-    let snaps: Vec<_> = zfs
-        .list_snapshots(ds)?
-        .into_iter()
-        .filter(|s| s.name.snap().starts_with(&own_prefix))
-        .collect();
+    let snaps = own_snapshots(job, zfs, ds)?;
     let Some(base) = snaps.iter().rev().find(|s| shipped.contains_key(&s.guid)) else {
         return Ok(());
     };
@@ -368,11 +407,7 @@ fn source_retention(
         return Ok(Vec::new());
     }
     let own_prefix = format!("{}-", job.prefix);
-    let snaps: Vec<_> = zfs
-        .list_snapshots(ds)?
-        .into_iter()
-        .filter(|s| s.name.snap().starts_with(&own_prefix))
-        .collect();
+    let snaps = own_snapshots(job, zfs, ds)?;
     let base_guid = snaps
         .iter()
         .rev()

@@ -91,6 +91,18 @@ fn exclusive(repo: &Repository) -> RepoLock {
     RepoLock::acquire(repo, LockKind::Exclusive, "prune", LockOptions::default()).unwrap()
 }
 
+/// Prunes, rewriting every partly used pack.
+fn prune_all(repo: &mut Repository) -> Result<PrunePlan> {
+    let pruner = plan(
+        repo,
+        PruneOptions {
+            repack_unused_percent: 0.0,
+        },
+    )?;
+    let lock = exclusive(repo);
+    execute(repo, pruner, &lock, &NoProgress)
+}
+
 /// `check` finds no error and every kept snapshot restores.
 fn assert_whole(backend: Arc<dyn Backend>, kept: &[(Id, Vec<u8>)], when: &str) -> Repository {
     let repo = Repository::open(backend, b"pw").unwrap();
@@ -183,29 +195,12 @@ fn a_prune_stopped_at_any_step_loses_nothing_and_the_next_one_finishes() {
             used: AtomicUsize::new(0),
         });
         let mut repo = Repository::open(faulty, b"pw").unwrap();
-        let pruner = plan(
-            &repo,
-            PruneOptions {
-                repack_unused_percent: 0.0,
-            },
-        )
-        .unwrap();
-        let lock = exclusive(&repo);
-        let done = execute(&mut repo, pruner, &lock, &NoProgress).is_ok();
-        drop((lock, repo));
+        let done = prune_all(&mut repo).is_ok();
+        drop(repo);
         let when = format!("stopped after {budget} changes");
         let mut repo = assert_whole(copy.clone(), &f.kept, &when);
         // The next prune completes from whatever state this one left.
-        let pruner = plan(
-            &repo,
-            PruneOptions {
-                repack_unused_percent: 0.0,
-            },
-        )
-        .unwrap();
-        let lock = exclusive(&repo);
-        execute(&mut repo, pruner, &lock, &NoProgress).unwrap();
-        drop(lock);
+        prune_all(&mut repo).unwrap();
         let repo = assert_whole(copy.clone(), &f.kept, &format!("{when}, then pruned"));
         let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
         assert!(r.warnings.is_empty(), "{when}: {:?}", r.warnings);
