@@ -57,10 +57,20 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
         let text = job.schedule.as_deref().expect("filtered on schedule");
         let schedule =
             Schedule::parse(text).with_context(|| format!("schedule of job {}", job.name))?;
-        let last = context::catalog_at(g, &config.repositories[&job.repository].location)
+        // One unreachable repository must not stop the other jobs.
+        let last = match context::catalog_at(g, &config.repositories[&job.repository].location)
             .and_then(|c| Ok(c.last_run_at(&job.name)?))
-            .with_context(|| format!("job {}: reading its last run from the catalog", job.name))?
-            .and_then(|s| Timestamp::from_second(s).ok());
+        {
+            Ok(last) => last.and_then(|s| Timestamp::from_second(s).ok()),
+            Err(e) => {
+                eprintln!(
+                    "backup: job {}: reading its last run from the catalog: {e:#}",
+                    job.name
+                );
+                worst = worse(worst, ExitStatus::of(&e));
+                continue;
+            }
+        };
         match due(&schedule, last, now, &tz) {
             Due::No { next } => {
                 if !g.quiet && !a.json {
