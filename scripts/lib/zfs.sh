@@ -41,6 +41,14 @@ ensure_zfs() {
         rm -f "$pidfile"
       fi
     fi
+    # The daemon imports every pool in its cache at start. Pools of test runs
+    # that were killed (backing files in /tmp, gone or half torn down) come
+    # back FAULTED or busy and have been seen to wedge the daemon's FUSE
+    # side: set aside a cache that names only /tmp vdevs.
+    local cache=/var/lib/zfs/zpool.cache
+    if [ -s "$cache" ] && ! strings "$cache" | grep '^/' | grep -qv '^/tmp/'; then
+      mv "$cache" "$cache.stale-$(date +%s)"
+    fi
     zfs-fuse -p "$pidfile"
     for _ in $(seq 1 40); do
       zpool list >/dev/null 2>&1 && break

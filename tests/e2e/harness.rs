@@ -83,7 +83,11 @@ impl Env {
     /// A dataset `name` under the pool's root, created.
     pub fn dataset(&self, name: &str) -> DatasetName {
         let ds = self.pool.root().child(name).unwrap();
+        let _serial = backup_zfs::testpool::mount_lock().unwrap();
         self.pool.zfs().create_dataset(&ds, &[]).unwrap();
+        if let Some(m) = self.pool.zfs().mountpoint(&ds).unwrap() {
+            fs::read_dir(m).unwrap();
+        }
         ds
     }
 

@@ -80,7 +80,13 @@ impl TestPool {
             name.clone(),
             disk.to_string_lossy().into_owned(),
         ];
-        zpool(&zpool_bin, args)?;
+        {
+            let _serial = mount_lock()?;
+            zpool(&zpool_bin, args)?;
+            // Wait, still alone, until the new file system answers.
+            std::fs::read_dir(&mnt)
+                .map_err(|e| io_error(&format!("read the new pool's {}", mnt.display()), e))?;
+        }
         let root = DatasetName::parse(&name)?;
         Ok(TestPool {
             name,
@@ -170,6 +176,24 @@ fn unique_name() -> String {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("zbt{}x{n}x{nanos}", std::process::id())
+}
+
+/// A lock held across test processes while a file system is created and
+/// first mounted: zfs-fuse's FUSE side was seen to wedge (every new mount
+/// left uninitialised) when two tests created pools and datasets at the
+/// same moment. Tests take it around `zpool create` (done here) and
+/// `zfs create`; the kernel releases it when the holder exits.
+pub fn mount_lock() -> Result<File, ZfsError> {
+    let path = std::env::temp_dir().join("backup-testpool-mount.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_error(&format!("open {}", path.display()), e))?;
+    file.lock()
+        .map_err(|e| io_error(&format!("lock {}", path.display()), e))?;
+    Ok(file)
 }
 
 fn io_error(what: &str, source: std::io::Error) -> ZfsError {
