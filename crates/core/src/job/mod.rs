@@ -333,7 +333,7 @@ pub fn snapshot_time(prefix: &str, snapshot: &str) -> Option<Timestamp> {
     name_time(snapshot.strip_prefix(prefix)?.strip_prefix('-')?)
 }
 
-pub(crate) fn name_time(suffix: &str) -> Option<Timestamp> {
+fn name_time(suffix: &str) -> Option<Timestamp> {
     jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", suffix)
         .ok()?
         .to_zoned(TimeZone::UTC)
@@ -406,7 +406,6 @@ fn source_retention(
     if rules.is_empty() {
         return Ok(Vec::new());
     }
-    let own_prefix = format!("{}-", job.prefix);
     let snaps = own_snapshots(job, zfs, ds)?;
     let base_guid = snaps
         .iter()
@@ -421,7 +420,7 @@ fn source_retention(
             key: format!("{:020}", s.createtxg),
             name: s.name.to_string(),
             group: ds.to_string(),
-            time: name_time(&s.name.snap()[own_prefix.len()..])
+            time: snapshot_time(&job.prefix, s.name.snap())
                 .or_else(|| Timestamp::from_second(s.creation).ok())
                 .unwrap_or(now),
             guid: s.guid,

@@ -91,6 +91,16 @@ fn exclusive(repo: &Repository) -> RepoLock {
     RepoLock::acquire(repo, LockKind::Exclusive, "prune", LockOptions::default()).unwrap()
 }
 
+/// Bytes of every stored pack.
+fn pack_bytes(backend: &MemoryBackend) -> u64 {
+    backend
+        .list(FileType::Pack)
+        .unwrap()
+        .iter()
+        .map(|p| p.1)
+        .sum()
+}
+
 /// Prunes, rewriting every partly used pack.
 fn prune_all(repo: &mut Repository) -> Result<PrunePlan> {
     let pruner = plan(
@@ -125,13 +135,7 @@ fn assert_whole(backend: Arc<dyn Backend>, kept: &[(Id, Vec<u8>)], when: &str) -
 fn prune_removes_what_no_snapshot_needs_and_keeps_the_rest() {
     let f = fixture();
     let mut repo = Repository::open(f.backend.clone(), b"pw").unwrap();
-    let before: u64 = f
-        .backend
-        .list(FileType::Pack)
-        .unwrap()
-        .iter()
-        .map(|p| p.1)
-        .sum();
+    let before = pack_bytes(&f.backend);
     let pruner = plan(&repo, PruneOptions::default()).unwrap();
     let p = pruner.plan().clone();
     assert_eq!(p.snapshots, 2);
@@ -141,13 +145,7 @@ fn prune_removes_what_no_snapshot_needs_and_keeps_the_rest() {
     let lock = exclusive(&repo);
     execute(&mut repo, pruner, &lock, &NoProgress).unwrap();
     drop(lock);
-    let after: u64 = f
-        .backend
-        .list(FileType::Pack)
-        .unwrap()
-        .iter()
-        .map(|p| p.1)
-        .sum();
+    let after = pack_bytes(&f.backend);
     assert!(after < before - 1_000_000, "{before} -> {after}");
     let repo = assert_whole(f.backend.clone(), &f.kept, "after prune");
     let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();

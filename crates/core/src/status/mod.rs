@@ -28,7 +28,6 @@ use crate::backend::{Backend, FileType};
 use crate::catalog::{Catalog, CatalogEntry, JobRun};
 use crate::config::{Config, Job};
 use crate::error::Result;
-use crate::job::name_time;
 
 pub use nagios::{
     check as nagios_check, schedule_thresholds, NagiosCheck, NagiosState, Thresholds,
@@ -383,11 +382,7 @@ fn newest_per_dataset<'e>(
 
 /// The job's own clock for its own snapshots, else the creation time.
 fn snapshot_time(job: &Job, snapshot: &str, creation: i64) -> i64 {
-    snapshot
-        .strip_prefix(&job.prefix)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .and_then(name_time)
-        .map_or(creation, |t| t.as_second())
+    crate::job::snapshot_time(&job.prefix, snapshot).map_or(creation, |t| t.as_second())
 }
 
 /// An age for people: "45s", "12m", "3h 05m", "2d 04h".
