@@ -93,6 +93,79 @@ pub enum Command {
     /// Show each job's last success and failure, the age of its newest shipped snapshot, and repository sizes
     #[command(after_help = NAGIOS_HELP)]
     Status(StatusArgs),
+    /// Restore drills: restore a job's snapshots into scratch space, verify them, time them
+    #[command(subcommand)]
+    Drill(DrillCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// Restore, verify (data, receive, files, probes) and time a job's snapshots, then clean up
+    #[command(after_help = DRILL_EXIT_HELP)]
+    Run(DrillRunArgs),
+    /// List past drills, newest first
+    History(DrillHistoryArgs),
+    /// Show one drill's report (text, --json, or --markdown: the report and restore runbook)
+    Show(DrillShowArgs),
+}
+
+pub const DRILL_EXIT_HELP: &str = "\
+Exit codes of drill run:
+  0  pass: every layer passed and every target was met
+  6  fail: a layer failed (data, receive, files, probes) or an RTO/RPO target was missed
+  1  error: the drill could not run (no snapshot, no scratch space, ZFS failure, ...);
+     2, 4 and 5 keep their usual meaning (usage, wrong passphrase, locked)";
+
+#[derive(Debug, Args)]
+pub struct DrillRunArgs {
+    /// The job to drill (its [jobs.NAME.drill] table, or the defaults)
+    #[arg(conflicts_with = "all")]
+    pub job: Option<String>,
+    /// Drill every job that has a drill table
+    #[arg(long)]
+    pub all: bool,
+    /// Which snapshot: latest, random, or one (id, id prefix, DATASET@SNAP)
+    #[arg(long, value_name = "latest|random|ID")]
+    pub snapshot: Option<String>,
+    /// Open the repository with this exported key file and the passphrase only, not its key slots
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Keep the scratch space when the drill fails, and say where
+    #[arg(long)]
+    pub keep_on_failure: bool,
+    /// Write the JSON and Markdown reports here (default: <state dir>/drills)
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Pretend it is this time (RFC 3339), for the RPO (tests and simulations)
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillHistoryArgs {
+    /// Only this job
+    pub job: Option<String>,
+    /// At most this many
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillShowArgs {
+    /// The drill's id (or a unique prefix)
+    pub id: String,
+    /// The JSON report
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// The Markdown report with the restore runbook
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 const NAGIOS_HELP: &str = "\

@@ -19,6 +19,9 @@ pub enum ExitStatus {
     /// 5: another run of the same job holds its lock, or another process
     /// held a conflicting repository lock past --lock-wait; nothing was done.
     Locked,
+    /// 6: `drill run` only: the drill ran and failed (a verification layer
+    /// failed or an RTO/RPO target was missed).
+    DrillFailed,
     /// `status --nagios` only: the Nagios plugin codes (0 OK, 1 WARNING,
     /// 2 CRITICAL, 3 UNKNOWN) instead of the table above.
     Nagios(u8),
@@ -34,6 +37,7 @@ Exit codes:
   4  wrong passphrase (no key slot opens)
   5  locked: the job is already running, or another process held a conflicting
      repository lock for longer than --lock-wait; nothing done
+  6  drill failed: `drill run` found a layer failing or a target missed
 `status --nagios` exits with the Nagios plugin codes instead:
   0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN";
 
@@ -68,6 +72,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Damaged => 3,
             ExitStatus::WrongPassphrase => 4,
             ExitStatus::Locked => 5,
+            ExitStatus::DrillFailed => 6,
             ExitStatus::Nagios(code) => code,
         })
     }

@@ -46,6 +46,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Config(c) => commands::config::run(g, c),
         Command::Schedule(c) => commands::schedule::run(g, c),
         Command::Status(a) => commands::status::run(g, a),
+        Command::Drill(c) => commands::drill::run(g, c),
     }
 }
 

@@ -133,6 +133,8 @@ pub fn ship(
         zfs: zfs.dialect()?.name(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         shipped_at: jiff::Timestamp::now().as_second(),
+        files: None,
+        volume: None,
     };
     let id = repo.write_manifest(&m)?;
     Ok(ShipOutcome::Shipped {

@@ -3,6 +3,8 @@
 pub mod catalog;
 pub mod check;
 pub mod config;
+pub mod drill;
+mod drill_history;
 pub mod forget;
 pub mod init;
 pub mod list;

@@ -140,7 +140,83 @@ pub struct Job {
     pub limit_upload: Option<u64>,
     /// Prune the repository after a run when its last prune is this old.
     pub prune_every: Option<jiff::SignedDuration>,
+    /// Record a file manifest with each shipped snapshot.
+    pub file_manifest: bool,
+    /// The job's restore drill, if it has one.
+    pub drill: Option<DrillSpec>,
 }
+
+/// Which shipped snapshot a drill restores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DrillPick {
+    /// The newest of each dataset.
+    Latest,
+    /// A random one of each dataset.
+    Random,
+    /// This one (id, id prefix or `dataset@snap`).
+    Given(String),
+}
+
+/// Where a drill restores to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scratch {
+    /// A dataset made (and destroyed) under this parent.
+    Under(DatasetName),
+    /// A throwaway pool on a sparse file in this directory; `None`: the
+    /// `drill` directory of the state directory.
+    PoolIn(Option<PathBuf>),
+}
+
+/// A checked probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// Its name.
+    pub name: String,
+    /// `sh -c` command.
+    pub command: String,
+    /// The (source) dataset whose restored copy it runs in; `None`: the first.
+    pub dataset: Option<DatasetName>,
+    /// Killed after this long.
+    pub timeout: SignedDuration,
+}
+
+/// A checked drill definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrillSpec {
+    /// When it is due, as written.
+    pub schedule: String,
+    /// Scratch space.
+    pub scratch: Scratch,
+    /// Datasets to restore; empty: all the job ships.
+    pub datasets: Vec<DatasetName>,
+    /// Snapshot choice.
+    pub pick: DrillPick,
+    /// Restore time target.
+    pub rto: Option<SignedDuration>,
+    /// Data age target.
+    pub rpo: Option<SignedDuration>,
+    /// Probes, in order.
+    pub probes: Vec<Probe>,
+}
+
+impl DrillSpec {
+    /// The drill a job without a `[jobs.NAME.drill]` table gets when run by
+    /// hand: monthly, a throwaway pool in the state directory, no targets.
+    pub fn default_spec() -> DrillSpec {
+        DrillSpec {
+            schedule: DEFAULT_DRILL_SCHEDULE.into(),
+            scratch: Scratch::PoolIn(None),
+            datasets: Vec::new(),
+            pick: DrillPick::Latest,
+            rto: None,
+            rpo: None,
+            probes: Vec::new(),
+        }
+    }
+}
+
+/// A drill's schedule unless its definition says otherwise.
+pub const DEFAULT_DRILL_SCHEDULE: &str = "monthly";
 
 /// A checked configuration.
 #[derive(Debug, Clone)]

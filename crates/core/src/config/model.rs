@@ -72,6 +72,51 @@ pub struct JobConf {
     /// After repository retention, prune the repository when its last
     /// prune is at least this old ("7d"); unset: only `backup prune` does.
     pub prune_every: Option<Spanned<String>>,
+    /// Record a file manifest (every path, its metadata and content
+    /// digest) with each shipped snapshot, for restore drills (default true).
+    pub file_manifest: Option<bool>,
+    /// The job's restore drill.
+    pub drill: Option<DrillConf>,
+}
+
+/// A restore drill: restore the job's snapshots into scratch space, verify
+/// them layer by layer, run probes, and time it all.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrillConf {
+    /// When to drill (default "monthly").
+    pub schedule: Option<Spanned<String>>,
+    /// A dataset under which each drill makes (and destroys) its scratch
+    /// dataset; unset: a throwaway file-backed pool in `scratch_dir`.
+    pub scratch_parent: Option<Spanned<String>>,
+    /// Directory for the throwaway pool's file and the drill's mountpoints
+    /// (default `<state_dir>/drill`).
+    pub scratch_dir: Option<Spanned<PathBuf>>,
+    /// Only these of the job's datasets (default: all it ships).
+    pub datasets: Option<Vec<Spanned<String>>>,
+    /// Which snapshot: "latest" (default) or "random".
+    pub snapshot: Option<Spanned<String>>,
+    /// Target restore time ("2h"): the drill fails if restoring takes longer.
+    pub rto: Option<Spanned<String>>,
+    /// Target data age ("26h"): the drill fails if the restored snapshot is older.
+    pub rpo: Option<Spanned<String>>,
+    /// Commands run against the restored data.
+    #[serde(default)]
+    pub probes: Vec<ProbeConf>,
+}
+
+/// A probe: `sh -c COMMAND` in the restored dataset's mountpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeConf {
+    /// Its name in reports.
+    pub name: Spanned<String>,
+    /// Run with `sh -c`, in the restored mountpoint of `dataset`.
+    pub command: Spanned<String>,
+    /// Which restored dataset (default: the drill's first).
+    pub dataset: Option<Spanned<String>>,
+    /// Killed after this long (default 5m).
+    pub timeout: Option<Spanned<String>>,
 }
 
 /// `full_every`: a duration or a count.

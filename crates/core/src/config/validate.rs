@@ -9,8 +9,11 @@ use toml::Spanned;
 
 use crate::retention::Rules;
 
-use super::model::{ConfigFile, FullEveryConf, HookConf, RetentionConf};
-use super::{units, Config, ConfigError, FullEvery, Hook, Job, PasswordSource, RepositorySpec};
+use super::model::{ConfigFile, DrillConf, FullEveryConf, HookConf, RetentionConf};
+use super::{
+    units, Config, ConfigError, DrillPick, DrillSpec, FullEvery, Hook, Job, PasswordSource, Probe,
+    RepositorySpec, Scratch,
+};
 
 const DEFAULT_HOOK_TIMEOUT: SignedDuration = SignedDuration::from_mins(5);
 
@@ -160,6 +163,114 @@ impl Checker<'_> {
             command: h.command.get_ref().clone(),
             timeout,
         })
+    }
+
+    fn drill(&mut self, key: &str, d: &DrillConf, job_datasets: &[DatasetName]) -> DrillSpec {
+        let schedule = match &d.schedule {
+            Some(s) => {
+                let k = format!("{key}.schedule");
+                self.at(&k, s);
+                if let Err(e) = crate::schedule::Schedule::parse(s.get_ref()) {
+                    self.fail(&k, s, e.to_string());
+                }
+                s.get_ref().clone()
+            }
+            None => super::DEFAULT_DRILL_SCHEDULE.to_string(),
+        };
+        let parent = d
+            .scratch_parent
+            .as_ref()
+            .and_then(|p| self.dataset(&format!("{key}.scratch_parent"), p));
+        if let (Some(_), Some(dir)) = (&d.scratch_parent, &d.scratch_dir) {
+            self.fail(
+                &format!("{key}.scratch_dir"),
+                dir,
+                "set scratch_parent (a dataset) or scratch_dir (a throwaway pool), not both",
+            );
+        }
+        if let Some(p) = &parent {
+            if let Some(ds) = job_datasets.iter().find(|ds| ds.contains(p)) {
+                let v = d.scratch_parent.as_ref().expect("parsed from it");
+                self.fail(
+                    &format!("{key}.scratch_parent"),
+                    v,
+                    format!("{p} is inside {ds}, which the job backs up"),
+                );
+            }
+        }
+        let scratch = match parent {
+            Some(p) => Scratch::Under(p),
+            None => Scratch::PoolIn(d.scratch_dir.as_ref().map(|dir| {
+                self.at(&format!("{key}.scratch_dir"), dir);
+                dir.get_ref().clone()
+            })),
+        };
+        let mut datasets = Vec::new();
+        for (i, v) in d.datasets.iter().flatten().enumerate() {
+            let k = format!("{key}.datasets[{i}]");
+            if let Some(ds) = self.dataset(&k, v) {
+                if !job_datasets.iter().any(|j| j.contains(&ds)) {
+                    self.fail(&k, v, format!("{ds} is not one of the job's datasets or below one"));
+                }
+                datasets.push(ds);
+            }
+        }
+        let pick = match &d.snapshot {
+            None => DrillPick::Latest,
+            Some(v) => {
+                let k = format!("{key}.snapshot");
+                self.at(&k, v);
+                match v.get_ref().as_str() {
+                    "latest" => DrillPick::Latest,
+                    "random" => DrillPick::Random,
+                    other => {
+                        self.fail(&k, v, format!("{other:?} is neither \"latest\" nor \"random\""));
+                        DrillPick::Latest
+                    }
+                }
+            }
+        };
+        let rto = d.rto.as_ref().and_then(|v| self.duration(&format!("{key}.rto"), v));
+        let rpo = d.rpo.as_ref().and_then(|v| self.duration(&format!("{key}.rpo"), v));
+        let mut probes = Vec::new();
+        for (i, p) in d.probes.iter().enumerate() {
+            let k = format!("{key}.probes[{i}]");
+            self.at(&format!("{k}.command"), &p.command);
+            self.at(&format!("{k}.name"), &p.name);
+            if p.command.get_ref().trim().is_empty() {
+                self.fail(&format!("{k}.command"), &p.command, "the command is empty");
+            }
+            if probes.iter().any(|q: &Probe| &q.name == p.name.get_ref()) {
+                self.fail(&format!("{k}.name"), &p.name, format!("two probes are named {:?}", p.name.get_ref()));
+            }
+            let dataset = p.dataset.as_ref().and_then(|v| {
+                let dk = format!("{k}.dataset");
+                let ds = self.dataset(&dk, v)?;
+                if !job_datasets.iter().any(|j| j.contains(&ds)) {
+                    self.fail(&dk, v, format!("{ds} is not one of the job's datasets or below one"));
+                }
+                Some(ds)
+            });
+            let timeout = match &p.timeout {
+                Some(t) => self.duration(&format!("{k}.timeout"), t).unwrap_or(DEFAULT_HOOK_TIMEOUT),
+                None => DEFAULT_HOOK_TIMEOUT,
+            };
+            probes.push(Probe {
+                name: p.name.get_ref().clone(),
+                command: p.command.get_ref().clone(),
+                dataset,
+                timeout,
+            });
+        }
+        DrillSpec {
+            schedule,
+            scratch,
+            datasets,
+            pick,
+            rto,
+            rpo,
+            probes,
+        }
     }
 
     fn dataset(&mut self, key: &str, v: &Spanned<String>) -> Option<DatasetName> {
@@ -347,6 +458,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
                 .map_err(|m| c.fail(&k, p, m))
                 .ok()
         });
+        let drill = j.drill.as_ref().map(|d| c.drill(&format!("{key}.drill"), d, &datasets));
         jobs.insert(
             name.clone(),
             Job {
@@ -364,6 +476,8 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
                 post_hook,
                 limit_upload,
                 prune_every,
+                file_manifest: j.file_manifest.unwrap_or(true),
+                drill,
             },
         );
     }

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{Keys, ObjectType};
+use crate::filelist::{FileListRef, VolumeDigest};
 use crate::id::Id;
 
 /// Manifest format version written by this build.
@@ -78,6 +79,12 @@ pub struct Manifest {
     pub tool_version: String,
     /// When the ship finished, Unix seconds.
     pub shipped_at: i64,
+    /// The snapshot's file manifest (filesystems), when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<FileListRef>,
+    /// The digest of the whole device (volumes), when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<VolumeDigest>,
 }
 
 impl Manifest {
@@ -142,5 +149,7 @@ pub(crate) fn for_test(dataset: &str, snapshot: &str, guid: u64, base: Option<u6
         zfs: "test".into(),
         tool_version: "test".into(),
         shipped_at: 0,
+        files: None,
+        volume: None,
     }
 }

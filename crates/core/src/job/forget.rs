@@ -145,6 +145,8 @@ mod tests {
             post_hook: None,
             limit_upload: None,
             prune_every: None,
+            file_manifest: true,
+            drill: None,
         }
     }
 

@@ -1,0 +1,140 @@
+//! File manifests: every path of a shipped snapshot with its type, size,
+//! mode, owner, mtime, symlink target and the BLAKE3 of its content,
+//! recorded at backup time and compared with the restored tree by a
+//! restore drill (layer 3).
+//!
+//! SKELETON: the types are the contract between the backup side (walk,
+//! store) and the drill side (load, compare). Function bodies to come.
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::Id;
+
+/// What a path is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Regular file.
+    File,
+    /// Directory.
+    Dir,
+    /// Symbolic link.
+    Symlink,
+    /// Named pipe.
+    Fifo,
+    /// Unix socket.
+    Socket,
+    /// Character device.
+    Char,
+    /// Block device.
+    Block,
+}
+
+/// One path of the tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Path relative to the dataset's root, `/`-separated, as the file
+    /// system's bytes (not necessarily UTF-8). The root itself is `""`.
+    pub path: Vec<u8>,
+    /// Type.
+    pub kind: Kind,
+    /// Regular files: length in bytes; symlinks: target length; else 0.
+    pub size: u64,
+    /// Permission bits with setuid, setgid and sticky (`mode & 0o7777`).
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Modification time, seconds.
+    pub mtime: i64,
+    /// Modification time, nanoseconds.
+    pub mtime_nsec: u32,
+    /// Change time, seconds (not compared; lets a later walk reuse a digest).
+    pub ctime: i64,
+    /// Change time, nanoseconds.
+    pub ctime_nsec: u32,
+    /// Inode (ZFS object) number (not compared; for digest reuse).
+    pub ino: u64,
+    /// Symlink target bytes.
+    pub target: Option<Vec<u8>>,
+    /// Device number of character and block devices.
+    pub rdev: Option<u64>,
+    /// BLAKE3 of a regular file's content.
+    pub blake3: Option<[u8; 32]>,
+}
+
+impl Entry {
+    /// The path for people: lossy UTF-8, `/` for the root.
+    pub fn display_path(&self) -> String {
+        if self.path.is_empty() {
+            "/".into()
+        } else {
+            String::from_utf8_lossy(&self.path).into_owned()
+        }
+    }
+}
+
+/// A whole tree, sorted by path bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileList {
+    /// Entries, sorted by `path`.
+    pub entries: Vec<Entry>,
+}
+
+/// Where a snapshot's file manifest is in the repository (in its manifest).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileListRef {
+    /// The encoded list's chunks, in order (stored like stream chunks).
+    pub chunks: Vec<Id>,
+    /// Length of the encoded list.
+    pub len: u64,
+    /// BLAKE3 of the encoded list, hex.
+    pub digest: String,
+    /// Number of entries.
+    pub entries: u64,
+    /// Sum of the regular files' sizes.
+    pub bytes: u64,
+    /// How the tree was read: "snapdir" (`.zfs/snapshot`) or "clone".
+    pub view: String,
+    /// Seconds the walk took.
+    pub seconds: f64,
+}
+
+/// The digest of a volume's whole device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeDigest {
+    /// BLAKE3 of the device's bytes, hex.
+    pub blake3: String,
+    /// Bytes read.
+    pub size: u64,
+}
+
+/// How a restored tree differs from its manifest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Entries in the manifest.
+    pub expected: u64,
+    /// Entries in the restored tree.
+    pub actual: u64,
+    /// Paths in the manifest but not restored: all counted, the first `cap` listed.
+    pub missing: u64,
+    /// Paths restored but not in the manifest.
+    pub extra: u64,
+    /// Paths in both that differ.
+    pub changed: u64,
+    /// The first `cap` missing paths.
+    pub missing_paths: Vec<String>,
+    /// The first `cap` extra paths.
+    pub extra_paths: Vec<String>,
+    /// The first `cap` changed paths, each with what differs
+    /// ("content", "size", "mode", "owner", "mtime", "type", "target", "rdev").
+    pub changed_paths: Vec<(String, Vec<String>)>,
+}
+
+impl Comparison {
+    /// Nothing missing, extra or changed.
+    pub fn matches(&self) -> bool {
+        self.missing == 0 && self.extra == 0 && self.changed == 0
+    }
+}
