@@ -254,4 +254,19 @@ pub struct DrillReport {
     pub restored_bytes: u64,
     /// Missing, extra and changed paths, all datasets.
     pub mismatches: u64,
+    /// How to reach the repository again, for the runbook.
+    pub access: Access,
+}
+
+/// What the runbook needs to tell an operator on a fresh host.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Access {
+    /// The configuration file the drill used.
+    pub config_file: String,
+    /// The repository's name in it.
+    pub repository_name: String,
+    /// Where its passphrase comes from, e.g. `password_file = "/etc/backup/nas.pass"`.
+    pub password_source: String,
+    /// Shell code that sets `BACKUP_PASSWORD_FILE` or `BACKUP_PASSWORD_COMMAND`.
+    pub password_env: String,
 }
