@@ -73,6 +73,7 @@ mod holds;
 mod list;
 mod name;
 mod parse;
+mod pool;
 mod receive;
 mod send;
 mod stream_header;

@@ -1,9 +1,22 @@
 //! `backup drill run`, and the dispatch of `backup drill`.
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use backup_core::config::{Config, DrillPick, DrillSpec, PasswordSource, Scratch};
+use backup_core::drill::{self, Access, DrillReport, DrillRequest, Outcome};
+use backup_core::job::JobLock;
+use backup_core::{open_location, Id, LockKind, Manifest, Repository};
+use backup_zfs::Zfs;
+use jiff::Timestamp;
 
 use crate::cli::{DrillCommand, DrillRunArgs, GlobalArgs};
-use crate::exit::ExitStatus;
+use crate::context;
+use crate::exit::{ExitStatus, UsageError};
+use crate::password;
+use crate::progress::CliProgress;
 
 pub fn run(g: &GlobalArgs, c: &DrillCommand) -> Result<ExitStatus> {
     match c {
@@ -13,8 +26,69 @@ pub fn run(g: &GlobalArgs, c: &DrillCommand) -> Result<ExitStatus> {
     }
 }
 
-fn drill_run(_g: &GlobalArgs, _a: &DrillRunArgs) -> Result<ExitStatus> {
-    anyhow::bail!("drill run: being written")
+fn drill_run(g: &GlobalArgs, a: &DrillRunArgs) -> Result<ExitStatus> {
+    let config = context::config(g)?;
+    let now = match &a.now {
+        Some(t) => Some(
+            t.parse::<Timestamp>()
+                .map_err(|e| UsageError(format!("--now {t:?}: {e}")))?,
+        ),
+        None => None,
+    };
+    let opts = DrillRunOpts {
+        snapshot: a.snapshot.clone(),
+        key_file: a.key_file.clone(),
+        keep_on_failure: a.keep_on_failure,
+        report_dir: a.report_dir.clone(),
+        json: a.json,
+        now,
+    };
+    let jobs: Vec<String> = match (&a.job, a.all) {
+        (Some(j), _) => vec![j.clone()],
+        (None, true) => config
+            .jobs
+            .values()
+            .filter(|j| j.drill.is_some())
+            .map(|j| j.name.clone())
+            .collect(),
+        (None, false) => {
+            return Err(UsageError("name a JOB to drill, or --all".into()).into());
+        }
+    };
+    if jobs.is_empty() {
+        eprintln!(
+            "no job in {} has a [jobs.NAME.drill] table",
+            config.path.display()
+        );
+        return Ok(ExitStatus::Success);
+    }
+    let mut worst = ExitStatus::Success;
+    for job in &jobs {
+        let status = match drill_job(g, &config, job, &opts) {
+            Ok((_, s)) => s,
+            Err(e) => {
+                eprintln!("backup: drill of job {job}: {e:#}");
+                ExitStatus::of(&e)
+            }
+        };
+        worst = worse(worst, status);
+    }
+    Ok(worst)
+}
+
+/// The status after several drills: a drill that could not run is worse
+/// than one that failed, which is worse than a pass.
+fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
+    let rank = |s: ExitStatus| match s {
+        ExitStatus::Success => 0,
+        ExitStatus::DrillFailed => 1,
+        _ => 2,
+    };
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
 }
 
 /// Options of one drill, from `drill run` or from `run --due`.
@@ -23,15 +97,32 @@ pub struct DrillRunOpts {
     /// `--snapshot`: latest, random, or an id / DATASET@SNAP.
     pub snapshot: Option<String>,
     /// `--key-file`.
-    pub key_file: Option<std::path::PathBuf>,
+    pub key_file: Option<PathBuf>,
     /// `--keep-on-failure`.
     pub keep_on_failure: bool,
     /// `--report-dir`.
-    pub report_dir: Option<std::path::PathBuf>,
+    pub report_dir: Option<PathBuf>,
     /// Print the report as JSON instead of the summary.
     pub json: bool,
     /// The drill's clock (`--now`), else the wall clock.
-    pub now: Option<jiff::Timestamp>,
+    pub now: Option<Timestamp>,
+}
+
+/// Raised by SIGINT and SIGTERM while a drill runs: it stops, cleans up
+/// its scratch space and records itself as interrupted.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+fn catch_signals() {
+    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
 }
 
 /// Runs the drill of `job` (its `[jobs.NAME.drill]` table, or the defaults),
@@ -39,10 +130,219 @@ pub struct DrillRunOpts {
 /// `drill run` and `run --due` both use it. The status is Success,
 /// DrillFailed, or Failure when the drill could not run.
 pub fn drill_job(
-    _g: &GlobalArgs,
-    _config: &backup_core::config::Config,
-    _job: &str,
-    _opts: &DrillRunOpts,
-) -> Result<(backup_core::drill::DrillReport, ExitStatus)> {
-    anyhow::bail!("drill run: being written")
+    g: &GlobalArgs,
+    config: &Config,
+    job: &str,
+    opts: &DrillRunOpts,
+) -> Result<(DrillReport, ExitStatus)> {
+    let job = config
+        .jobs
+        .get(job)
+        .ok_or_else(|| UsageError(format!("no job named {job:?} in {}", config.path.display())))?;
+    let spec = job.drill.clone().unwrap_or_else(DrillSpec::default_spec);
+    let pick = match opts.snapshot.as_deref() {
+        None => spec.pick.clone(),
+        Some("latest") => DrillPick::Latest,
+        Some("random") => DrillPick::Random,
+        Some(q) => DrillPick::Given(q.to_string()),
+    };
+    let state = config
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| context::cache_dir(g));
+    let work_dir = match &spec.scratch {
+        Scratch::PoolIn(Some(dir)) => dir.clone(),
+        _ => state.join("drill"),
+    };
+    let _drills = JobLock::acquire_file(
+        &state.join("locks"),
+        "drills.lock",
+        "the restore drills of this host",
+    )?;
+    let repo_spec = &config.repositories[&job.repository];
+    let repo = match &opts.key_file {
+        Some(file) => open_with_key_file(g, &repo_spec.location, &repo_spec.password, file)?,
+        None => context::open_named(g, config, &job.repository)?,
+    };
+    let _lock = context::lock(g, &repo, LockKind::Shared, &format!("drill {}", job.name))?;
+    let catalog = context::synced_catalog(g, &repo)?;
+    let all: Vec<(Id, Manifest)> = catalog
+        .snapshots()?
+        .into_iter()
+        .map(|e| (e.id, e.manifest))
+        .collect();
+    STOP.store(false, Ordering::Relaxed);
+    catch_signals();
+    let req = DrillRequest {
+        job,
+        spec: &spec,
+        pick,
+        work_dir,
+        keep_on_failure: opts.keep_on_failure,
+        now: opts.now.unwrap_or_else(Timestamp::now),
+        key_file: opts.key_file.as_ref().map(|f| f.display().to_string()),
+        access: access(config, &job.repository, &repo_spec.password),
+        stop: &STOP,
+    };
+    let progress = CliProgress::new(g.quiet || opts.json);
+    let report = drill::run(&req, &repo, &all, &Zfs::new(), &progress);
+    let report_dir = opts
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| state.join("drills"));
+    let written = write_reports(&report, &report_dir);
+    if opts.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_summary(&report);
+    }
+    match written {
+        Ok((json, md)) if !opts.json => {
+            println!("reports: {} and {}", json.display(), md.display())
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("backup: drill {}: {e:#}", report.id),
+    }
+    let status = match report.outcome {
+        Outcome::Pass => ExitStatus::Success,
+        Outcome::Fail => ExitStatus::DrillFailed,
+        Outcome::Error => ExitStatus::Failure,
+    };
+    Ok((report, status))
+}
+
+/// Opens the repository at `location` with an exported key file and the
+/// repository's passphrase, ignoring the key slots stored in it.
+fn open_with_key_file(
+    g: &GlobalArgs,
+    location: &str,
+    source: &PasswordSource,
+    file: &Path,
+) -> Result<Repository> {
+    let key =
+        std::fs::read(file).with_context(|| format!("reading the key file {}", file.display()))?;
+    let pass = if g.password.given() {
+        g.password.passphrase()?
+    } else {
+        password::from_source(source)?
+    };
+    let backend = Arc::from(open_location(location)?);
+    let name = file
+        .file_name()
+        .map_or("key".into(), |n| n.to_string_lossy().into_owned());
+    Repository::open_with_key(backend, &name, &key, &pass).with_context(|| {
+        format!(
+            "opening repository {location} with the key file {}",
+            file.display()
+        )
+    })
+}
+
+/// What the runbook tells an operator about reaching the repository.
+fn access(config: &Config, name: &str, source: &PasswordSource) -> Access {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let (password_source, password_env) = match source {
+        PasswordSource::File(f) => (
+            format!("password_file = {:?}", f.display().to_string()),
+            format!("export BACKUP_PASSWORD_FILE={}", quote(&f.display().to_string())),
+        ),
+        PasswordSource::Command(c) => (
+            format!("password_command = {c:?}"),
+            format!("export BACKUP_PASSWORD_COMMAND={}", quote(c)),
+        ),
+        PasswordSource::Credential(n) => (
+            format!("password_credential = {n:?} (a systemd credential)"),
+            format!(
+                "export BACKUP_PASSWORD_FILE=/path/to/the/escrowed/passphrase  # systemd credential {n:?} on the old host"
+            ),
+        ),
+    };
+    Access {
+        config_file: config.path.display().to_string(),
+        repository_name: name.to_string(),
+        password_source,
+        password_env,
+    }
+}
+
+/// Writes `<id>.json` and `<id>.md` into `dir`.
+fn write_reports(report: &DrillReport, dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let json = dir.join(format!("{}.json", report.id));
+    let md = dir.join(format!("{}.md", report.id));
+    std::fs::write(&json, serde_json::to_vec_pretty(report)?)
+        .with_context(|| format!("writing {}", json.display()))?;
+    std::fs::write(&md, drill::markdown(report))
+        .with_context(|| format!("writing {}", md.display()))?;
+    Ok((json, md))
+}
+
+fn print_summary(r: &DrillReport) {
+    println!(
+        "drill {} of job {}: {}",
+        r.id,
+        r.job,
+        r.outcome.as_str().to_uppercase()
+    );
+    if let Some(reason) = &r.reason {
+        println!("  reason: {reason}");
+    }
+    for d in &r.datasets {
+        println!(
+            "  {}@{} ({} stream(s), restored as {})",
+            d.dataset,
+            d.snapshot,
+            d.chain.len(),
+            if d.restored_as.is_empty() {
+                "-"
+            } else {
+                &d.restored_as
+            }
+        );
+        for (name, l) in [
+            ("data", &d.data),
+            ("receive", &d.receive),
+            ("files", &d.files),
+        ] {
+            println!("    {name:<8} {:<11} {}", l.status.as_str(), l.summary);
+        }
+    }
+    println!(
+        "  probes   {:<11} {}",
+        r.probe_layer.status.as_str(),
+        r.probe_layer.summary
+    );
+    for p in &r.probes {
+        println!(
+            "    {:<20} {:<11} {:.1}s",
+            p.name,
+            p.status.as_str(),
+            p.seconds
+        );
+    }
+    let target = |t: &backup_core::drill::Target| match (t.target_seconds, t.met) {
+        (Some(s), Some(true)) => format!(" (target {s}s: met)"),
+        (Some(s), _) => format!(" (target {s}s: MISSED)"),
+        _ => String::new(),
+    };
+    println!(
+        "  RTO {:.1}s{}, RPO {:.0}s{}",
+        r.rto.achieved_seconds,
+        target(&r.rto),
+        r.rpo.achieved_seconds,
+        target(&r.rpo)
+    );
+    println!(
+        "  phases: fetch+decrypt {:.1}s, receive {:.1}s, verify {:.1}s, probes {:.1}s, total {:.1}s",
+        r.phases.fetch_decrypt, r.phases.receive, r.phases.verify, r.phases.probes, r.phases.total
+    );
+    if r.scratch.kept {
+        println!(
+            "  scratch space KEPT for inspection: {} mounted at {} (the next drill removes it)",
+            r.scratch.dataset, r.scratch.mountpoint
+        );
+    }
+    if let Some(e) = &r.scratch.cleanup_error {
+        println!("  scratch space NOT removed: {e}");
+    }
 }

@@ -2,12 +2,22 @@
 //! owns, verify them layer by layer (data, receive, files, probes), time
 //! each phase against RTO and RPO targets, and report.
 
+mod files;
 mod markdown;
+mod probe;
+mod receive;
 mod report;
+mod run;
+mod scratch;
+mod select;
 
 pub use markdown::markdown;
 
 pub use report::{
-    Access, DatasetDrill, DrillReport, Layer, Link, Outcome, Phases, ProbeResult, ScratchInfo, Status,
-    Target, REPORT_VERSION,
+    Access, DatasetDrill, DrillReport, Layer, Link, Outcome, Phases, ProbeResult, ScratchInfo,
+    Status, Target, REPORT_VERSION,
 };
+
+pub use run::{drill_id, run, DrillRequest};
+pub use scratch::{remove_leftovers, ScratchSpace};
+pub use select::job_ships;

@@ -202,6 +202,9 @@ pub struct ScratchInfo {
     pub kept: bool,
     /// Leftovers of earlier drills removed first.
     pub leftovers_removed: Vec<String>,
+    /// Why the scratch space could not be removed, if it could not.
+    #[serde(default)]
+    pub cleanup_error: Option<String>,
 }
 
 /// The whole report.

@@ -138,3 +138,23 @@ impl Comparison {
         self.missing == 0 && self.extra == 0 && self.changed == 0
     }
 }
+
+// TEMPORARY stubs until the file-manifest branch lands (replaced by it).
+use crate::error::Result;
+use crate::repository::Repository;
+use std::path::Path;
+
+/// Walks a tree (stub).
+pub fn walk(_root: &Path, _reuse: Option<&FileList>) -> Result<FileList> {
+    Ok(FileList::default())
+}
+
+/// Compares two trees (stub).
+pub fn compare(_expected: &FileList, _actual: &FileList, _cap: usize) -> Comparison {
+    Comparison::default()
+}
+
+/// Loads a stored list (stub).
+pub fn load(_repo: &Repository, _r: &FileListRef, _what: &str) -> Result<FileList> {
+    Ok(FileList::default())
+}

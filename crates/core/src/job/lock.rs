@@ -19,9 +19,15 @@ impl JobLock {
     /// Takes the lock of `job` in `dir`, or fails at once with
     /// [`Error::Locked`] naming the holder's pid if another run holds it.
     pub fn acquire(dir: &Path, job: &str) -> Result<JobLock> {
+        JobLock::acquire_file(dir, &format!("job-{job}.lock"), &format!("job {job}"))
+    }
+
+    /// Takes the lock file `name` in `dir`, held for `what` (e.g. the
+    /// drills' scratch space), or fails at once with [`Error::Locked`].
+    pub fn acquire_file(dir: &Path, name: &str, what: &str) -> Result<JobLock> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-        let path = dir.join(format!("job-{job}.lock"));
+        let path = dir.join(name);
         let ctx = |e| Error::io(format!("lock file {}", path.display()), e);
         let mut file = OpenOptions::new()
             .read(true)
@@ -36,7 +42,7 @@ impl JobLock {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 return Err(Error::Locked {
-                    what: format!("job {job}"),
+                    what: what.to_string(),
                     holder: format!("pid {}", holder.trim()),
                 });
             }

@@ -1,0 +1,142 @@
+//! Layer 3: the restored tree against the file manifest recorded at backup
+//! time (or, for a volume, the restored device against its digest).
+
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::filelist::{self, VolumeDigest};
+use crate::repository::Repository;
+use crate::Manifest;
+
+use super::report::{Layer, Status};
+use crate::filelist::Comparison;
+
+/// Paths listed per kind of mismatch in a report; all are counted.
+pub const LIST_CAP: usize = 20;
+
+/// Layer 3 for one restored dataset mounted at `mountpoint` (`None` when
+/// it is not mounted, e.g. a volume) restored as `restored`.
+pub fn verify(
+    repo: &Repository,
+    m: &Manifest,
+    restored: &str,
+    mountpoint: Option<&Path>,
+) -> (Layer, Option<Comparison>) {
+    let name = m.full_name();
+    if let Some(v) = &m.volume {
+        return (verify_volume(v, restored), None);
+    }
+    let Some(r) = &m.files else {
+        return (
+            Layer::new(
+                Status::Skipped,
+                format!("no file manifest was recorded for {name} (file_manifest = false, or shipped by an older version)"),
+            ),
+            None,
+        );
+    };
+    let Some(mnt) = mountpoint else {
+        return (
+            Layer::new(
+                Status::Fail,
+                format!("{restored} is not mounted: its files cannot be compared"),
+            ),
+            None,
+        );
+    };
+    let expected = match filelist::load(repo, r, &format!("the file manifest of {name}")) {
+        Ok(l) => l,
+        Err(e) => return (Layer::new(Status::Fail, e.to_string()), None),
+    };
+    let actual = match filelist::walk(mnt, None) {
+        Ok(l) => l,
+        Err(e) => {
+            return (
+                Layer::new(
+                    Status::Fail,
+                    format!("reading the restored tree of {restored}: {e}"),
+                ),
+                None,
+            )
+        }
+    };
+    let c = filelist::compare(&expected, &actual, LIST_CAP);
+    let layer = if c.matches() {
+        Layer::new(
+            Status::Pass,
+            format!(
+                "{} paths ({} bytes in files) match the file manifest",
+                c.expected, r.bytes
+            ),
+        )
+    } else {
+        Layer::new(
+            Status::Fail,
+            format!(
+                "{} of {} paths differ from the file manifest of {name}: {} missing, {} extra, {} changed{}",
+                c.missing + c.extra + c.changed,
+                c.expected,
+                c.missing,
+                c.extra,
+                c.changed,
+                first_example(&c)
+            ),
+        )
+    };
+    (layer, Some(c))
+}
+
+fn first_example(c: &Comparison) -> String {
+    if let Some((p, what)) = c.changed_paths.first() {
+        return format!(" (e.g. {p}: {})", what.join(", "));
+    }
+    if let Some(p) = c.missing_paths.first() {
+        return format!(" (e.g. {p} missing)");
+    }
+    c.extra_paths
+        .first()
+        .map_or(String::new(), |p| format!(" (e.g. {p} extra)"))
+}
+
+/// A restored volume's device against the digest recorded at backup time.
+fn verify_volume(v: &VolumeDigest, restored: &str) -> Layer {
+    let dev = Path::new("/dev/zvol").join(restored);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dev.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let digest = std::fs::File::open(&dev).and_then(|mut f| {
+        let mut h = blake3::Hasher::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut n = 0u64;
+        loop {
+            let k = f.read(&mut buf)?;
+            if k == 0 {
+                break;
+            }
+            h.update(&buf[..k]);
+            n += k as u64;
+        }
+        Ok((h.finalize().to_hex().to_string(), n))
+    });
+    match digest {
+        Err(e) => Layer::new(
+            Status::Skipped,
+            format!("no device node {} to read ({e})", dev.display()),
+        ),
+        Ok((d, n)) if d == v.blake3 && n == v.size => Layer::new(
+            Status::Pass,
+            format!("the device's {n} bytes match the digest recorded at backup time"),
+        ),
+        Ok((d, n)) => Layer::new(
+            Status::Fail,
+            format!(
+                "{}: {n} bytes with BLAKE3 {d}, but {} bytes with BLAKE3 {} were recorded",
+                dev.display(),
+                v.size,
+                v.blake3
+            ),
+        ),
+    }
+}
