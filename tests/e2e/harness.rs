@@ -67,6 +67,11 @@ impl Env {
             .env("BACKUP_REPOSITORY", &self.repo)
             .env("BACKUP_PASSWORD_FILE", self.tmp.path().join("pass"))
             .env("BACKUP_CACHE_DIR", self.tmp.path().join("cache"))
+            // Drills create pools and datasets: serialised with the tests'.
+            .env(
+                "BACKUP_TEST_MOUNT_LOCK",
+                std::env::temp_dir().join("backup-testpool-mount.lock"),
+            )
             .stdin(Stdio::null());
         c
     }
@@ -236,3 +241,17 @@ fn read_full(f: &mut fs::File, buf: &mut [u8]) -> usize {
 }
 
 pub use backup_zfs::testpool::noise;
+
+/// Every file below `d`, recursively.
+pub fn files_under(d: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(d).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod config;
+mod drill;
 mod failures;
 mod harness;
 mod jobs;

@@ -151,7 +151,12 @@ fn forget_by_job_then_prune_frees_space_and_keeps_what_is_needed() {
     assert_ok(&dry, "prune --dry-run");
     let text = String::from_utf8_lossy(&dry.stdout);
     assert!(text.contains("would remove"), "{text}");
-    let size = |d: &Path| -> u64 { walkdir(d).iter().map(|f| f.metadata().unwrap().len()).sum() };
+    let size = |d: &Path| -> u64 {
+        crate::harness::files_under(d)
+            .iter()
+            .map(|f| f.metadata().unwrap().len())
+            .sum()
+    };
     let before = size(&repo);
     assert_eq!(size(&repo), before, "a dry run changes nothing");
     assert_ok(&p.backup(&repo, ["prune"]), "prune");
@@ -219,17 +224,4 @@ fn a_ship_during_a_prune_waits_for_its_lock_or_is_refused() {
     assert_ok(&p.backup(&repo, ["prune"]), "prune after");
     p.assert_check(&repo, "after", false);
     p.assert_restores(&repo, "after");
-}
-
-fn walkdir(d: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(d).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walkdir(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

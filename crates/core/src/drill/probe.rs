@@ -37,7 +37,8 @@ pub fn run_probe(
         output: String::new(),
     };
     let out_path = work_dir.join(format!(
-        "probe-{}-{}.out",
+        "{}-probe-{}-{}.out",
+        super::scratch::PREFIX,
         std::process::id(),
         &crate::Id::random().to_hex()[..8]
     ));

@@ -172,10 +172,14 @@ pub fn remove_leftovers(zfs: &Zfs, scratch: &Scratch, work_dir: &Path) -> Result
                     removed.push(format!("file {}", path.display()));
                 }
                 Some(_) => {}
-                None if path.is_dir() => {
-                    if remove_empty_dirs(&path) {
-                        removed.push(format!("directory {}", path.display()));
-                    }
+                None if name.ends_with(".out") && path.is_file() => {
+                    // A probe's output file.
+                    std::fs::remove_file(&path)
+                        .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
+                    removed.push(format!("file {}", path.display()));
+                }
+                None if path.is_dir() && remove_empty_dirs(&path) => {
+                    removed.push(format!("directory {}", path.display()));
                 }
                 None => {}
             }
