@@ -86,7 +86,7 @@ fn unknown_key_names_file_line_and_key() {
     );
     assert_eq!(
         errors(&text),
-        ["backup.toml:28:1: jobs.vms.retention: unknown field `retention`, expected one of `repository`, `datasets`, `recursive`, `exclude`, `prefix`, `schedule`, `full_every`, `keep_source`, `keep_repository`, `pre_hook`, `post_hook`, `limit_upload`, `prune_every`"]
+        ["backup.toml:28:1: jobs.vms.retention: unknown field `retention`, expected one of `repository`, `datasets`, `recursive`, `exclude`, `prefix`, `schedule`, `full_every`, `keep_source`, `keep_repository`, `pre_hook`, `post_hook`, `limit_upload`, `prune_every`, `file_manifest`, `drill`"]
     );
 }
 
@@ -167,4 +167,61 @@ fn the_annotated_example_in_schedules_is_valid() {
         c.jobs["databases"].schedule.as_deref(),
         Some("15 1 * * mon-fri")
     );
+}
+
+#[test]
+fn the_example_drill_definitions_parse() {
+    let base = "[repositories.nas]\nlocation = \"/mnt/nas\"\npassword_file = \"/p\"\n\
+        [jobs.home]\nrepository = \"nas\"\ndatasets = [\"tank/home\"]\n\
+        [jobs.wiki]\nrepository = \"nas\"\ndatasets = [\"tank/wiki\"]\nrecursive = true\n\
+        [jobs.mail]\nrepository = \"nas\"\ndatasets = [\"tank/mail\"]\n";
+    for (name, text) in [
+        (
+            "plain-dataset",
+            include_str!("../../../../restore-drills/plain-dataset.toml"),
+        ),
+        (
+            "sqlite-probe",
+            include_str!("../../../../restore-drills/sqlite-probe.toml"),
+        ),
+        (
+            "targets",
+            include_str!("../../../../restore-drills/targets.toml"),
+        ),
+    ] {
+        let c = parse(name.as_ref(), &format!("{base}\n{text}"))
+            .unwrap_or_else(|e| panic!("restore-drills/{name}.toml: {e:?}"));
+        assert!(c.jobs.values().any(|j| j.drill.is_some()), "{name}");
+    }
+    let c = parse(
+        "t".as_ref(),
+        &format!(
+            "{base}\n{}",
+            include_str!("../../../../restore-drills/targets.toml")
+        ),
+    )
+    .unwrap();
+    let d = c.jobs["mail"].drill.as_ref().unwrap();
+    assert_eq!(d.rto, Some(jiff::SignedDuration::from_hours(4)));
+    assert_eq!(d.probes.len(), 2);
+}
+
+#[test]
+fn drill_mistakes_are_named() {
+    let text = "[repositories.nas]\nlocation = \"/mnt/nas\"\npassword_file = \"/p\"\n\
+        [jobs.home]\nrepository = \"nas\"\ndatasets = [\"tank/home\"]\n\
+        [jobs.home.drill]\nscratch_parent = \"tank/home/drills\"\nsnapshot = \"oldest\"\n\
+        datasets = [\"tank/other\"]\nrpo = \"soon\"\n\
+        [[jobs.home.drill.probes]]\nname = \"a\"\ncommand = \" \"\n";
+    let errors = parse("t".as_ref(), text).unwrap_err();
+    let keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+    for k in [
+        "jobs.home.drill.scratch_parent",
+        "jobs.home.drill.snapshot",
+        "jobs.home.drill.datasets[0]",
+        "jobs.home.drill.rpo",
+        "jobs.home.drill.probes[0].command",
+    ] {
+        assert!(keys.contains(&k), "{k} not in {keys:?}");
+    }
 }
