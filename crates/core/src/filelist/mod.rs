@@ -3,8 +3,24 @@
 //! recorded at backup time and compared with the restored tree by a
 //! restore drill (layer 3).
 //!
-//! SKELETON: the types are the contract between the backup side (walk,
-//! store) and the drill side (load, compare). Function bodies to come.
+//! The types are the contract between the backup side ([`walk`], [`store`])
+//! and the drill side ([`load`], [`compare`]). docs/design.md, "File
+//! manifests", has the encoding byte by byte and the digest reuse rule.
+
+mod compare;
+mod encode;
+mod store;
+mod volume;
+mod walk;
+
+#[cfg(test)]
+mod tests;
+
+pub use compare::compare;
+pub use encode::{decode, encode};
+pub use store::{load, store};
+pub use volume::digest_device;
+pub use walk::{walk, walk_counted, WalkStats};
 
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +96,25 @@ impl Entry {
 pub struct FileList {
     /// Entries, sorted by `path`.
     pub entries: Vec<Entry>,
+}
+
+impl FileList {
+    /// The entry at `path`, by binary search (entries are sorted).
+    pub fn get(&self, path: &[u8]) -> Option<&Entry> {
+        self.entries
+            .binary_search_by(|e| e.path.as_slice().cmp(path))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// Sum of the regular files' sizes.
+    pub fn file_bytes(&self) -> u64 {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == Kind::File)
+            .map(|e| e.size)
+            .sum()
+    }
 }
 
 /// Where a snapshot's file manifest is in the repository (in its manifest).
