@@ -9,15 +9,19 @@
 
 mod compare;
 mod encode;
+mod record;
 mod store;
 mod volume;
 mod walk;
 
 #[cfg(test)]
+mod repo_tests;
+#[cfg(test)]
 mod tests;
 
 pub use compare::compare;
 pub use encode::{decode, encode};
+pub(crate) use record::{record, Recorded};
 pub use store::{load, store};
 pub use volume::digest_device;
 pub use walk::{walk, walk_counted, WalkStats};
