@@ -4,6 +4,7 @@
 mod catalog;
 mod config;
 mod failures;
+mod file_manifests;
 mod harness;
 mod jobs;
 mod month;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use backup_zfs::{SendArgs, Snapshot, SnapshotName, Zfs};
 
 use crate::error::{Error, Result};
-use crate::filelist::{load, record, FileList, Recorded};
+use crate::filelist::{load, record, FileList, Recorded, WalkStats};
 use crate::format::manifest::{self, BaseRef, Manifest};
 use crate::id::Id;
 use crate::ingest::ingest;
@@ -47,6 +47,8 @@ pub enum ShipOutcome {
         /// Why there was nothing to record, when that is not a failure (a
         /// volume without a device node, as on zfs-fuse).
         file_manifest_note: Option<String>,
+        /// What walking the snapshot cost, when a file manifest was recorded.
+        file_manifest_walk: Option<WalkStats>,
     },
     /// A snapshot with the same guid was already in the repository.
     AlreadyShipped {
@@ -161,11 +163,13 @@ pub fn ship(
         volume: recorded.volume,
     };
     let id = repo.write_manifest(&m)?;
+    let file_manifest_walk = m.files.is_some().then_some(recorded.stats);
     Ok(ShipOutcome::Shipped {
         id,
         manifest: Box::new(m),
         file_manifest_error,
         file_manifest_note: recorded.note,
+        file_manifest_walk,
     })
 }
 

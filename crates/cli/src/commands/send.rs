@@ -65,6 +65,7 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
             manifest: m,
             file_manifest_error,
             file_manifest_note,
+            file_manifest_walk,
         } => {
             // The stream is committed either way; say what is missing.
             if let Some(e) = &file_manifest_error {
@@ -86,6 +87,8 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
                         "file_manifest": m.files.as_ref().map(|f| serde_json::json!({
                             "entries": f.entries, "bytes": f.bytes, "view": f.view,
                             "chunks": f.chunks.len(), "seconds": f.seconds,
+                            "files_read": file_manifest_walk.map(|w| w.files_read),
+                            "files_reused": file_manifest_walk.map(|w| w.files_reused),
                         })),
                         "volume_digest": m.volume.as_ref().map(|v| v.blake3.clone()),
                         "file_manifest_error": file_manifest_error,

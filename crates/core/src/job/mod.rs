@@ -199,6 +199,7 @@ fn run_steps(
                 manifest: m,
                 file_manifest_error,
                 file_manifest_note,
+                ..
             }) => {
                 shipped.insert(m.guid, id);
                 // The stream is committed; a missing file manifest still
