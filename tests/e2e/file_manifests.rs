@@ -154,18 +154,7 @@ fn no_file_manifest_when_turned_off_by_flag_or_job() {
     assert!(j["file_manifest"].is_null(), "{j}");
     assert!(manifest_of(&open_repo(&env), &s1).files.is_none());
 
-    let config = env.tmp.path().join("backup.toml");
-    fs::write(
-        &config,
-        format!(
-            "state_dir = {:?}\n[repositories.nas]\nlocation = {:?}\npassword_file = {:?}\n\n\
-             [jobs.big]\nrepository = \"nas\"\ndatasets = [\"{ds}\"]\nprefix = \"job\"\nfile_manifest = false\n",
-            env.tmp.path().join("state"),
-            env.repo,
-            env.tmp.path().join("pass"),
-        ),
-    )
-    .unwrap();
+    let config = env.job_config("big", &ds, "file_manifest = false\n");
     let out = env.backup(["run", "big", "--config", config.to_str().unwrap()]);
     assert_ok(&out, "run big");
     let repo = open_repo(&env);
@@ -244,6 +233,26 @@ fn a_failed_walk_still_ships_the_stream_and_leaves_no_clone() {
         &env.backup(["restore", &s1.to_string(), "--to", &target]),
         "restore",
     );
+
+    // In a job run the same failure fails the run, the stream still shipped.
+    let config = env.job_config("data", &ds, "");
+    let (child, marker, lines) =
+        start_paused(&env, &["run", "data", "--config", config.to_str().unwrap()]);
+    run_ok("zfs", ["unmount", &lines[1]]);
+    fs::remove_dir(&lines[0]).unwrap();
+    let out = release(child, &marker);
+    assert!(!out.status.success(), "the run must fail visibly");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("error: ") && text.contains("file manifest of"),
+        "{text}"
+    );
+    assert!(view_clones(&env).is_empty(), "{:?}", view_clones(&env));
+    assert_eq!(
+        open_repo(&env).manifests().unwrap().len(),
+        2,
+        "the run's stream is shipped"
+    );
 }
 
 #[test]
@@ -310,19 +319,11 @@ fn prune_keeps_file_manifests_and_check_reads_them() {
     let env = Env::new();
     let ds = env.dataset("data");
     let dir = env.mountpoint(&ds);
-    let config = env.tmp.path().join("backup.toml");
-    fs::write(
-        &config,
-        format!(
-            "state_dir = {:?}\n[repositories.nas]\nlocation = {:?}\npassword_file = {:?}\n\n\
-             [jobs.data]\nrepository = \"nas\"\ndatasets = [\"{ds}\"]\nprefix = \"job\"\n\
-             full_every = 1\nkeep_repository = {{ keep_last = 1 }}\n",
-            env.tmp.path().join("state"),
-            env.repo,
-            env.tmp.path().join("pass"),
-        ),
-    )
-    .unwrap();
+    let config = env.job_config(
+        "data",
+        &ds,
+        "full_every = 1\nkeep_repository = { keep_last = 1 }\n",
+    );
     let cfg = config.to_str().unwrap();
     for (i, now) in [
         "2026-11-02T10:00:00Z",

@@ -54,12 +54,15 @@ pub struct JobReport {
 }
 
 /// The datasets a job ships: each configured one, with its descendants if
-/// `recursive`, minus excluded subtrees.
+/// `recursive`, minus excluded subtrees and the temporary clones of
+/// snapshot views (`<pool>/backup-view-…`).
 pub fn job_datasets(zfs: &Zfs, job: &Job) -> Result<Vec<DatasetName>> {
     let mut out = Vec::new();
     for ds in &job.datasets {
         for d in zfs.list_datasets(ds, job.recursive)? {
-            if !job.exclude.iter().any(|x| x.contains(&d)) && !out.contains(&d) {
+            // A view clone of a concurrent ship is not data to back up.
+            let view = backup_zfs::is_view_clone(&d);
+            if !view && !job.exclude.iter().any(|x| x.contains(&d)) && !out.contains(&d) {
                 out.push(d);
             }
         }
