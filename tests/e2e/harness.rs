@@ -115,6 +115,22 @@ impl Env {
         s
     }
 
+    /// Writes `backup.toml` with repository `nas` (this environment's) and
+    /// one job `job` shipping `ds` with prefix `job`; `extra` adds lines to
+    /// the job's table. Returns its path.
+    pub fn job_config(&self, job: &str, ds: &DatasetName, extra: &str) -> PathBuf {
+        let config = self.tmp.path().join("backup.toml");
+        let text = format!(
+            "state_dir = {:?}\n[repositories.nas]\nlocation = {:?}\npassword_file = {:?}\n\n\
+             [jobs.{job}]\nrepository = \"nas\"\ndatasets = [\"{ds}\"]\nprefix = \"job\"\n{extra}",
+            self.tmp.path().join("state"),
+            self.repo,
+            self.tmp.path().join("pass"),
+        );
+        fs::write(&config, text).unwrap();
+        config
+    }
+
     /// Clones a snapshot so its contents can be compared (zfs-fuse has no .zfs/snapshot).
     pub fn clone_of(&self, snap: &SnapshotName, name: &str) -> PathBuf {
         let target = self.pool.root().child(name).unwrap();

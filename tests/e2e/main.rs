@@ -5,6 +5,7 @@ mod catalog;
 mod config;
 mod drill;
 mod failures;
+mod file_manifests;
 mod harness;
 mod jobs;
 mod month;

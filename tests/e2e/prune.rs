@@ -31,19 +31,11 @@ fn prune_env() -> PruneEnv {
     let ds = env.dataset("data");
     let dir = env.mountpoint(&ds);
     fs::write(dir.join("constant"), noise(2 << 20, 1)).unwrap();
-    let config = env.tmp.path().join("backup.toml");
-    fs::write(
-        &config,
-        format!(
-            "state_dir = {:?}\n[repositories.nas]\nlocation = {:?}\npassword_file = {:?}\n\n\
-             [jobs.data]\nrepository = \"nas\"\ndatasets = [\"{ds}\"]\nprefix = \"job\"\n\
-             full_every = 1\nkeep_repository = {{ keep_last = 1 }}\n",
-            env.tmp.path().join("state"),
-            env.repo,
-            env.tmp.path().join("pass"),
-        ),
-    )
-    .unwrap();
+    let config = env.job_config(
+        "data",
+        &ds,
+        "full_every = 1\nkeep_repository = { keep_last = 1 }\n",
+    );
     let p = PruneEnv { env, config };
     for (i, now) in RUNS.iter().enumerate() {
         fs::write(dir.join("changing"), noise(1 << 20, 10 + i as u64)).unwrap();

@@ -354,6 +354,10 @@ pub struct SendArgs {
     /// Compressed send (-c) (OpenZFS only)
     #[arg(long)]
     pub compressed: bool,
+    /// Do not record the snapshot's file manifest (every path with its
+    /// metadata and BLAKE3, for restore drills); for very large datasets
+    #[arg(long)]
+    pub no_file_manifest: bool,
     /// Prefix of the name of a snapshot taken by this command
     #[arg(long, default_value = "backup", value_name = "PREFIX")]
     pub prefix: String,

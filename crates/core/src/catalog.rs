@@ -429,6 +429,10 @@ fn insert(tx: &rusqlite::Transaction<'_>, id: &Id, m: &Manifest) -> rusqlite::Re
     let light = Manifest {
         meta_chunks: Vec::new(),
         data_chunks: Vec::new(),
+        files: m.files.clone().map(|f| crate::filelist::FileListRef {
+            chunks: Vec::new(),
+            ..f
+        }),
         ..m.clone()
     };
     tx.execute(

@@ -1,5 +1,7 @@
 //! The ingest pipeline: a byte stream in; packs, index segments and the
-//! ordered chunk lists of the two lanes of the `records` layout out.
+//! ordered chunk lists of the two lanes of the `records` layout out. The
+//! same machinery stores a plain byte stream as one lane
+//! ([`ingest_bytes`], for file lists).
 //!
 //! ```text
 //! reader -> splitter thread (stream digest, records split) -> meta lane,
@@ -49,13 +51,13 @@ pub(crate) struct Ingested {
 }
 
 struct Work {
-    lane: Lane,
+    lane: usize,
     seq: usize,
     data: Vec<u8>,
 }
 
 struct Done {
-    lane: Lane,
+    lane: usize,
     seq: usize,
     id: Id,
     raw_len: u32,
@@ -79,21 +81,77 @@ pub(crate) fn ingest<R: Read + Send>(
     what: &str,
     progress: &dyn Progress,
 ) -> Result<Ingested> {
+    let (meta_w, meta_r) = pipe(4);
+    let (data_w, data_r) = pipe(4);
+    let r: &Repository = repo;
+    let (stored, split) = thread::scope(|s| {
+        let splitter = s.spawn(move || split_stream(reader, meta_w, data_w, what, progress));
+        let stored = store_lanes(r, vec![meta_r, data_r], what);
+        (stored, splitter.join().expect("splitter thread panicked"))
+    });
+
+    // The first real failure wins; `Interrupted` only means a neighbour stopped.
+    let packs = stored.packs?;
+    repo.index_packs(&packs);
+    let (check, digest) = split?;
+    stored.cut?;
+    let (lanes, stats) = stored.packed?;
+    let [meta_chunks, data_chunks]: [Vec<Id>; 2] =
+        lanes.try_into().map_err(|_| Error::Interrupted)?;
+    Ok(Ingested {
+        meta_chunks,
+        data_chunks,
+        digest,
+        check,
+        stats,
+    })
+}
+
+/// Stores a plain byte stream (one lane, no records split) like stream
+/// data: FastCDC with the repository's parameters and seed, keyed ids,
+/// zstd, sealed blobs in packs, chunks already stored skipped. The new
+/// packs are indexed before this returns. Returns the ordered chunk list.
+pub(crate) fn ingest_bytes<R: Read + Send>(
+    repo: &mut Repository,
+    reader: R,
+    what: &str,
+) -> Result<(Vec<Id>, ShipStats)> {
+    let stored = store_lanes(repo, vec![reader], what);
+    let packs = stored.packs?;
+    repo.index_packs(&packs);
+    stored.cut?;
+    let (mut lanes, stats) = stored.packed?;
+    Ok((lanes.pop().ok_or(Error::Interrupted)?, stats))
+}
+
+/// What [`store_lanes`] produced, each stage's result apart so the caller
+/// can report the first real failure.
+struct Stored {
+    /// The uploader: every pack written, all indexed by segments.
+    packs: Result<Vec<PackBlobs>>,
+    /// The chunkers.
+    cut: Result<()>,
+    /// The packer: each lane's chunk list, and the figures.
+    packed: Result<(Vec<Vec<Id>>, ShipStats)>,
+}
+
+/// Cuts each lane by FastCDC and stores its chunks: N workers (keyed hash,
+/// dedup lookup, zstd, seal), the packer on this thread, an uploader
+/// thread writing packs and index segments.
+fn store_lanes<L: Read + Send>(repo: &Repository, lanes: Vec<L>, what: &str) -> Stored {
     let n = workers();
+    let lane_count = lanes.len();
     let (work_tx, work_rx) = bounded::<Work>(2 * n);
     let (done_tx, done_rx) = bounded::<Done>(2 * n);
     let (pack_tx, pack_rx) = bounded::<(Id, Vec<u8>, Vec<Entry>)>(1);
-    let r: &Repository = repo;
+    let r = repo;
     let keys = r.keys();
     let cfg = r.config().clone();
     let seed = keys.chunker_seed();
-    let (meta_w, meta_r) = pipe(4);
-    let (data_w, data_r) = pipe(4);
 
-    let (packs, packer, split, cut) = thread::scope(|s| {
-        let splitter = s.spawn(move || split_stream(reader, meta_w, data_w, what, progress));
+    thread::scope(|s| {
         let mut chunkers = Vec::new();
-        for (lane, lane_reader) in [(Lane::Meta, meta_r), (Lane::Data, data_r)] {
+        for (lane, lane_reader) in lanes.into_iter().enumerate() {
             let work_tx = work_tx.clone();
             chunkers.push(s.spawn(move || -> Result<()> {
                 let c = cfg.chunker;
@@ -160,27 +218,12 @@ pub(crate) fn ingest<R: Read + Send>(
             Ok(all)
         });
 
-        let packer = pack_blobs(done_rx, pack_tx, r, cfg.pack_size as usize);
-        let split = splitter.join().expect("splitter thread panicked");
+        let packed = pack_blobs(done_rx, pack_tx, r, cfg.pack_size as usize, lane_count);
         let cut: Result<()> = chunkers
             .into_iter()
             .try_for_each(|c| c.join().expect("chunker thread panicked"));
         let packs = uploader.join().expect("uploader thread panicked");
-        (packs, packer, split, cut)
-    });
-
-    // The first real failure wins; `Interrupted` only means a neighbour stopped.
-    let packs = packs?;
-    repo.index_packs(&packs);
-    let (check, digest) = split?;
-    cut?;
-    let ([meta_chunks, data_chunks], stats) = packer?;
-    Ok(Ingested {
-        meta_chunks,
-        data_chunks,
-        digest,
-        check,
-        stats,
+        Stored { packs, cut, packed }
     })
 }
 
@@ -226,13 +269,14 @@ fn pack_blobs(
     pack_tx: crossbeam_channel::Sender<(Id, Vec<u8>, Vec<Entry>)>,
     repo: &Repository,
     pack_size: usize,
-) -> Result<([Vec<Id>; 2], ShipStats)> {
-    let mut lanes: [Vec<Option<Id>>; 2] = [Vec::new(), Vec::new()];
+    lane_count: usize,
+) -> Result<(Vec<Vec<Id>>, ShipStats)> {
+    let mut lanes: Vec<Vec<Option<Id>>> = vec![Vec::new(); lane_count];
     let mut seen = HashSet::new();
     let mut stats = ShipStats::default();
     let mut pack = PackWriter::new();
     for d in done_rx {
-        let chunks = &mut lanes[d.lane as usize];
+        let chunks = &mut lanes[d.lane];
         if chunks.len() <= d.seq {
             chunks.resize(d.seq + 1, None);
         }
@@ -256,12 +300,10 @@ fn pack_blobs(
             .send(pack.finish(repo.keys()))
             .map_err(|_| Error::Interrupted)?;
     }
-    let [meta, data] = lanes.map(|l| l.into_iter().collect::<Option<Vec<Id>>>());
-    Ok((
-        [
-            meta.ok_or(Error::Interrupted)?,
-            data.ok_or(Error::Interrupted)?,
-        ],
-        stats,
-    ))
+    let lanes = lanes
+        .into_iter()
+        .map(|l| l.into_iter().collect::<Option<Vec<Id>>>())
+        .collect::<Option<Vec<Vec<Id>>>>()
+        .ok_or(Error::Interrupted)?;
+    Ok((lanes, stats))
 }

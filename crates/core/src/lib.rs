@@ -36,6 +36,7 @@ pub mod install;
 pub mod job;
 mod keyslot;
 pub mod metrics;
+mod pause;
 mod pipe;
 mod progress;
 pub mod prune;

@@ -27,6 +27,7 @@ use crate::format::blob;
 use crate::format::index::PackBlobs;
 use crate::format::pack::{self, Entry, PackWriter};
 use crate::id::Id;
+use crate::pause::pause_point;
 use crate::progress::Progress;
 use crate::repo_lock::RepoLock;
 use crate::repository::Repository;
@@ -127,7 +128,7 @@ pub fn plan(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
     let mut snapshots = 0;
     for id in repo.manifest_ids()? {
         let m = repo.read_manifest(&id).map_err(|e| refuse(e.to_string()))?;
-        referenced.extend(m.all_chunks().copied());
+        referenced.extend(m.referenced_chunks().copied());
         snapshots += 1;
     }
     let mut segments = Vec::new();
@@ -301,21 +302,6 @@ pub fn execute(
     progress.end();
     repo.reload_index()?;
     Ok(plan)
-}
-
-/// For the SIGKILL tests: when `BACKUP_TEST_PAUSE_AT` names this point, the
-/// process creates the file `BACKUP_TEST_PAUSE_MARKER` and waits there to
-/// be killed. Inert unless both variables are set.
-fn pause_point(name: &str) {
-    if std::env::var("BACKUP_TEST_PAUSE_AT").as_deref() != Ok(name) {
-        return;
-    }
-    if let Ok(marker) = std::env::var("BACKUP_TEST_PAUSE_MARKER") {
-        let _ = std::fs::write(marker, name);
-        loop {
-            std::thread::sleep(std::time::Duration::from_secs(3600));
-        }
-    }
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ fn fetch_into(
 }
 
 /// Writes the plaintext of `chunks`, in order, to `out`.
-fn fetch_chunks(
+pub(crate) fn fetch_chunks(
     repo: &Repository,
     name: &str,
     chunks: &[Id],

@@ -7,6 +7,7 @@ use std::time::Instant;
 use backup_zfs::{SendArgs, Snapshot, SnapshotName, Zfs};
 
 use crate::error::{Error, Result};
+use crate::filelist::{load, record, FileList, Recorded, WalkStats};
 use crate::format::manifest::{self, BaseRef, Manifest};
 use crate::id::Id;
 use crate::ingest::ingest;
@@ -26,6 +27,8 @@ pub struct ShipRequest {
     pub raw: bool,
     /// `zfs send -c` (compressed blocks as stored; OpenZFS only).
     pub compressed: bool,
+    /// Record the snapshot's file manifest (a volume: its device digest).
+    pub file_manifest: bool,
 }
 
 /// How a ship ended.
@@ -37,6 +40,15 @@ pub enum ShipOutcome {
         id: Id,
         /// The manifest written.
         manifest: Box<Manifest>,
+        /// Why no file manifest was recorded although one was asked for:
+        /// the stream is committed all the same, but the caller must make
+        /// this visible (a job run fails).
+        file_manifest_error: Option<String>,
+        /// Why there was nothing to record, when that is not a failure (a
+        /// volume without a device node, as on zfs-fuse).
+        file_manifest_note: Option<String>,
+        /// What walking the snapshot cost, when a file manifest was recorded.
+        file_manifest_walk: Option<WalkStats>,
     },
     /// A snapshot with the same guid was already in the repository.
     AlreadyShipped {
@@ -109,6 +121,20 @@ pub fn ship(
             reason,
         })?;
 
+    // The stream is whole: from here on nothing may lose it. A file
+    // manifest that cannot be recorded is reported, not fatal.
+    let mut recorded = Recorded::default();
+    let mut file_manifest_error = None;
+    if req.file_manifest {
+        let base_list = base
+            .as_ref()
+            .and_then(|b| base_file_list(repo, shipped.get(&b.guid)?));
+        match record(repo, zfs, &req.snapshot, base_list.as_ref()) {
+            Ok(r) => recorded = r,
+            Err(e) => file_manifest_error = Some(format!("file manifest of {what}: {e}")),
+        }
+    }
+
     let mut stats = ingested.stats;
     stats.seconds = started.elapsed().as_secs_f64();
     let m = Manifest {
@@ -133,14 +159,26 @@ pub fn ship(
         zfs: zfs.dialect()?.name(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         shipped_at: jiff::Timestamp::now().as_second(),
-        files: None,
-        volume: None,
+        files: recorded.files,
+        volume: recorded.volume,
     };
     let id = repo.write_manifest(&m)?;
+    let file_manifest_walk = m.files.is_some().then_some(recorded.stats);
     Ok(ShipOutcome::Shipped {
         id,
         manifest: Box::new(m),
+        file_manifest_error,
+        file_manifest_note: recorded.note,
+        file_manifest_walk,
     })
+}
+
+/// The file list of an already shipped snapshot, to borrow digests from;
+/// `None` if it has none or it cannot be read (every file is then read:
+/// slower, never wrong; `check` reports the damage).
+fn base_file_list(repo: &Repository, id: &Id) -> Option<FileList> {
+    let m = repo.read_manifest(id).ok()?;
+    load(repo, m.files.as_ref()?, &m.full_name()).ok()
 }
 
 /// Ships a stream that does not come from `zfs send` of a live snapshot

@@ -46,6 +46,7 @@ impl Dialect {
                 resume_tokens: true,
                 snapshot_dir: true,
                 multi_snapshot: true,
+                volume_devices: true,
             },
         }
     }
@@ -81,6 +82,9 @@ pub struct Features {
     /// `zfs snapshot a@x b@x`: several snapshots, atomically, in one call
     /// (zfs-fuse takes exactly one argument: "too many arguments").
     pub multi_snapshot: bool,
+    /// Volumes appear as block devices under `/dev/zvol/` (zfs-fuse cannot
+    /// even create volumes: "internal error: Function not implemented").
+    pub volume_devices: bool,
 }
 
 impl Features {

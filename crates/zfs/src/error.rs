@@ -91,6 +91,15 @@ pub enum ZfsError {
         source: std::io::Error,
     },
 
+    /// A local file operation around a zfs command failed (the private
+    /// mountpoint of a snapshot view, a device node).
+    #[error("{what}: {source}")]
+    LocalIo {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The command failed with stderr we do not recognise.
     #[error("command `{command}` failed ({status}): {}", stderr.trim_end())]
     Command {

@@ -71,12 +71,14 @@ mod dialect;
 mod error;
 mod holds;
 mod list;
+mod mount_lock;
 mod name;
 mod parse;
 mod pool;
 mod receive;
 mod send;
 mod stream_header;
+mod view;
 mod zfs;
 
 #[cfg(feature = "test-pool")]
@@ -85,9 +87,11 @@ pub mod testpool;
 pub use crate::dialect::{Dialect, Features};
 pub use crate::error::ZfsError;
 pub use crate::list::Snapshot;
+pub use crate::mount_lock::mount_lock;
 pub use crate::name::{DatasetName, NameError, SnapshotName, MAX_NAME_LEN};
 pub use crate::receive::{ReceiveArgs, ReceiveSink};
 pub use crate::send::{SendArgs, SendStream};
+pub use crate::view::{is_view_clone, SnapshotView, ViewKind, VIEW_PREFIX, VIEW_PROPERTY};
 pub use crate::zfs::Zfs;
 
 #[cfg(test)]

@@ -25,6 +25,8 @@
 //! Only that pool is ever destroyed; other pools on the machine are not touched.
 
 use std::fs::{File, OpenOptions};
+
+pub use crate::mount_lock::mount_lock;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -176,24 +178,6 @@ fn unique_name() -> String {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("zbt{}x{n}x{nanos}", std::process::id())
-}
-
-/// A lock held across test processes while a file system is created and
-/// first mounted: zfs-fuse's FUSE side was seen to wedge (every new mount
-/// left uninitialised) when two tests created pools and datasets at the
-/// same moment. Tests take it around `zpool create` (done here) and
-/// `zfs create`; the kernel releases it when the holder exits.
-pub fn mount_lock() -> Result<File, ZfsError> {
-    let path = std::env::temp_dir().join("backup-testpool-mount.lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| io_error(&format!("open {}", path.display()), e))?;
-    file.lock()
-        .map_err(|e| io_error(&format!("lock {}", path.display()), e))?;
-    Ok(file)
 }
 
 fn io_error(what: &str, source: std::io::Error) -> ZfsError {

@@ -185,6 +185,9 @@ fn print_report(job: &Job, report: &JobReport, json: bool) -> Result<()> {
     if let Some(p) = &report.pruned {
         println!("  pruned: {p}");
     }
+    for n in &report.notes {
+        println!("  note: {n}");
+    }
     for e in &report.errors {
         println!("  error: {e}");
     }

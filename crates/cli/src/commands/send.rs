@@ -40,6 +40,7 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
         full: a.full,
         raw: a.raw,
         compressed: a.compressed,
+        file_manifest: !a.no_file_manifest,
     };
     let zfs = Zfs::new();
     let progress = CliProgress::new(g.quiet);
@@ -59,7 +60,20 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
                 );
             }
         }
-        ShipOutcome::Shipped { id, manifest: m } => {
+        ShipOutcome::Shipped {
+            id,
+            manifest: m,
+            file_manifest_error,
+            file_manifest_note,
+            file_manifest_walk,
+        } => {
+            // The stream is committed either way; say what is missing.
+            if let Some(e) = &file_manifest_error {
+                eprintln!("backup: warning: {e}; the snapshot was shipped without a file manifest, so a restore drill cannot compare its files");
+            }
+            if let Some(n) = &file_manifest_note {
+                eprintln!("backup: note: {n}");
+            }
             if a.json {
                 println!(
                     "{}",
@@ -70,6 +84,15 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
                         "base_snapshot": m.base.as_ref().map(|b| b.snapshot.clone()),
                         "stream_len": m.stream_len, "chunks": m.stats.chunks, "new_chunks": m.stats.new_chunks,
                         "new_stored_bytes": m.stats.new_stored_bytes, "seconds": m.stats.seconds,
+                        "file_manifest": m.files.as_ref().map(|f| serde_json::json!({
+                            "entries": f.entries, "bytes": f.bytes, "view": f.view,
+                            "chunks": f.chunks.len(), "seconds": f.seconds,
+                            "files_read": file_manifest_walk.map(|w| w.files_read),
+                            "files_reused": file_manifest_walk.map(|w| w.files_reused),
+                        })),
+                        "volume_digest": m.volume.as_ref().map(|v| v.blake3.clone()),
+                        "file_manifest_error": file_manifest_error,
+                        "file_manifest_note": file_manifest_note,
                     })
                 );
             } else {
@@ -87,6 +110,15 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
                     bytes(m.stats.new_stored_bytes),
                     rate(m.stream_len, m.stats.seconds),
                 );
+                if let Some(f) = &m.files {
+                    println!(
+                        "  file manifest: {} entries, {} in files, walked in {:.1}s ({})",
+                        f.entries,
+                        bytes(f.bytes),
+                        f.seconds,
+                        f.view
+                    );
+                }
             }
         }
     }

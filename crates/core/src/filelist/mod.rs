@@ -3,8 +3,28 @@
 //! recorded at backup time and compared with the restored tree by a
 //! restore drill (layer 3).
 //!
-//! SKELETON: the types are the contract between the backup side (walk,
-//! store) and the drill side (load, compare). Function bodies to come.
+//! The types are the contract between the backup side ([`walk`], [`store`])
+//! and the drill side ([`load`], [`compare`]). docs/design.md, "File
+//! manifests", has the encoding byte by byte and the digest reuse rule.
+
+mod compare;
+mod encode;
+mod record;
+mod store;
+mod volume;
+mod walk;
+
+#[cfg(test)]
+mod repo_tests;
+#[cfg(test)]
+mod tests;
+
+pub use compare::compare;
+pub use encode::{decode, encode};
+pub(crate) use record::{record, Recorded};
+pub use store::{load, store};
+pub use volume::digest_device;
+pub use walk::{walk, walk_counted, WalkStats};
 
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +102,25 @@ pub struct FileList {
     pub entries: Vec<Entry>,
 }
 
+impl FileList {
+    /// The entry at `path`, by binary search (entries are sorted).
+    pub fn get(&self, path: &[u8]) -> Option<&Entry> {
+        self.entries
+            .binary_search_by(|e| e.path.as_slice().cmp(path))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    /// Sum of the regular files' sizes.
+    pub fn file_bytes(&self) -> u64 {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == Kind::File)
+            .map(|e| e.size)
+            .sum()
+    }
+}
+
 /// Where a snapshot's file manifest is in the repository (in its manifest).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileListRef {
@@ -139,22 +178,3 @@ impl Comparison {
     }
 }
 
-// TEMPORARY stubs until the file-manifest branch lands (replaced by it).
-use crate::error::Result;
-use crate::repository::Repository;
-use std::path::Path;
-
-/// Walks a tree (stub).
-pub fn walk(_root: &Path, _reuse: Option<&FileList>) -> Result<FileList> {
-    Ok(FileList::default())
-}
-
-/// Compares two trees (stub).
-pub fn compare(_expected: &FileList, _actual: &FileList, _cap: usize) -> Comparison {
-    Comparison::default()
-}
-
-/// Loads a stored list (stub).
-pub fn load(_repo: &Repository, _r: &FileListRef, _what: &str) -> Result<FileList> {
-    Ok(FileList::default())
-}

@@ -93,9 +93,21 @@ impl Manifest {
         format!("{}@{}", self.dataset, self.snapshot)
     }
 
-    /// Every chunk the stream needs, both lanes.
+    /// Every chunk the stream needs, both lanes. Not the file list's: a
+    /// stream restores without it.
     pub fn all_chunks(&self) -> impl Iterator<Item = &Id> {
         self.meta_chunks.iter().chain(&self.data_chunks)
+    }
+
+    /// The chunks of the file manifest, if one was recorded.
+    pub fn file_list_chunks(&self) -> impl Iterator<Item = &Id> {
+        self.files.iter().flat_map(|f| f.chunks.iter())
+    }
+
+    /// Every chunk the manifest references: the stream's and the file
+    /// manifest's. Prune keeps these.
+    pub fn referenced_chunks(&self) -> impl Iterator<Item = &Id> {
+        self.all_chunks().chain(self.file_list_chunks())
     }
 }
 

@@ -44,6 +44,9 @@ pub struct JobReport {
     pub pruned: Option<String>,
     /// Errors of datasets that failed (the others were still shipped).
     pub errors: Vec<String>,
+    /// Things worth knowing that are not failures (a volume whose digest
+    /// could not be taken for want of a device node).
+    pub notes: Vec<String>,
     /// Stream bytes shipped.
     pub stream_bytes: u64,
     /// Bytes newly stored.
@@ -51,12 +54,15 @@ pub struct JobReport {
 }
 
 /// The datasets a job ships: each configured one, with its descendants if
-/// `recursive`, minus excluded subtrees.
+/// `recursive`, minus excluded subtrees and the temporary clones of
+/// snapshot views (`<pool>/backup-view-…`).
 pub fn job_datasets(zfs: &Zfs, job: &Job) -> Result<Vec<DatasetName>> {
     let mut out = Vec::new();
     for ds in &job.datasets {
         for d in zfs.list_datasets(ds, job.recursive)? {
-            if !job.exclude.iter().any(|x| x.contains(&d)) && !out.contains(&d) {
+            // A view clone of a concurrent ship is not data to back up.
+            let view = backup_zfs::is_view_clone(&d);
+            if !view && !job.exclude.iter().any(|x| x.contains(&d)) && !out.contains(&d) {
                 out.push(d);
             }
         }
@@ -188,10 +194,21 @@ fn run_steps(
             full: wants_full(job.full_every, &job.prefix, &mine, now),
             raw: false,
             compressed: false,
+            file_manifest: job.file_manifest,
         };
         match ship(repo, zfs, &req, &shipped, progress) {
-            Ok(ShipOutcome::Shipped { id, manifest: m }) => {
+            Ok(ShipOutcome::Shipped {
+                id,
+                manifest: m,
+                file_manifest_error,
+                file_manifest_note,
+                ..
+            }) => {
                 shipped.insert(m.guid, id);
+                // The stream is committed; a missing file manifest still
+                // fails the run, so nobody relies on a drill that cannot check.
+                report.errors.extend(file_manifest_error);
+                report.notes.extend(file_manifest_note);
                 report.stream_bytes += m.stream_len;
                 report.stored_bytes += m.stats.new_stored_bytes;
                 let kind = if m.base.is_some() {

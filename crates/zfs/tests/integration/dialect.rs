@@ -26,7 +26,8 @@ fn detects_the_dialect_once() {
                     || f.embedded_data
                     || f.resume_tokens
                     || f.snapshot_dir
-                    || f.multi_snapshot),
+                    || f.multi_snapshot
+                    || f.volume_devices),
                 "{f:?}"
             );
         }

@@ -7,3 +7,4 @@ mod dialect;
 mod helpers;
 mod send_receive;
 mod snapshots;
+mod views;

@@ -1,0 +1,174 @@
+//! Walking a tree into a [`FileList`]: walkdir, no symlinks followed, one
+//! file system, every regular file's content hashed with BLAKE3 unless the
+//! previous list vouches for it.
+//!
+//! # Digest reuse
+//!
+//! An entry of `reuse` (the base snapshot's list) lends its digest when it
+//! has the same path, type, inode, size, mtime and ctime, seconds and
+//! nanoseconds. Any change to a file's content updates its ctime, and ctime
+//! cannot be set by users (unlike mtime, `touch -d`): it is the kernel's
+//! clock at the change. Inode numbers are ZFS object numbers, kept by
+//! snapshots, clones and `zfs receive`. So a file with the same inode and
+//! the same ctime to the nanosecond has not changed since the base was
+//! walked; only a clock that went back to the exact nanosecond while the
+//! same object was rewritten to the same size could fool the rule.
+
+use std::fs::{File, Metadata};
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
+
+use super::{Entry, FileList, Kind};
+use crate::error::{Error, Result};
+
+/// Bytes read at a time while hashing a file.
+pub(super) const READ_BUF: usize = 1 << 20;
+
+/// What a walk cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalkStats {
+    /// Entries listed.
+    pub entries: u64,
+    /// Regular files whose content was read.
+    pub files_read: u64,
+    /// Bytes read to hash them.
+    pub bytes_read: u64,
+    /// Regular files whose digest came from the previous list.
+    pub files_reused: u64,
+}
+
+/// Walks `root` into a sorted [`FileList`] whose root entry has path `""`.
+/// Symlinks are not followed, and other file systems mounted below `root`
+/// are not entered (their mountpoint directory is listed). A regular file's
+/// digest is taken from `reuse` when the rule in the module docs allows.
+/// An unreadable path is an error naming it.
+pub fn walk(root: &Path, reuse: Option<&FileList>) -> Result<FileList> {
+    walk_counted(root, reuse).map(|(list, _)| list)
+}
+
+/// [`walk`], also saying how many files were read and how many reused.
+pub fn walk_counted(root: &Path, reuse: Option<&FileList>) -> Result<(FileList, WalkStats)> {
+    let mut stats = WalkStats::default();
+    let mut entries = Vec::new();
+    let mut buf = vec![0u8; READ_BUF];
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .same_file_system(true);
+    for item in walker {
+        let item = item.map_err(|e| {
+            let path = e
+                .path()
+                .map_or_else(|| root.display().to_string(), |p| p.display().to_string());
+            Error::io(format!("walking {path}"), e.into())
+        })?;
+        let full = item.path();
+        let meta = item.metadata().map_err(|e| {
+            Error::io(
+                format!("reading the metadata of {}", full.display()),
+                e.into(),
+            )
+        })?;
+        let rel = full.strip_prefix(root).unwrap_or(full);
+        let mut entry = entry_of(rel.as_os_str().as_bytes().to_vec(), &meta);
+        match entry.kind {
+            Kind::Symlink => {
+                let target = std::fs::read_link(full)
+                    .map_err(|e| Error::io(format!("reading the symlink {}", full.display()), e))?;
+                entry.target = Some(target.into_os_string().as_bytes().to_vec());
+            }
+            Kind::File => {
+                let lent = reuse
+                    .and_then(|r| r.get(&entry.path))
+                    .filter(|old| unchanged(old, &entry))
+                    .and_then(|old| old.blake3);
+                entry.blake3 = Some(match lent {
+                    Some(d) => {
+                        stats.files_reused += 1;
+                        d
+                    }
+                    None => {
+                        stats.files_read += 1;
+                        let (d, n) = hash_file(full, &mut buf)?;
+                        stats.bytes_read += n;
+                        d
+                    }
+                });
+            }
+            _ => {}
+        }
+        entries.push(entry);
+    }
+    entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    stats.entries = entries.len() as u64;
+    Ok((FileList { entries }, stats))
+}
+
+/// The entry for `meta`, without target or digest.
+fn entry_of(path: Vec<u8>, meta: &Metadata) -> Entry {
+    let ft = meta.file_type();
+    let kind = if ft.is_file() {
+        Kind::File
+    } else if ft.is_dir() {
+        Kind::Dir
+    } else if ft.is_symlink() {
+        Kind::Symlink
+    } else if ft.is_fifo() {
+        Kind::Fifo
+    } else if ft.is_socket() {
+        Kind::Socket
+    } else if ft.is_char_device() {
+        Kind::Char
+    } else {
+        Kind::Block
+    };
+    Entry {
+        path,
+        kind,
+        size: match kind {
+            Kind::File | Kind::Symlink => meta.size(),
+            _ => 0,
+        },
+        mode: meta.mode() & 0o7777,
+        uid: meta.uid(),
+        gid: meta.gid(),
+        mtime: meta.mtime(),
+        mtime_nsec: meta.mtime_nsec() as u32,
+        ctime: meta.ctime(),
+        ctime_nsec: meta.ctime_nsec() as u32,
+        ino: meta.ino(),
+        target: None,
+        rdev: matches!(kind, Kind::Char | Kind::Block).then(|| meta.rdev()),
+        blake3: None,
+    }
+}
+
+/// The digest reuse rule (module docs).
+fn unchanged(old: &Entry, new: &Entry) -> bool {
+    old.kind == new.kind
+        && old.ino == new.ino
+        && old.size == new.size
+        && (old.mtime, old.mtime_nsec) == (new.mtime, new.mtime_nsec)
+        && (old.ctime, old.ctime_nsec) == (new.ctime, new.ctime_nsec)
+}
+
+/// BLAKE3 of a file's content and the bytes read, in bounded memory.
+pub(super) fn hash_file(path: &Path, buf: &mut [u8]) -> Result<([u8; 32], u64)> {
+    let err = |e| Error::io(format!("reading {}", path.display()), e);
+    let mut f = File::open(path).map_err(err)?;
+    let mut h = blake3::Hasher::new();
+    let mut total = 0u64;
+    loop {
+        match f.read(buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&buf[..n]);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Ok((*h.finalize().as_bytes(), total))
+}
