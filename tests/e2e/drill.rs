@@ -167,9 +167,10 @@ fn a_healthy_repository_passes_every_layer_and_leaves_nothing() {
         }
         assert!(d["restored_bytes"].as_u64().unwrap() > 0);
     }
-    // Root, hello.txt, new.txt, dir, dir/blob, link; root and data.db.
+    // Root, hello.txt, new.txt, dir, dir/blob, link and db (the child's
+    // mountpoint directory in the parent's tree); root and data.db.
     assert_eq!(
-        ds[0]["comparison"]["expected"], 6,
+        ds[0]["comparison"]["expected"], 7,
         "{:#}",
         ds[0]["comparison"]
     );
@@ -433,4 +434,58 @@ fn the_runbook_commands_restore_the_dataset() {
         fs::read(de.env.mountpoint(&db).join("data.db")).unwrap(),
         noise(50_000, 8)
     );
+}
+
+#[test]
+fn a_file_manifest_that_no_longer_matches_the_data_fails_layer_3() {
+    let de = drill_env("");
+    de.set_drill(&format!(
+        "[jobs.app.drill]\nscratch_parent = \"{}\"\n",
+        de.scratch
+    ));
+    let snap = de.env.snapshot(&de.app, "tampered");
+    // Ship it, and while the ship walks its view, change a file of the view:
+    // the stream holds the snapshot, the file manifest the tampered file.
+    let (child, marker, lines) = crate::file_manifests::send_paused(&de.env, &snap.to_string());
+    let (view, clone) = (PathBuf::from(&lines[0]), &lines[1]);
+    if clone.is_empty() {
+        // A .zfs/snapshot view (OpenZFS) cannot be written to.
+        crate::file_manifests::release(child, &marker);
+        return;
+    }
+    crate::harness::run_ok("zfs", ["set", "readonly=off", clone]);
+    fs::write(view.join("hello.txt"), "tampered\n").unwrap();
+    let out = crate::file_manifests::release(child, &marker);
+    assert_ok(&out, "send");
+
+    let (code, r) = de.drill(["--snapshot", &snap.to_string()]);
+    assert_eq!(code, 6, "{r:#}");
+    let d = &r["datasets"][0];
+    assert_eq!(layer(d, "data"), "pass");
+    assert_eq!(layer(d, "receive"), "pass");
+    assert_eq!(layer(d, "files"), "fail", "{d:#}");
+    let c = &d["comparison"];
+    assert_eq!(
+        (
+            c["changed"].as_u64(),
+            c["missing"].as_u64(),
+            c["extra"].as_u64()
+        ),
+        (Some(1), Some(0), Some(0)),
+        "{c:#}"
+    );
+    assert_eq!(c["changed_paths"][0][0], "hello.txt");
+    let what: Vec<&str> = c["changed_paths"][0][1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        what.contains(&"content") && what.contains(&"size"),
+        "{what:?}"
+    );
+    assert!(summary(d, "files").contains("hello.txt"), "{d:#}");
+    assert_eq!(r["mismatches"], 1);
+    de.assert_no_scratch();
 }

@@ -165,7 +165,7 @@ fn no_file_manifest_when_turned_off_by_flag_or_job() {
 
 /// Starts `backup send TARGET` that stops once its view is open; returns
 /// the child and the marker's lines (view path, clone name).
-fn send_paused(env: &Env, target: &str) -> (Child, std::path::PathBuf, Vec<String>) {
+pub(crate) fn send_paused(env: &Env, target: &str) -> (Child, std::path::PathBuf, Vec<String>) {
     start_paused(env, &["send", target])
 }
 
@@ -197,7 +197,7 @@ fn start_paused(env: &Env, args: &[&str]) -> (Child, std::path::PathBuf, Vec<Str
     }
 }
 
-fn release(child: Child, marker: &Path) -> Output {
+pub(crate) fn release(child: Child, marker: &Path) -> Output {
     fs::remove_file(marker).unwrap();
     child.wait_with_output().unwrap()
 }

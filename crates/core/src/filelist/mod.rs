@@ -177,4 +177,3 @@ impl Comparison {
         self.missing == 0 && self.extra == 0 && self.changed == 0
     }
 }
-
