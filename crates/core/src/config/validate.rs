@@ -210,7 +210,11 @@ impl Checker<'_> {
             let k = format!("{key}.datasets[{i}]");
             if let Some(ds) = self.dataset(&k, v) {
                 if !job_datasets.iter().any(|j| j.contains(&ds)) {
-                    self.fail(&k, v, format!("{ds} is not one of the job's datasets or below one"));
+                    self.fail(
+                        &k,
+                        v,
+                        format!("{ds} is not one of the job's datasets or below one"),
+                    );
                 }
                 datasets.push(ds);
             }
@@ -224,14 +228,24 @@ impl Checker<'_> {
                     "latest" => DrillPick::Latest,
                     "random" => DrillPick::Random,
                     other => {
-                        self.fail(&k, v, format!("{other:?} is neither \"latest\" nor \"random\""));
+                        self.fail(
+                            &k,
+                            v,
+                            format!("{other:?} is neither \"latest\" nor \"random\""),
+                        );
                         DrillPick::Latest
                     }
                 }
             }
         };
-        let rto = d.rto.as_ref().and_then(|v| self.duration(&format!("{key}.rto"), v));
-        let rpo = d.rpo.as_ref().and_then(|v| self.duration(&format!("{key}.rpo"), v));
+        let rto = d
+            .rto
+            .as_ref()
+            .and_then(|v| self.duration(&format!("{key}.rto"), v));
+        let rpo = d
+            .rpo
+            .as_ref()
+            .and_then(|v| self.duration(&format!("{key}.rpo"), v));
         let mut probes = Vec::new();
         for (i, p) in d.probes.iter().enumerate() {
             let k = format!("{key}.probes[{i}]");
@@ -241,18 +255,28 @@ impl Checker<'_> {
                 self.fail(&format!("{k}.command"), &p.command, "the command is empty");
             }
             if probes.iter().any(|q: &Probe| &q.name == p.name.get_ref()) {
-                self.fail(&format!("{k}.name"), &p.name, format!("two probes are named {:?}", p.name.get_ref()));
+                self.fail(
+                    &format!("{k}.name"),
+                    &p.name,
+                    format!("two probes are named {:?}", p.name.get_ref()),
+                );
             }
             let dataset = p.dataset.as_ref().and_then(|v| {
                 let dk = format!("{k}.dataset");
                 let ds = self.dataset(&dk, v)?;
                 if !job_datasets.iter().any(|j| j.contains(&ds)) {
-                    self.fail(&dk, v, format!("{ds} is not one of the job's datasets or below one"));
+                    self.fail(
+                        &dk,
+                        v,
+                        format!("{ds} is not one of the job's datasets or below one"),
+                    );
                 }
                 Some(ds)
             });
             let timeout = match &p.timeout {
-                Some(t) => self.duration(&format!("{k}.timeout"), t).unwrap_or(DEFAULT_HOOK_TIMEOUT),
+                Some(t) => self
+                    .duration(&format!("{k}.timeout"), t)
+                    .unwrap_or(DEFAULT_HOOK_TIMEOUT),
                 None => DEFAULT_HOOK_TIMEOUT,
             };
             probes.push(Probe {
@@ -458,7 +482,10 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
                 .map_err(|m| c.fail(&k, p, m))
                 .ok()
         });
-        let drill = j.drill.as_ref().map(|d| c.drill(&format!("{key}.drill"), d, &datasets));
+        let drill = j
+            .drill
+            .as_ref()
+            .map(|d| c.drill(&format!("{key}.drill"), d, &datasets));
         jobs.insert(
             name.clone(),
             Job {

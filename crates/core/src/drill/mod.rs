@@ -8,6 +8,6 @@ mod report;
 pub use markdown::markdown;
 
 pub use report::{
-    Access, DatasetDrill, DrillReport, Layer, Link, Outcome, Phases, ProbeResult, ScratchInfo, Status,
-    Target, REPORT_VERSION,
+    Access, DatasetDrill, DrillReport, Layer, Link, Outcome, Phases, ProbeResult, ScratchInfo,
+    Status, Target, REPORT_VERSION,
 };
