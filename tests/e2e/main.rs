@@ -3,6 +3,7 @@
 
 mod catalog;
 mod config;
+mod drill_history;
 mod failures;
 mod harness;
 mod jobs;

@@ -5,6 +5,7 @@ pub mod check;
 pub mod config;
 pub mod drill;
 mod drill_history;
+mod drill_show_text;
 pub mod forget;
 pub mod init;
 pub mod list;
