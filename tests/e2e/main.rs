@@ -4,6 +4,7 @@
 mod catalog;
 mod config;
 mod drill_history;
+mod drill_schedule;
 mod failures;
 mod harness;
 mod jobs;

@@ -12,6 +12,7 @@ pub mod list;
 pub mod prune;
 pub mod restore;
 pub mod run;
+mod run_drills;
 pub mod schedule;
 pub mod schedule_units;
 pub mod send;

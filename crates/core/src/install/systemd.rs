@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::drill_units::drill_units;
 use super::quote::{self, exec_arg};
 use super::{
     check_job, config_path, header_line, schedule_of, GeneratedFile, InstallError, Options,
@@ -16,7 +17,7 @@ const UNIT_NAME_MAX: usize = 255;
 /// `backup-<job>`. Job names are letters, digits, `-` and `_` (the
 /// configuration checks), all of which systemd takes in a unit name as
 /// they are: nothing needs `systemd-escape`. Anything else is refused.
-fn unit_base(job: &str) -> Result<String, InstallError> {
+pub(super) fn unit_base(job: &str) -> Result<String, InstallError> {
     check_job(job)?;
     let base = format!("backup-{job}");
     if base.len() + ".service".len() > UNIT_NAME_MAX {
@@ -33,8 +34,10 @@ pub fn timer_name(job: &str) -> Result<String, InstallError> {
     Ok(unit_base(job)? + ".timer")
 }
 
-/// A service and a timer for each of `jobs` that has a schedule, in
-/// `options.unit_dir`.
+/// A service and a timer for each of `jobs` that has a schedule, and for
+/// each that has a drill table (`backup-drill-<job>.service` and `.timer`),
+/// in `options.unit_dir`. Refused if two units would share a name (a job
+/// named `drill-web` beside a drill of job `web`).
 pub fn systemd_units(
     config: &Config,
     jobs: &[&Job],
@@ -42,6 +45,7 @@ pub fn systemd_units(
 ) -> Result<Vec<GeneratedFile>, InstallError> {
     let mut files = Vec::new();
     for job in jobs {
+        files.extend(drill_units(config, job, options)?);
         let Some(schedule) = schedule_of(job)? else {
             continue;
         };
@@ -70,10 +74,20 @@ pub fn systemd_units(
             content: timer,
         });
     }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    if let Some(pair) = files.windows(2).find(|w| w[0].path == w[1].path) {
+        let name = pair[0].path.file_name().unwrap_or_default();
+        return Err(InstallError::Job {
+            job: name.to_string_lossy().into_owned(),
+            reason: "two units would have this name: a job named drill-NAME beside the \
+                     drill of job NAME; rename one of the jobs"
+                .into(),
+        });
+    }
     Ok(files)
 }
 
-fn header(config: &Config, unit: &str) -> Result<String, InstallError> {
+pub(super) fn header(config: &Config, unit: &str) -> Result<String, InstallError> {
     // Checked for control characters, so the header stays one line.
     config_path(config)?;
     Ok(format!(
@@ -84,7 +98,7 @@ fn header(config: &Config, unit: &str) -> Result<String, InstallError> {
 }
 
 /// `5min`, `90s`: whole minutes when they are.
-fn delay_text(d: jiff::SignedDuration) -> String {
+pub(super) fn delay_text(d: jiff::SignedDuration) -> String {
     let secs = d.as_secs().max(0);
     match secs % 60 {
         0 => format!("{}min", secs / 60),
@@ -179,7 +193,7 @@ fn service_text(
     Ok(s)
 }
 
-fn credential_line(name: &str, dir: &Path, job: &Job) -> Result<String, InstallError> {
+pub(super) fn credential_line(name: &str, dir: &Path, job: &Job) -> Result<String, InstallError> {
     let ok_name = !name.is_empty()
         && name
             .chars()
@@ -206,7 +220,7 @@ fn credential_line(name: &str, dir: &Path, job: &Job) -> Result<String, InstallE
 /// a local repository, the metrics file's directory. Prefixed with `-` in
 /// the unit, so a missing one is the tool's error (which names it), not a
 /// namespace set-up failure.
-fn writable_paths(config: &Config, job: &Job) -> Vec<PathBuf> {
+pub(super) fn writable_paths(config: &Config, job: &Job) -> Vec<PathBuf> {
     let mut paths = Vec::new();
     if let Some(state) = config.state_dir.as_ref() {
         let state = Path::new("/").join(state);
