@@ -8,6 +8,7 @@ mod drill_schedule;
 mod failures;
 mod harness;
 mod jobs;
+mod keys;
 mod month;
 mod openzfs;
 mod prune;

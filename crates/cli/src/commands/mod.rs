@@ -8,6 +8,7 @@ mod drill_history;
 mod drill_show_text;
 pub mod forget;
 pub mod init;
+pub mod key;
 pub mod list;
 pub mod prune;
 pub mod restore;
