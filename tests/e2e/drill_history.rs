@@ -8,14 +8,15 @@ use backup_core::{Catalog, LocalBackend, Repository};
 
 use crate::harness::{assert_ok, stderr, Env};
 
-const REPORT: &str = include_str!("drill_report.json");
+/// A fabricated drill report (the one `backup-core`'s tests use).
+pub const REPORT: &str = include_str!("drill_report.json");
 
-fn stdout(out: &std::process::Output) -> String {
+pub fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Records `report` in the catalog of the environment's repository.
-fn record(env: &Env, report: &DrillReport) {
+pub fn record(env: &Env, report: &DrillReport) {
     let id = Repository::peek_id(&LocalBackend::new(&env.repo)).unwrap();
     let path = env
         .tmp

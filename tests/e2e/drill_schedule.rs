@@ -8,11 +8,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use backup_core::drill::{DrillReport, Outcome};
-use backup_core::{Catalog, LocalBackend, Repository};
 
+use crate::drill_history::{record, stdout, REPORT};
 use crate::harness::{assert_ok, stderr, Env, BIN};
-
-const REPORT: &str = include_str!("drill_report.json");
 
 fn config(env: &Env) -> PathBuf {
     let root = env.pool.root();
@@ -36,10 +34,6 @@ fn run(env: &Env, config: &PathBuf, args: &[&str]) -> Output {
         .arg(config)
         .output()
         .unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -68,16 +62,7 @@ fn run_due_drills_when_the_drill_schedule_fired_since_the_last_drill() {
         .unwrap()
         .as_second();
     report.outcome = Outcome::Pass;
-    let id = Repository::peek_id(&LocalBackend::new(&env.repo)).unwrap();
-    let catalog = env
-        .tmp
-        .path()
-        .join("cache")
-        .join(format!("{}.sqlite", id.to_hex()));
-    Catalog::open(&catalog)
-        .unwrap()
-        .record_drill(&report)
-        .unwrap();
+    record(&env, &report);
     let out = run(
         &env,
         &config,

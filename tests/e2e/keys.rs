@@ -7,13 +7,10 @@ use std::sync::Arc;
 
 use backup_core::{LocalBackend, Repository};
 
+use crate::drill_history::stdout;
 use crate::harness::{assert_ok, stderr, Env};
 
 const PASS: &[u8] = b"correct horse battery staple";
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn key_export_writes_a_key_that_opens_the_repository_with_its_passphrase() {

@@ -10,10 +10,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::quote::{self, exec_arg};
-use super::systemd::{credential_line, delay_text, header, unit_base, writable_paths};
-use super::{config_path, GeneratedFile, InstallError, Options, CACHE_DIR};
-use crate::config::{Config, Job, PasswordSource, Scratch};
+use super::systemd::{delay_text, header, sandbox, service_basics, unit_base, writable_paths};
+use super::{GeneratedFile, InstallError, Options};
+use crate::config::{Config, Job, Scratch};
 use crate::schedule::Schedule;
 
 /// The drill units of `job`, none without a drill table.
@@ -78,8 +77,6 @@ fn service_text(
     options: &Options,
     unit: &str,
 ) -> Result<String, InstallError> {
-    let binary = quote::plain_path("binary", &options.binary)?;
-    let config_file = config_path(config)?;
     let mut s = header(config, unit)?;
     writeln!(s, "[Unit]").unwrap();
     writeln!(s, "Description=backup restore drill of job {}", job.name).unwrap();
@@ -90,32 +87,12 @@ fn service_text(
     )
     .unwrap();
     writeln!(s, "\n[Service]\nType=oneshot").unwrap();
-    let exec = [
-        binary.as_str(),
-        "--config",
-        &config_file,
-        "drill",
-        "run",
-        &job.name,
-    ];
-    let exec: Vec<String> = exec.iter().map(|w| exec_arg(w)).collect();
-    writeln!(s, "ExecStart={}", exec.join(" ")).unwrap();
     writeln!(
         s,
         "# Exit code 6: the drill ran and failed (a layer or a target); the unit fails."
     )
     .unwrap();
-    writeln!(s, "Environment=BACKUP_CACHE_DIR={CACHE_DIR}").unwrap();
-    writeln!(s, "CacheDirectory=backup\nCacheDirectoryMode=0700").unwrap();
-    writeln!(s, "StateDirectory=backup\nStateDirectoryMode=0700").unwrap();
-    writeln!(s, "UMask=0077").unwrap();
-    if let Some(repo) = config.repositories.get(&job.repository) {
-        if let PasswordSource::Credential(name) = &repo.password {
-            let line = credential_line(name, &options.credential_dir, job)?;
-            writeln!(s, "# The passphrase of repository {}.", repo.name).unwrap();
-            writeln!(s, "LoadCredential={line}").unwrap();
-        }
-    }
+    service_basics(&mut s, config, job, options, &["drill", "run", &job.name])?;
     writeln!(
         s,
         "\n# Sandbox: read-only but for the paths below, where the drill takes"
@@ -132,15 +109,10 @@ fn service_text(
     )
     .unwrap();
     writeln!(s, "# paths with a drop-in (ReadWritePaths=).").unwrap();
-    writeln!(s, "ProtectSystem=strict\nProtectHome=read-only").unwrap();
     let mut paths = writable_paths(config, job);
     paths.extend(scratch_paths(&job.drill.as_ref().expect("checked").scratch));
     paths.dedup();
-    for path in paths {
-        let text = quote::plain_path("writable path", &path)?;
-        writeln!(s, "ReadWritePaths={}", quote::value(&format!("-{text}"))).unwrap();
-    }
-    writeln!(s, "PrivateTmp=yes\nNoNewPrivileges=yes").unwrap();
+    sandbox(&mut s, paths)?;
     writeln!(s, "Nice=10").unwrap();
     writeln!(s, "IOSchedulingClass=best-effort\nIOSchedulingPriority=7").unwrap();
     Ok(s)

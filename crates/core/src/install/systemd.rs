@@ -106,20 +106,19 @@ pub(super) fn delay_text(d: jiff::SignedDuration) -> String {
     }
 }
 
-fn service_text(
+/// `ExecStart=` running `backup --config CONFIG ARGS`, then the catalog
+/// cache, state directory, umask and the repository's credential.
+pub(super) fn service_basics(
+    s: &mut String,
     config: &Config,
     job: &Job,
     options: &Options,
-    unit: &str,
-) -> Result<String, InstallError> {
+    args: &[&str],
+) -> Result<(), InstallError> {
     let binary = quote::plain_path("binary", &options.binary)?;
     let config_file = config_path(config)?;
-    let mut s = header(config, unit)?;
-    writeln!(s, "[Unit]").unwrap();
-    writeln!(s, "Description=backup job {}", job.name).unwrap();
-    writeln!(s, "After=zfs.target local-fs.target").unwrap();
-    writeln!(s, "\n[Service]\nType=oneshot").unwrap();
-    let exec = [binary.as_str(), "--config", &config_file, "run", &job.name];
+    let mut exec = vec![binary.as_str(), "--config", &config_file];
+    exec.extend(args);
     let exec: Vec<String> = exec.iter().map(|w| exec_arg(w)).collect();
     writeln!(s, "ExecStart={}", exec.join(" ")).unwrap();
     writeln!(
@@ -138,6 +137,32 @@ fn service_text(
             writeln!(s, "LoadCredential={line}").unwrap();
         }
     }
+    Ok(())
+}
+
+/// `ProtectSystem=strict` but for `paths`, and the other sandbox settings.
+pub(super) fn sandbox(s: &mut String, paths: Vec<PathBuf>) -> Result<(), InstallError> {
+    writeln!(s, "ProtectSystem=strict\nProtectHome=read-only").unwrap();
+    for path in paths {
+        let text = quote::plain_path("writable path", &path)?;
+        writeln!(s, "ReadWritePaths={}", quote::value(&format!("-{text}"))).unwrap();
+    }
+    writeln!(s, "PrivateTmp=yes\nNoNewPrivileges=yes").unwrap();
+    Ok(())
+}
+
+fn service_text(
+    config: &Config,
+    job: &Job,
+    options: &Options,
+    unit: &str,
+) -> Result<String, InstallError> {
+    let mut s = header(config, unit)?;
+    writeln!(s, "[Unit]").unwrap();
+    writeln!(s, "Description=backup job {}", job.name).unwrap();
+    writeln!(s, "After=zfs.target local-fs.target").unwrap();
+    writeln!(s, "\n[Service]\nType=oneshot").unwrap();
+    service_basics(&mut s, config, job, options, &["run", &job.name])?;
     writeln!(
         s,
         "\n# Sandbox: the whole file system is read-only but for the paths"
@@ -172,12 +197,7 @@ fn service_text(
         )
         .unwrap();
     }
-    writeln!(s, "ProtectSystem=strict\nProtectHome=read-only").unwrap();
-    for path in writable_paths(config, job) {
-        let text = quote::plain_path("writable path", &path)?;
-        writeln!(s, "ReadWritePaths={}", quote::value(&format!("-{text}"))).unwrap();
-    }
-    writeln!(s, "PrivateTmp=yes\nNoNewPrivileges=yes").unwrap();
+    sandbox(&mut s, writable_paths(config, job))?;
     writeln!(
         s,
         "# Yield to the services being backed up, but never starve:"
@@ -193,7 +213,7 @@ fn service_text(
     Ok(s)
 }
 
-pub(super) fn credential_line(name: &str, dir: &Path, job: &Job) -> Result<String, InstallError> {
+fn credential_line(name: &str, dir: &Path, job: &Job) -> Result<String, InstallError> {
     let ok_name = !name.is_empty()
         && name
             .chars()
