@@ -4,10 +4,13 @@
 mod catalog;
 mod config;
 mod drill;
+mod drill_history;
+mod drill_schedule;
 mod failures;
 mod file_manifests;
 mod harness;
 mod jobs;
+mod keys;
 mod month;
 mod openzfs;
 mod prune;

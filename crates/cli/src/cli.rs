@@ -96,6 +96,44 @@ pub enum Command {
     /// Restore drills: restore a job's snapshots into scratch space, verify them, time them
     #[command(subcommand)]
     Drill(DrillCommand),
+    /// The repository's key slots: list them, export one for escrow, add a passphrase
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// List the key slots: name, when and where made, Argon2id costs (no passphrase needed)
+    List {
+        /// JSON output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the key slot the passphrase opens to a file (mode 0600), for escrow: with the
+    /// passphrase it opens the repository even if its keys/ are lost (`drill run --key-file`)
+    Export {
+        /// The file to write; never overwritten
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Check that an exported key file and the passphrase open the repository (without its key slots)
+    Check {
+        /// The exported key file
+        #[arg(value_name = "FILE")]
+        key_file: PathBuf,
+    },
+    /// Add a key slot for another passphrase (read from the first line of a file)
+    Add {
+        /// The new passphrase's file
+        #[arg(long, value_name = "FILE")]
+        new_password_file: PathBuf,
+        /// Argon2id memory cost in KiB
+        #[arg(long, default_value_t = 65536, value_name = "KIB")]
+        kdf_memory: u32,
+        /// Argon2id passes
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        kdf_iterations: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,6 @@
 //! Opening what commands work on: the repository and the catalog.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -36,6 +36,11 @@ fn target(g: &GlobalArgs) -> Result<(String, Option<PasswordSource>)> {
     Ok((given.to_string(), None))
 }
 
+/// The location of the repository --repo / $BACKUP_REPOSITORY names.
+pub fn location(g: &GlobalArgs) -> Result<String> {
+    Ok(target(g)?.0)
+}
+
 /// The backend named by --repo / $BACKUP_REPOSITORY.
 pub fn backend(g: &GlobalArgs) -> Result<Arc<dyn Backend>> {
     Ok(Arc::from(open_location(&target(g)?.0)?))
@@ -66,6 +71,37 @@ pub fn open_named(g: &GlobalArgs, config: &Config, name: &str) -> Result<Reposit
     let backend = Arc::from(open_location(&spec.location)?);
     Repository::open(backend, &pass)
         .with_context(|| format!("opening repository {name} at {}", spec.location))
+}
+
+/// Opens the repository at `location` with an exported key file (`backup
+/// key export`) instead of its key slots. The passphrase is the one given
+/// on the command line or in the environment, else the configuration's
+/// source for the repository at that location.
+pub fn open_with_key_file(g: &GlobalArgs, location: &str, key_file: &Path) -> Result<Repository> {
+    let key = std::fs::read(key_file)
+        .with_context(|| format!("reading the key file {}", key_file.display()))?;
+    let pass = if g.password.given() || !g.config.exists() {
+        g.password.passphrase()?
+    } else {
+        let config = config(g)?;
+        match config
+            .repositories
+            .values()
+            .find(|r| r.location == location)
+        {
+            Some(spec) => password::from_source(&spec.password)?,
+            None => g.password.passphrase()?,
+        }
+    };
+    let backend = Arc::from(open_location(location)?);
+    Repository::open_with_key(backend, &key_file.display().to_string(), &key, &pass).with_context(
+        || {
+            format!(
+                "opening repository {location} with the key file {}",
+                key_file.display()
+            )
+        },
+    )
 }
 
 /// Opens and unlocks the repository.

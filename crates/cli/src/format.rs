@@ -31,6 +31,22 @@ pub fn time(unix: i64) -> String {
         .unwrap_or_else(|_| unix.to_string())
 }
 
+/// A Unix time in the local time zone: "2026-11-21 10:15:44 CET".
+pub fn local_time(unix: i64) -> String {
+    jiff::Timestamp::from_second(unix)
+        .map(|t| {
+            t.to_zoned(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
+        .unwrap_or_else(|_| unix.to_string())
+}
+
+/// Seconds with one decimal: "12.3s".
+pub fn seconds(s: f64) -> String {
+    format!("{s:.1}s")
+}
+
 /// A Unix time in RFC 3339.
 pub fn rfc3339(unix: i64) -> String {
     jiff::Timestamp::from_second(unix)

@@ -47,6 +47,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Schedule(c) => commands::schedule::run(g, c),
         Command::Status(a) => commands::status::run(g, a),
         Command::Drill(c) => commands::drill::run(g, c),
+        Command::Key(c) => commands::key::run(g, c),
     }
 }
 

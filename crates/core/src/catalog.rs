@@ -13,8 +13,10 @@ use crate::id::Id;
 use crate::repository::Repository;
 use crate::Manifest;
 
+mod drills;
+
 /// The schema version this build writes. Bump it with a migration step.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1
@@ -55,6 +57,17 @@ const MIGRATIONS: &[&str] = &[
     // 2 -> 3: the run's own time (the wall clock, or a simulated one), which
     // `run --due` compares with the schedule. Older rows use `started`.
     "ALTER TABLE job_runs ADD COLUMN run_at INTEGER;",
+    // 3 -> 4: restore drills, each with its whole JSON report. Like job
+    // history, not rebuildable from the repository: `rebuild` never touches it.
+    "CREATE TABLE drills (
+        id TEXT PRIMARY KEY,
+        job TEXT NOT NULL,
+        started INTEGER NOT NULL,
+        finished INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        report TEXT NOT NULL
+    );
+    CREATE INDEX drills_job ON drills (job, started);",
 ];
 
 /// One run of a job, as recorded.

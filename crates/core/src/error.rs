@@ -88,6 +88,17 @@ pub enum Error {
         found: i64,
         known: i64,
     },
+    /// No drill recorded in the catalog has this id, or an id starting with it.
+    #[error("no drill in catalog {} has the id {query:?} or an id starting with it", catalog.display())]
+    DrillNotFound { query: String, catalog: PathBuf },
+    /// The text is the start of several drills' ids.
+    #[error("{query:?} matches {count} drills ({}{}); give a longer id", ids.join(", "), if *count > ids.len() { ", ..." } else { "" })]
+    DrillAmbiguous {
+        query: String,
+        count: usize,
+        /// The first few of them, newest first.
+        ids: Vec<String>,
+    },
     /// Another process holds a lock.
     #[error("{what} is already running ({holder}); not starting a second run")]
     Locked { what: String, holder: String },

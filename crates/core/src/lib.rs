@@ -67,4 +67,6 @@ pub use schedule::{Due, Schedule, ScheduleError};
 pub use ship::{choose_base, ship, ship_stream, ShipOutcome, ShipRequest};
 
 #[cfg(test)]
+mod drill_fixture;
+#[cfg(test)]
 mod tests;

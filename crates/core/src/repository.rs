@@ -29,6 +29,14 @@ pub struct Repository {
     config: ConfigBody,
     index: Index,
     index_problems: Vec<String>,
+    key: OpenedKey,
+}
+
+/// The key slot a repository was opened with.
+#[derive(Clone)]
+struct OpenedKey {
+    name: String,
+    bytes: Vec<u8>,
 }
 
 impl std::fmt::Debug for Repository {
@@ -62,11 +70,11 @@ impl Repository {
         let slot = KeySlot::wrap(&keys, &id, passphrase, opts.kdf)?;
         let slot_bytes = slot.to_bytes();
         // The key first: a config without a key would be a repository nobody can open.
-        backend.write(
-            FileType::Key,
-            &Id::of_bytes(&slot_bytes).to_hex(),
-            &slot_bytes,
-        )?;
+        let key = OpenedKey {
+            name: Id::of_bytes(&slot_bytes).to_hex(),
+            bytes: slot_bytes,
+        };
+        backend.write(FileType::Key, &key.name, &key.bytes)?;
         backend.write(
             FileType::Config,
             "config",
@@ -79,6 +87,7 @@ impl Repository {
             config: opts.config,
             index: Index::new(),
             index_problems: Vec::new(),
+            key,
         })
     }
 
@@ -101,12 +110,18 @@ impl Repository {
         // and name the unreadable ones only if none opens.
         let mut unreadable = Vec::new();
         for (name, _) in &names {
-            let opened = backend
-                .read(FileType::Key, name)
-                .and_then(|b| KeySlot::from_bytes(name, &b))
-                .and_then(|slot| slot.unwrap(name, &id, passphrase));
+            let opened = backend.read(FileType::Key, name).and_then(|bytes| {
+                let keys = KeySlot::from_bytes(name, &bytes)?.unwrap(name, &id, passphrase)?;
+                Ok(keys.map(|k| (k, bytes)))
+            });
             match opened {
-                Ok(Some(keys)) => return Repository::unlocked(backend, id, keys),
+                Ok(Some((keys, bytes))) => {
+                    let key = OpenedKey {
+                        name: name.clone(),
+                        bytes,
+                    };
+                    return Repository::unlocked(backend, id, keys, key);
+                }
                 Ok(None) => {}
                 Err(e) => unreadable.push(e),
             }
@@ -131,7 +146,13 @@ impl Repository {
         let id = read_header(&*backend)?;
         let slot = KeySlot::from_bytes(key_name, key)?;
         match slot.unwrap(key_name, &id, passphrase)? {
-            Some(keys) => Repository::unlocked(backend, id, keys),
+            Some(keys) => {
+                let opened = OpenedKey {
+                    name: key_name.to_string(),
+                    bytes: key.to_vec(),
+                };
+                Repository::unlocked(backend, id, keys, opened)
+            }
             None => Err(Error::WrongPassphrase {
                 repo: backend.location(),
                 slots: 1,
@@ -139,7 +160,12 @@ impl Repository {
         }
     }
 
-    fn unlocked(backend: Arc<dyn Backend>, id: Id, keys: Keys) -> Result<Repository> {
+    fn unlocked(
+        backend: Arc<dyn Backend>,
+        id: Id,
+        keys: Keys,
+        key: OpenedKey,
+    ) -> Result<Repository> {
         let config = config::decode_body(&keys, &backend.read(FileType::Config, "config")?)?;
         let mut repo = Repository {
             backend,
@@ -148,6 +174,7 @@ impl Repository {
             config,
             index: Index::new(),
             index_problems: Vec::new(),
+            key,
         };
         repo.reload_index()?;
         Ok(repo)
@@ -244,6 +271,40 @@ impl Repository {
         let name = Id::of_bytes(&bytes).to_hex();
         self.backend.write(FileType::Key, &name, &bytes)?;
         Ok(name)
+    }
+
+    /// The key slots of the repository at `backend`, by name, each parsed
+    /// or the reason it cannot be. Key slots are readable without a
+    /// passphrase (only the master key inside them is sealed).
+    pub fn key_slots(backend: &dyn Backend) -> Result<Vec<(String, Result<KeySlot>)>> {
+        let mut names: Vec<String> = backend
+            .list(FileType::Key)?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        names.sort();
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let slot = backend
+                    .read(FileType::Key, &name)
+                    .and_then(|b| KeySlot::from_bytes(&name, &b));
+                (name, slot)
+            })
+            .collect())
+    }
+
+    /// The name of the key slot that opened this repository (for a key
+    /// file, the name it was opened under).
+    pub fn key_name(&self) -> &str {
+        &self.key.name
+    }
+
+    /// The stored bytes of the key slot that opened this repository: an
+    /// exported key. With its passphrase, [`Repository::open_with_key`]
+    /// opens the repository even when its `keys/` are lost.
+    pub fn key_bytes(&self) -> &[u8] {
+        &self.key.bytes
     }
 
     /// Reads, opens and verifies one blob.

@@ -2,20 +2,18 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use backup_core::config::{Config, DrillPick, DrillSpec, PasswordSource, Scratch};
 use backup_core::drill::{self, Access, DrillReport, DrillRequest, Outcome};
 use backup_core::job::JobLock;
-use backup_core::{open_location, Id, LockKind, Manifest, Repository};
+use backup_core::{Id, LockKind, Manifest};
 use backup_zfs::Zfs;
 use jiff::Timestamp;
 
 use crate::cli::{DrillCommand, DrillRunArgs, GlobalArgs};
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
-use crate::password;
 use crate::progress::CliProgress;
 
 pub fn run(g: &GlobalArgs, c: &DrillCommand) -> Result<ExitStatus> {
@@ -161,7 +159,7 @@ pub fn drill_job(
     )?;
     let repo_spec = &config.repositories[&job.repository];
     let repo = match &opts.key_file {
-        Some(file) => open_with_key_file(g, &repo_spec.location, &repo_spec.password, file)?,
+        Some(file) => context::open_with_key_file(g, &repo_spec.location, file)?,
         None => context::open_named(g, config, &job.repository)?,
     };
     let _lock = context::lock(g, &repo, LockKind::Shared, &format!("drill {}", job.name))?;
@@ -186,6 +184,9 @@ pub fn drill_job(
     };
     let progress = CliProgress::new(g.quiet || opts.json);
     let report = drill::run(&req, &repo, &all, &Zfs::new(), &progress);
+    let recorded = catalog.record_drill(&report);
+    drop(catalog);
+    super::status::write_metrics(g, config, req.now);
     let report_dir = opts
         .report_dir
         .clone()
@@ -195,6 +196,12 @@ pub fn drill_job(
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_summary(&report);
+    }
+    if let Err(e) = recorded {
+        eprintln!(
+            "backup: drill {}: recording it in the catalog: {e}",
+            report.id
+        );
     }
     match written {
         Ok((json, md)) if !opts.json => {
@@ -209,33 +216,6 @@ pub fn drill_job(
         Outcome::Error => ExitStatus::Failure,
     };
     Ok((report, status))
-}
-
-/// Opens the repository at `location` with an exported key file and the
-/// repository's passphrase, ignoring the key slots stored in it.
-fn open_with_key_file(
-    g: &GlobalArgs,
-    location: &str,
-    source: &PasswordSource,
-    file: &Path,
-) -> Result<Repository> {
-    let key =
-        std::fs::read(file).with_context(|| format!("reading the key file {}", file.display()))?;
-    let pass = if g.password.given() {
-        g.password.passphrase()?
-    } else {
-        password::from_source(source)?
-    };
-    let backend = Arc::from(open_location(location)?);
-    let name = file
-        .file_name()
-        .map_or("key".into(), |n| n.to_string_lossy().into_owned());
-    Repository::open_with_key(backend, &name, &key, &pass).with_context(|| {
-        format!(
-            "opening repository {location} with the key file {}",
-            file.display()
-        )
-    })
 }
 
 /// What the runbook tells an operator about reaching the repository.

@@ -15,6 +15,8 @@ use crate::exit::{ExitStatus, UsageError};
 use crate::format::bytes;
 use crate::progress::CliProgress;
 
+use super::run_drills;
+
 pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
     let config = context::config(g)?;
     let now = match &a.now {
@@ -37,23 +39,19 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
         return run_one(g, &config, job, now, a.json);
     }
     let jobs: Vec<&Job> = match named {
-        Some(job) if job.schedule.is_none() => {
+        Some(job) if job.schedule.is_none() && job.drill.is_none() => {
             return Err(UsageError(format!(
-                "job {} has no schedule, so it is never due: run it with `backup run {}`",
+                "job {} has no schedule and no drill, so it is never due: run it with `backup run {}`",
                 job.name, job.name
             ))
             .into())
         }
         Some(job) => vec![job],
-        None => config
-            .jobs
-            .values()
-            .filter(|j| j.schedule.is_some())
-            .collect(),
+        None => config.jobs.values().collect(),
     };
     let tz = TimeZone::system();
     let mut worst = ExitStatus::Success;
-    for job in jobs {
+    for job in jobs.iter().filter(|j| j.schedule.is_some()) {
         let text = job.schedule.as_deref().expect("filtered on schedule");
         let schedule =
             Schedule::parse(text).with_context(|| format!("schedule of job {}", job.name))?;
@@ -102,11 +100,13 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
             }
         }
     }
-    Ok(worst)
+    // Drills after the jobs, so a drill restores what they just shipped.
+    let drills = run_drills::due_drills(g, &config, &jobs, now, a.json);
+    Ok(worse(worst, drills))
 }
 
 /// The status to exit with after several jobs: any failure wins over a lock.
-fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
+pub fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
     let rank = |s| match s {
         ExitStatus::Success => 0,
         ExitStatus::Locked => 1,

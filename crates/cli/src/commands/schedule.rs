@@ -1,4 +1,4 @@
-//! `backup schedule next`; `install`, `show` and `remove` are in
+//! `backup schedule next` (jobs and their drills); `install`, `show` and `remove` are in
 //! [`schedule_units`](super::schedule_units).
 
 use anyhow::{Context, Result};
@@ -32,24 +32,37 @@ pub fn run(g: &GlobalArgs, c: &ScheduleCommand) -> Result<ExitStatus> {
         None => config.jobs.values().collect(),
     };
     for j in jobs {
-        let Some(text) = &j.schedule else {
-            println!(
+        match &j.schedule {
+            Some(text) => {
+                let s =
+                    Schedule::parse(text).with_context(|| format!("schedule of job {}", j.name))?;
+                println!("{}: {s}", j.name);
+                print_times(&s, &now, *count);
+            }
+            None if j.drill.is_some() => {}
+            None => println!(
                 "{}: no schedule (runs only when asked: backup run {})",
                 j.name, j.name
-            );
-            continue;
-        };
-        let s = Schedule::parse(text).with_context(|| format!("schedule of job {}", j.name))?;
-        println!("{}: {s}", j.name);
-        let times = s.upcoming(now.clone(), *count);
-        if times.is_empty() {
-            println!("  never again");
+            ),
         }
-        for t in times {
-            println!("  {}", t.strftime("%a %Y-%m-%d %H:%M:%S %Z"));
+        if let Some(d) = &j.drill {
+            let s = Schedule::parse(&d.schedule)
+                .with_context(|| format!("drill schedule of job {}", j.name))?;
+            println!("{} drill: {s}", j.name);
+            print_times(&s, &now, *count);
         }
     }
     Ok(ExitStatus::Success)
+}
+
+fn print_times(s: &Schedule, now: &Zoned, count: usize) {
+    let times = s.upcoming(now.clone(), count);
+    if times.is_empty() {
+        println!("  never again");
+    }
+    for t in times {
+        println!("  {}", t.strftime("%a %Y-%m-%d %H:%M:%S %Z"));
+    }
 }
 
 /// An RFC 3339 time (or one with a zone annotation), in the local zone if

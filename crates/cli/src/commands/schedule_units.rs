@@ -41,11 +41,14 @@ pub fn install(g: &GlobalArgs, a: &InstallArgs) -> Result<ExitStatus> {
     let touched_units = changes
         .iter()
         .any(|c| c.kind != ChangeKind::Unchanged && c.path.starts_with(&options.unit_dir));
-    let timers: Vec<String> = jobs
-        .iter()
-        .filter(|j| j.schedule.is_some() && !a.cron)
-        .map(|j| install::timer_name(&j.name))
-        .collect::<Result<_, _>>()?;
+    let timers: Vec<String> = match a.cron {
+        true => Vec::new(),
+        false => files
+            .iter()
+            .filter(|f| f.path.extension().is_some_and(|e| e == "timer"))
+            .filter_map(|f| Some(f.path.file_name()?.to_str()?.to_string()))
+            .collect(),
+    };
     if touched_units {
         let mut steps: Vec<Vec<&str>> = vec![vec!["daemon-reload"]];
         if !timers.is_empty() {
@@ -94,10 +97,11 @@ pub fn remove(g: &GlobalArgs, a: &RemoveArgs) -> Result<ExitStatus> {
     let unit_dir = unit_dir(&a.place);
     let wanted = |name: &str| match a.jobs.is_empty() {
         true => is_unit_name(name),
-        false => a
-            .jobs
-            .iter()
-            .any(|j| name == format!("backup-{j}.service") || name == format!("backup-{j}.timer")),
+        false => a.jobs.iter().any(|j| {
+            ["backup-", "backup-drill-"].iter().any(|base| {
+                name == format!("{base}{j}.service") || name == format!("{base}{j}.timer")
+            })
+        }),
     };
     let mut paths = install::find_generated(&unit_dir, &config_path, wanted)?;
     if a.jobs.is_empty() {
@@ -157,14 +161,14 @@ fn absolute(path: &Path) -> Result<PathBuf> {
         .join(path))
 }
 
-/// The jobs named, each checked to exist and have a schedule; or every
-/// job with a schedule.
+/// The jobs named, each checked to exist and have a schedule or a drill;
+/// or every job with either.
 fn selected<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Job>> {
     if names.is_empty() {
         return Ok(config
             .jobs
             .values()
-            .filter(|j| j.schedule.is_some())
+            .filter(|j| j.schedule.is_some() || j.drill.is_some())
             .collect());
     }
     let mut jobs = Vec::new();
@@ -175,9 +179,9 @@ fn selected<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Job>> {
                 config.path.display()
             ))
         })?;
-        if job.schedule.is_none() {
+        if job.schedule.is_none() && job.drill.is_none() {
             return Err(UsageError(format!(
-                "job {name} has no schedule in {}: nothing to install",
+                "job {name} has no schedule and no drill in {}: nothing to install",
                 config.path.display()
             ))
             .into());

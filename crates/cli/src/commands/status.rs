@@ -141,7 +141,13 @@ fn gather(g: &GlobalArgs, config: &Config, only: Option<&str>, now: Timestamp) -
             notes: x.notes.clone(),
         })
         .collect();
-    Ok(status::build(config, only, &sources, now)?)
+    Ok(status::build(
+        config,
+        only,
+        &sources,
+        now,
+        &TimeZone::system(),
+    )?)
 }
 
 /// Lists a repository's packs, finds its catalog, and syncs it if the

@@ -1,6 +1,7 @@
 //! `backup status` for people: a compact block per job, then repositories.
 
-use backup_core::status::{human_age, JobStatus, RepositoryStatus, Status};
+use backup_core::drill::Outcome;
+use backup_core::status::{human_age, DrillSummary, JobStatus, RepositoryStatus, Status};
 
 use crate::format::{bytes, time};
 
@@ -54,6 +55,7 @@ fn job(j: &JobStatus) {
         ),
         _ => println!("  snapshot age  unknown"),
     }
+    drill(j);
     if !j.snapshots.is_empty() {
         let w = j
             .snapshots
@@ -80,6 +82,52 @@ fn job(j: &JobStatus) {
         }
     }
     println!();
+}
+
+fn drill(j: &JobStatus) {
+    let d = &j.drill;
+    match (&d.schedule, &d.last_pass) {
+        (None, _) => println!("  drill         no drill defined"),
+        (Some(s), None) => println!("  drill         {s}; never passed"),
+        (Some(s), Some(p)) => {
+            let due = d
+                .due
+                .map(|t| format!(", next due {}", time(t)))
+                .unwrap_or_default();
+            println!(
+                "  drill         {s}; last pass {} ({} ago, {}){due}",
+                time(p.started),
+                human_age(p.age_seconds),
+                p.id
+            );
+        }
+    }
+    let pass_id = d.last_pass.as_ref().map(|p| p.id.as_str());
+    if let Some(last) = d.last.as_ref().filter(|l| Some(l.id.as_str()) != pass_id) {
+        last_drill(last);
+    }
+    if let Some(w) = &d.warning {
+        let level = if d.critical { "CRITICAL" } else { "WARNING" };
+        println!("  {level:<13} drill: {w}");
+    }
+}
+
+fn last_drill(last: &DrillSummary) {
+    let how = match last.outcome {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "FAILED",
+        Outcome::Error => "ERROR (could not run)",
+    };
+    let why = last
+        .reason
+        .as_deref()
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    println!(
+        "  last drill    {}  {how}  {}{why}",
+        time(last.started),
+        last.id
+    );
 }
 
 fn repository(r: &RepositoryStatus) {

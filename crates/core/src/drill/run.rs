@@ -85,7 +85,7 @@ pub fn run(
         zfs: zfs
             .dialect()
             .map_or_else(|e| format!("unknown ({e})"), |d| d.name()),
-        started: Timestamp::now().as_second(),
+        started: req.now.as_second(),
         finished: 0,
         outcome: Outcome::Error,
         reason: None,
@@ -119,7 +119,7 @@ pub fn run(
         Err(e) => {
             report.reason = Some(e.to_string());
             report.phases.total = clock.elapsed().as_secs_f64();
-            report.finished = Timestamp::now().as_second();
+            report.finished = req.now.as_second() + clock.elapsed().as_secs() as i64;
             return report;
         }
     };
@@ -136,7 +136,7 @@ pub fn run(
         }
     }
     report.phases.total = clock.elapsed().as_secs_f64();
-    report.finished = Timestamp::now().as_second();
+    report.finished = req.now.as_second() + clock.elapsed().as_secs() as i64;
     report
 }
 

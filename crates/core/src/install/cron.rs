@@ -4,6 +4,11 @@
 //! scheduled with a calendar event (which cron cannot express) runs
 //! `backup run --due` every five minutes and the tool's own scheduler
 //! decides, catching up after downtime as a persistent timer would.
+//!
+//! `run --due` also runs the due restore drills, so a job with a drill
+//! table always asks every five minutes, whatever its schedule syntax (the
+//! tool decides both the job's and the drill's), and a job with a drill
+//! but no schedule gets a line for its drill alone.
 
 use std::fmt::Write as _;
 
@@ -17,7 +22,8 @@ use crate::schedule::Syntax;
 /// How often a calendar-scheduled job asks whether it is due.
 const DUE_EVERY: &str = "*/5 * * * *";
 
-/// The cron.d file for `jobs` (those without a schedule are left out).
+/// The cron.d file for `jobs` (those with neither a schedule nor a drill
+/// are left out).
 pub fn cron_file(
     config: &Config,
     jobs: &[&Job],
@@ -27,8 +33,9 @@ pub fn cron_file(
     let config_file = config_path(config)?;
     let mut s = format!(
         "{}\n# Do not edit: the next install overwrites it, `backup schedule remove`\n\
-         # deletes it. Jobs with a calendar schedule ask every 5 minutes whether\n\
-         # they are due (backup run --due); the tool decides.\n",
+         # deletes it. Jobs with a calendar schedule or a restore drill ask every\n\
+         # 5 minutes whether they (or their drills) are due (backup run --due);\n\
+         # the tool decides.\n",
         header_line(&config.path)
     );
     writeln!(s, "SHELL=/bin/sh").unwrap();
@@ -38,9 +45,10 @@ pub fn cron_file(
     )
     .unwrap();
     for job in jobs {
-        let Some(schedule) = schedule_of(job)? else {
+        let schedule = schedule_of(job)?;
+        if schedule.is_none() && job.drill.is_none() {
             continue;
-        };
+        }
         check_job(&job.name)?;
         let mut command = Vec::new();
         if let Some(repo) = config.repositories.get(&job.repository) {
@@ -51,15 +59,21 @@ pub fn cron_file(
             }
         }
         command.extend([binary.as_str(), "-q", "--config", &config_file, "run"].map(sh_arg));
-        let when = match schedule.syntax() {
-            Syntax::Cron => schedule.to_string(),
+        let when = match &schedule {
+            Some(s) if s.syntax() == Syntax::Cron && job.drill.is_none() => s.to_string(),
             _ => {
                 command.push("--due".into());
                 DUE_EVERY.to_string()
             }
         };
         command.push(sh_arg(&job.name));
-        writeln!(s, "\n# job {}: {}", job.name, schedule).unwrap();
+        let what = match (&schedule, &job.drill) {
+            (Some(s), None) => s.to_string(),
+            (Some(s), Some(d)) => format!("{s}; drill: {}", d.schedule),
+            (None, Some(d)) => format!("no schedule; drill: {}", d.schedule),
+            (None, None) => unreachable!("skipped above"),
+        };
+        writeln!(s, "\n# job {}: {what}", job.name).unwrap();
         writeln!(s, "{when} root {}", command.join(" ")).unwrap();
     }
     Ok(GeneratedFile {

@@ -33,6 +33,7 @@
 
 mod apply;
 mod cron;
+mod drill_units;
 mod quote;
 mod systemd;
 

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::drill_units::drill_units;
 use super::quote::{self, exec_arg};
 use super::{
     check_job, config_path, header_line, schedule_of, GeneratedFile, InstallError, Options,
@@ -16,7 +17,7 @@ const UNIT_NAME_MAX: usize = 255;
 /// `backup-<job>`. Job names are letters, digits, `-` and `_` (the
 /// configuration checks), all of which systemd takes in a unit name as
 /// they are: nothing needs `systemd-escape`. Anything else is refused.
-fn unit_base(job: &str) -> Result<String, InstallError> {
+pub(super) fn unit_base(job: &str) -> Result<String, InstallError> {
     check_job(job)?;
     let base = format!("backup-{job}");
     if base.len() + ".service".len() > UNIT_NAME_MAX {
@@ -33,8 +34,10 @@ pub fn timer_name(job: &str) -> Result<String, InstallError> {
     Ok(unit_base(job)? + ".timer")
 }
 
-/// A service and a timer for each of `jobs` that has a schedule, in
-/// `options.unit_dir`.
+/// A service and a timer for each of `jobs` that has a schedule, and for
+/// each that has a drill table (`backup-drill-<job>.service` and `.timer`),
+/// in `options.unit_dir`. Refused if two units would share a name (a job
+/// named `drill-web` beside a drill of job `web`).
 pub fn systemd_units(
     config: &Config,
     jobs: &[&Job],
@@ -42,6 +45,7 @@ pub fn systemd_units(
 ) -> Result<Vec<GeneratedFile>, InstallError> {
     let mut files = Vec::new();
     for job in jobs {
+        files.extend(drill_units(config, job, options)?);
         let Some(schedule) = schedule_of(job)? else {
             continue;
         };
@@ -70,10 +74,20 @@ pub fn systemd_units(
             content: timer,
         });
     }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    if let Some(pair) = files.windows(2).find(|w| w[0].path == w[1].path) {
+        let name = pair[0].path.file_name().unwrap_or_default();
+        return Err(InstallError::Job {
+            job: name.to_string_lossy().into_owned(),
+            reason: "two units would have this name: a job named drill-NAME beside the \
+                     drill of job NAME; rename one of the jobs"
+                .into(),
+        });
+    }
     Ok(files)
 }
 
-fn header(config: &Config, unit: &str) -> Result<String, InstallError> {
+pub(super) fn header(config: &Config, unit: &str) -> Result<String, InstallError> {
     // Checked for control characters, so the header stays one line.
     config_path(config)?;
     Ok(format!(
@@ -84,7 +98,7 @@ fn header(config: &Config, unit: &str) -> Result<String, InstallError> {
 }
 
 /// `5min`, `90s`: whole minutes when they are.
-fn delay_text(d: jiff::SignedDuration) -> String {
+pub(super) fn delay_text(d: jiff::SignedDuration) -> String {
     let secs = d.as_secs().max(0);
     match secs % 60 {
         0 => format!("{}min", secs / 60),
@@ -92,20 +106,19 @@ fn delay_text(d: jiff::SignedDuration) -> String {
     }
 }
 
-fn service_text(
+/// `ExecStart=` running `backup --config CONFIG ARGS`, then the catalog
+/// cache, state directory, umask and the repository's credential.
+pub(super) fn service_basics(
+    s: &mut String,
     config: &Config,
     job: &Job,
     options: &Options,
-    unit: &str,
-) -> Result<String, InstallError> {
+    args: &[&str],
+) -> Result<(), InstallError> {
     let binary = quote::plain_path("binary", &options.binary)?;
     let config_file = config_path(config)?;
-    let mut s = header(config, unit)?;
-    writeln!(s, "[Unit]").unwrap();
-    writeln!(s, "Description=backup job {}", job.name).unwrap();
-    writeln!(s, "After=zfs.target local-fs.target").unwrap();
-    writeln!(s, "\n[Service]\nType=oneshot").unwrap();
-    let exec = [binary.as_str(), "--config", &config_file, "run", &job.name];
+    let mut exec = vec![binary.as_str(), "--config", &config_file];
+    exec.extend(args);
     let exec: Vec<String> = exec.iter().map(|w| exec_arg(w)).collect();
     writeln!(s, "ExecStart={}", exec.join(" ")).unwrap();
     writeln!(
@@ -124,6 +137,32 @@ fn service_text(
             writeln!(s, "LoadCredential={line}").unwrap();
         }
     }
+    Ok(())
+}
+
+/// `ProtectSystem=strict` but for `paths`, and the other sandbox settings.
+pub(super) fn sandbox(s: &mut String, paths: Vec<PathBuf>) -> Result<(), InstallError> {
+    writeln!(s, "ProtectSystem=strict\nProtectHome=read-only").unwrap();
+    for path in paths {
+        let text = quote::plain_path("writable path", &path)?;
+        writeln!(s, "ReadWritePaths={}", quote::value(&format!("-{text}"))).unwrap();
+    }
+    writeln!(s, "PrivateTmp=yes\nNoNewPrivileges=yes").unwrap();
+    Ok(())
+}
+
+fn service_text(
+    config: &Config,
+    job: &Job,
+    options: &Options,
+    unit: &str,
+) -> Result<String, InstallError> {
+    let mut s = header(config, unit)?;
+    writeln!(s, "[Unit]").unwrap();
+    writeln!(s, "Description=backup job {}", job.name).unwrap();
+    writeln!(s, "After=zfs.target local-fs.target").unwrap();
+    writeln!(s, "\n[Service]\nType=oneshot").unwrap();
+    service_basics(&mut s, config, job, options, &["run", &job.name])?;
     writeln!(
         s,
         "\n# Sandbox: the whole file system is read-only but for the paths"
@@ -158,12 +197,7 @@ fn service_text(
         )
         .unwrap();
     }
-    writeln!(s, "ProtectSystem=strict\nProtectHome=read-only").unwrap();
-    for path in writable_paths(config, job) {
-        let text = quote::plain_path("writable path", &path)?;
-        writeln!(s, "ReadWritePaths={}", quote::value(&format!("-{text}"))).unwrap();
-    }
-    writeln!(s, "PrivateTmp=yes\nNoNewPrivileges=yes").unwrap();
+    sandbox(&mut s, writable_paths(config, job))?;
     writeln!(
         s,
         "# Yield to the services being backed up, but never starve:"
@@ -206,7 +240,7 @@ fn credential_line(name: &str, dir: &Path, job: &Job) -> Result<String, InstallE
 /// a local repository, the metrics file's directory. Prefixed with `-` in
 /// the unit, so a missing one is the tool's error (which names it), not a
 /// namespace set-up failure.
-fn writable_paths(config: &Config, job: &Job) -> Vec<PathBuf> {
+pub(super) fn writable_paths(config: &Config, job: &Job) -> Vec<PathBuf> {
     let mut paths = Vec::new();
     if let Some(state) = config.state_dir.as_ref() {
         let state = Path::new("/").join(state);

@@ -243,6 +243,122 @@ fn writes_only_what_differs_and_removes_only_its_own() {
     assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "[Timer]\n");
 }
 
+const DRILLS: &str = r#"
+[repositories.nas]
+location = "/mnt/nas/backup"
+password_credential = "backup-nas"
+
+[jobs.www]
+repository = "nas"
+datasets = ["tank/www"]
+schedule = "30 2 * * *"
+[jobs.www.drill]
+scratch_dir = "/srv/drills"
+
+[jobs.db]
+repository = "nas"
+datasets = ["tank/db"]
+[jobs.db.drill]
+schedule = "Sat *-*-01..07 04:00"
+scratch_parent = "tank/drills"
+"#;
+
+fn drill_config(text: &str) -> Config {
+    config::parse(Path::new("/etc/backup/backup.toml"), text).unwrap()
+}
+
+#[test]
+fn a_drill_gets_its_own_service_and_timer() {
+    let config = drill_config(DRILLS);
+    let jobs: Vec<_> = config.jobs.values().collect();
+    let files = systemd_units(&config, &jobs, &options()).unwrap();
+    let names: Vec<_> = files
+        .iter()
+        .map(|f| f.path.file_name().unwrap().to_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "backup-drill-db.service",
+            "backup-drill-db.timer",
+            "backup-drill-www.service",
+            "backup-drill-www.timer",
+            "backup-www.service",
+            "backup-www.timer",
+        ]
+    );
+    let service = file(&files, "backup-drill-www.service");
+    has_lines(
+        service,
+        &[
+            "Type=oneshot",
+            "ExecStart=/usr/bin/backup --config /etc/backup/backup.toml drill run www",
+            "After=zfs.target local-fs.target backup-www.service",
+            "LoadCredential=backup-nas:/etc/backup/credentials/backup-nas",
+            "StateDirectory=backup",
+            "ProtectSystem=strict",
+            "ReadWritePaths=-/mnt/nas/backup",
+            "ReadWritePaths=-/srv/drills",
+            "PrivateTmp=yes",
+        ],
+    );
+    assert!(!service.contains("PrivateDevices"), "zfs needs /dev/zfs");
+    assert_eq!(
+        generated_from(service),
+        Some(Path::new("/etc/backup/backup.toml"))
+    );
+    has_lines(
+        file(&files, "backup-drill-www.timer"),
+        &[
+            "Description=Restore drill of backup job www (monthly)",
+            "OnCalendar=*-*-01 00:00:00",
+            "Persistent=true",
+            "RandomizedDelaySec=5min",
+            "WantedBy=timers.target",
+        ],
+    );
+    has_lines(
+        file(&files, "backup-drill-db.service"),
+        &["ReadWritePaths=-/tank/drills"],
+    );
+    has_lines(
+        file(&files, "backup-drill-db.timer"),
+        &["OnCalendar=Sat *-*-01..07 04:00:00"],
+    );
+}
+
+#[test]
+fn a_job_named_like_a_drill_unit_is_refused() {
+    let text = format!(
+        "{DRILLS}\n[jobs.drill-www]\nrepository = \"nas\"\ndatasets = [\"tank/x\"]\nschedule = \"daily\"\n"
+    );
+    let config = drill_config(&text);
+    let jobs: Vec<_> = config.jobs.values().collect();
+    let err = systemd_units(&config, &jobs, &options()).unwrap_err();
+    assert!(
+        err.to_string().contains("backup-drill-www.service"),
+        "{err}"
+    );
+}
+
+#[test]
+fn in_cron_a_job_with_a_drill_asks_every_five_minutes() {
+    let config = drill_config(DRILLS);
+    let jobs: Vec<_> = config.jobs.values().collect();
+    let cron = cron_file(&config, &jobs, &options()).unwrap();
+    has_lines(
+        &cron.content,
+        &[
+            "# job www: 30 2 * * *; drill: monthly",
+            "*/5 * * * * root CREDENTIALS_DIRECTORY=/etc/backup/credentials \
+             /usr/bin/backup -q --config /etc/backup/backup.toml run --due www",
+            "# job db: no schedule; drill: Sat *-*-01..07 04:00",
+            "*/5 * * * * root CREDENTIALS_DIRECTORY=/etc/backup/credentials \
+             /usr/bin/backup -q --config /etc/backup/backup.toml run --due db",
+        ],
+    );
+}
+
 /// schedules/systemd and schedules/cron.d hold what `backup schedule
 /// install` writes for schedules/backup.toml. Refresh them with
 /// `BACKUP_BLESS=1 cargo test -p backup-core install::tests::examples`.

@@ -6,6 +6,7 @@
 //! that is unknown (a job that never succeeded has no last success time) is
 //! left out rather than written as 0.
 
+mod drill;
 mod textfile;
 
 use std::fmt::Write as _;
@@ -191,10 +192,12 @@ pub fn render(status: &Status) -> String {
             ratio.add(l(), x);
         }
     }
-    let families = [
+    let mut families = vec![
         run_ts, run_ok, ok_ts, fail_ts, dur, stream, stored, runs, fails, consec, job_age, ds_age,
-        ds_ts, up, size, packs, rstream, snaps, ratio, when,
+        ds_ts, up, size, packs, rstream, snaps, ratio,
     ];
+    families.extend(drill::families(status));
+    families.push(when);
     let mut out = String::new();
     for f in families.iter().filter(|f| !f.samples.is_empty()) {
         let _ = writeln!(out, "# HELP {} {}", f.name, escape_help(f.help));

@@ -1,6 +1,9 @@
 use super::*;
+use crate::drill::{Outcome, Target};
+use crate::drill_fixture::report;
 use crate::status::{
-    DatasetSnapshot, Failure, JobStatus, RepositoryStatus, RunSummary, Status, Success,
+    DatasetSnapshot, DrillStatus, DrillSummary, Failure, JobStatus, RepositoryStatus, RunSummary,
+    Status, Success,
 };
 
 fn status() -> Status {
@@ -43,6 +46,7 @@ fn status() -> Status {
             missing: vec![],
             snapshot_age_seconds: Some(10_100),
             oldest_dataset: Some("tank/www".into()),
+            drill: Default::default(),
         }],
         repositories: vec![RepositoryStatus {
             name: "nas".into(),
@@ -109,7 +113,11 @@ fn unknown_values_are_left_out() {
 /// the allowed characters, properly escaped values, and a final newline.
 #[test]
 fn output_follows_the_text_exposition_format() {
-    let text = render(&status());
+    check_format(&render(&status()));
+    check_format(&render(&drilled()));
+}
+
+fn check_format(text: &str) {
     assert!(text.ends_with('\n'));
     let mut typed: Vec<String> = Vec::new();
     let mut current = String::new();
@@ -178,5 +186,90 @@ fn check_labels(mut s: &str, line: &str) {
         };
         s = &rest[end + 1..];
         s = s.strip_prefix(',').unwrap_or(s);
+    }
+}
+
+/// The status of a job with a drill table whose last drill failed after a
+/// pass.
+fn drilled() -> Status {
+    let mut s = status();
+    let pass = report("web", 1_790_000_000, Outcome::Pass);
+    let mut fail = report("web", 1_792_000_000, Outcome::Fail);
+    fail.rto = Target::new(9000.0, Some(jiff::SignedDuration::from_hours(2)));
+    fail.rpo = Target::new(3600.0, None);
+    fail.mismatches = 3;
+    s.jobs[0].drill = DrillStatus {
+        defined: true,
+        schedule: Some("monthly".into()),
+        last: Some(DrillSummary::of(&fail, s.now)),
+        last_pass: Some(DrillSummary::of(&pass, s.now)),
+        flagged: true,
+        warning: Some("last drill failed".into()),
+        ..DrillStatus::default()
+    };
+    s
+}
+
+#[test]
+fn drill_samples_of_the_last_drill_and_the_last_pass() {
+    let text = render(&drilled());
+    let job = r#"job="web \"main\"\\x",repository="nas""#;
+    for line in [
+        format!("backup_drill_defined{{{job}}} 1"),
+        format!("backup_drill_flagged{{{job}}} 1"),
+        format!("backup_drill_last_success_timestamp_seconds{{{job}}} 1790000420"),
+        format!("backup_drill_last_timestamp_seconds{{{job}}} 1792000420"),
+        format!("backup_drill_last_outcome{{{job}}} 0"),
+        format!("backup_drill_phase_seconds{{{job},phase=\"fetch_decrypt\"}} 200"),
+        format!("backup_drill_phase_seconds{{{job},phase=\"receive\"}} 100"),
+        format!("backup_drill_phase_seconds{{{job},phase=\"verify\"}} 60"),
+        format!("backup_drill_phase_seconds{{{job},phase=\"probes\"}} 1.5"),
+        format!("backup_drill_phase_seconds{{{job},phase=\"total\"}} 420"),
+        format!("backup_drill_restored_bytes{{{job}}} 1048576"),
+        format!("backup_drill_mismatches{{{job}}} 3"),
+        format!("backup_drill_rto_seconds{{{job}}} 9000"),
+        format!("backup_drill_rto_target_seconds{{{job}}} 7200"),
+        format!("backup_drill_rpo_seconds{{{job}}} 3600"),
+        format!("backup_drill_target_met{{{job},target=\"rto\"}} 0"),
+        "# TYPE backup_drill_last_outcome gauge".into(),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    // No RPO target: no target sample, no met sample.
+    assert!(!text.contains("backup_drill_rpo_target_seconds"));
+    assert!(!text.contains("target=\"rpo\""));
+    assert!(text.ends_with("backup_status_timestamp_seconds 1793000000\n"));
+}
+
+#[test]
+fn drill_outcomes_and_a_job_never_drilled() {
+    let mut s = drilled();
+    let outcome_line = |s: &Status| {
+        render(s)
+            .lines()
+            .find(|l| l.starts_with("backup_drill_last_outcome{"))
+            .map(|l| l.rsplit_once(' ').unwrap().1.to_string())
+    };
+    for (o, v) in [
+        (Outcome::Error, "-1"),
+        (Outcome::Pass, "1"),
+        (Outcome::Fail, "0"),
+    ] {
+        s.jobs[0].drill.last.as_mut().unwrap().outcome = o;
+        assert_eq!(outcome_line(&s).as_deref(), Some(v));
+    }
+    // Without a drill table and without drills: only "defined 0".
+    s.jobs[0].drill = DrillStatus::default();
+    let text = render(&s);
+    assert!(text.contains("backup_drill_defined{"), "{text}");
+    for absent in [
+        "backup_drill_flagged",
+        "backup_drill_last_",
+        "backup_drill_phase",
+    ] {
+        assert!(!text.contains(absent), "{absent} in\n{text}");
     }
 }

@@ -16,11 +16,13 @@
 //! time. The achieved RPO of a job is the age of the oldest of its datasets'
 //! newest snapshots: the worst dataset.
 
+mod drill;
 mod nagios;
 
 use std::collections::{BTreeMap, HashSet};
 
 use backup_zfs::DatasetName;
+use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -29,6 +31,7 @@ use crate::catalog::{Catalog, CatalogEntry, JobRun};
 use crate::config::{Config, Job};
 use crate::error::Result;
 
+pub use drill::{allowed_age, drill_status, AllowedAge, DrillStatus, DrillSummary, MIN_GRACE};
 pub use nagios::{
     check as nagios_check, schedule_thresholds, NagiosCheck, NagiosState, Thresholds,
 };
@@ -142,6 +145,8 @@ pub struct JobStatus {
     pub snapshot_age_seconds: Option<i64>,
     /// The dataset that age is from.
     pub oldest_dataset: Option<String>,
+    /// Its restore drills.
+    pub drill: DrillStatus,
 }
 
 /// A run, briefly. Times are Unix seconds.
@@ -196,12 +201,14 @@ pub struct DatasetSnapshot {
 
 /// Builds the status of every job of `config` (or only `only`) at `now`.
 /// `repos` holds what could be learnt of each repository the jobs use; a
-/// repository missing from it counts as unreachable.
+/// repository missing from it counts as unreachable. `tz` is the zone of
+/// drill schedules that name none (normally the system's).
 pub fn build(
     config: &Config,
     only: Option<&str>,
     repos: &[RepositorySource<'_>],
     now: Timestamp,
+    tz: &TimeZone,
 ) -> Result<Status> {
     let now = now.as_second();
     let mut jobs = Vec::new();
@@ -216,7 +223,9 @@ pub fn build(
             Some(c) => c.snapshots()?,
             None => Vec::new(),
         };
-        jobs.push(job_status(job, catalog, &entries, now)?);
+        let mut st = job_status(job, catalog, &entries, now)?;
+        st.drill = drill_status(job, catalog, now, tz)?;
+        jobs.push(st);
         if !used.contains(&job.repository) {
             used.push(job.repository.clone());
         }
@@ -342,6 +351,7 @@ fn job_status(
         missing,
         snapshot_age_seconds: age,
         oldest_dataset,
+        drill: DrillStatus::default(),
     })
 }
 

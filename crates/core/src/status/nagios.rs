@@ -12,6 +12,12 @@
 //! Ages not given are derived from the job's schedule: WARNING once
 //! [`WARN_MISSED`] scheduled runs have passed without a newer snapshot (the
 //! latest run may still be in progress), CRITICAL after [`CRIT_MISSED`].
+//!
+//! A job with a drill table whose drill is flagged (see
+//! [`DrillStatus`](super::DrillStatus): its last pass older than the drill
+//! schedule allows, no pass at all, or a failed last drill) is WARNING,
+//! CRITICAL when the last pass is more than twice the allowed age. A job
+//! without a drill table is not judged on drills.
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -127,8 +133,15 @@ pub fn check(status: &Status, given: Thresholds, tz: &TimeZone) -> NagiosCheck {
         let derived = schedule.and_then(|s| schedule_thresholds(&s, now, tz));
         let warn = given.warn.or(derived.map(|d| d.0));
         let crit = given.crit.or(derived.map(|d| d.1));
-        let (s, msg) = job_state(job, warn, crit);
+        let (s, mut msg) = job_state(job, warn, crit);
         state = state.worst(s);
+        if let (true, Some(w)) = (job.history, &job.drill.warning) {
+            state = state.worst(match job.drill.critical {
+                true => NagiosState::Critical,
+                false => NagiosState::Warning,
+            });
+            msg.push_str(&format!(", drill: {w}"));
+        }
         messages.push(format!("{}: {msg}", job.name));
         if let Some(age) = job.snapshot_age_seconds {
             let t = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -144,6 +157,14 @@ pub fn check(status: &Status, given: Thresholds, tz: &TimeZone) -> NagiosCheck {
             label(&format!("{}_consecutive_failures", job.name)),
             job.consecutive_failures
         ));
+        if let (Some(pass), Some(allowed)) = (&job.drill.last_pass, job.drill.allowed_age_seconds) {
+            perf.push(format!(
+                "{}={}s;{allowed};{};0",
+                label(&format!("{}_drill_age", job.name)),
+                pass.age_seconds,
+                2 * allowed
+            ));
+        }
     }
     for r in &status.repositories {
         match (&r.error, r.size_bytes) {

@@ -8,6 +8,8 @@ use jiff::Timestamp;
 
 use super::*;
 use crate::backend::MemoryBackend;
+use crate::drill::Outcome;
+use crate::drill_fixture::report;
 use crate::format::manifest::for_test;
 use crate::repository::{InitOptions, Repository};
 use crate::KdfParams;
@@ -94,11 +96,23 @@ impl Fixture {
     }
 
     fn status(&self, now: &str) -> Status {
+        self.status_with("", now)
+    }
+
+    /// The status with `extra` added to the job's configuration.
+    fn status_with(&self, extra: &str, now: &str) -> Status {
         let stats = StorageStats {
             packs: 2,
             pack_bytes: 1000,
         };
-        build(&config(""), None, &[self.source(Ok(stats))], t(now)).unwrap()
+        build(
+            &config(extra),
+            None,
+            &[self.source(Ok(stats))],
+            t(now),
+            &TimeZone::UTC,
+        )
+        .unwrap()
     }
 }
 
@@ -239,6 +253,7 @@ fn without_a_catalog_or_a_listing_everything_is_unknown_not_zero() {
         Some("web"),
         &[source],
         t("2026-11-02T12:00:00Z"),
+        &TimeZone::UTC,
     )
     .unwrap();
     let (web, r) = (&s.jobs[0], &s.repositories[0]);
@@ -337,4 +352,162 @@ fn human_ages() {
     assert_eq!(human_age(3 * H + 5 * 60), "3h 05m");
     assert_eq!(human_age(50 * H), "2d 02h");
     assert_eq!(human_age(-90), "-1m");
+}
+
+const MONTHLY_DRILL: &str = "[jobs.web.drill]\nschedule = \"monthly\"\n";
+
+/// Thresholds no snapshot age reaches, so only drills decide.
+const LAX: Thresholds = Thresholds {
+    warn: Some(1000 * 24 * H),
+    crit: Some(2000 * 24 * H),
+};
+
+#[test]
+fn a_job_without_a_drill_table_is_never_flagged_for_drills() {
+    let f = two_runs();
+    let s = f.status("2026-11-02T11:30:00Z");
+    let d = &s.jobs[0].drill;
+    assert!(!d.defined && !d.flagged && d.last.is_none() && d.warning.is_none());
+    assert_eq!(nagios_check(&s, LAX, &TimeZone::UTC).state, NagiosState::Ok);
+    // A drill run by hand is shown, still not judged.
+    f.catalog
+        .record_drill(&report(
+            "web",
+            t("2026-11-01T00:00:00Z").as_second(),
+            Outcome::Fail,
+        ))
+        .unwrap();
+    let s = f.status("2026-11-02T11:30:00Z");
+    assert_eq!(
+        s.jobs[0].drill.last.as_ref().unwrap().outcome,
+        Outcome::Fail
+    );
+    assert!(!s.jobs[0].drill.flagged);
+    assert_eq!(nagios_check(&s, LAX, &TimeZone::UTC).state, NagiosState::Ok);
+}
+
+#[test]
+fn a_defined_drill_never_run_is_flagged() {
+    let f = two_runs();
+    let s = f.status_with(MONTHLY_DRILL, "2026-11-02T11:30:00Z");
+    let d = &s.jobs[0].drill;
+    assert!(d.defined && d.flagged && !d.critical);
+    assert_eq!(d.schedule.as_deref(), Some("monthly"));
+    assert_eq!(d.warning.as_deref(), Some("never drilled"));
+    let c = nagios_check(&s, LAX, &TimeZone::UTC);
+    assert_eq!(c.state, NagiosState::Warning);
+    assert!(
+        c.line
+            .contains("web: snapshot 30m old, drill: never drilled |"),
+        "{}",
+        c.line
+    );
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["jobs"][0]["drill"]["flagged"], true);
+}
+
+#[test]
+fn a_drill_is_late_past_its_next_due_time_and_critical_at_twice_the_allowed_age() {
+    let f = two_runs();
+    let passed = t("2026-10-01T03:00:00Z").as_second();
+    f.catalog
+        .record_drill(&report("web", passed, Outcome::Pass))
+        .unwrap();
+    let at = |now: &str| f.status_with(MONTHLY_DRILL, now);
+    // Due 2026-11-01 00:00, plus a tenth of the 30d 21h wait.
+    let s = at("2026-11-02T11:30:00Z");
+    let d = &s.jobs[0].drill;
+    let due = t("2026-11-01T00:00:00Z").as_second();
+    assert_eq!(d.due, Some(due));
+    let wait = due - passed;
+    assert_eq!(d.allowed_age_seconds, Some(wait + wait / 10));
+    assert!(!d.flagged, "{:?}", d.warning);
+    assert_eq!(d.last_pass.as_ref().unwrap().started, passed);
+    let c = nagios_check(&s, LAX, &TimeZone::UTC);
+    assert_eq!(c.state, NagiosState::Ok, "{}", c.line);
+    assert!(c.line.contains(&format!(
+        "web_drill_age={}s;{};{};0",
+        s.now - passed,
+        wait + wait / 10,
+        2 * (wait + wait / 10)
+    )));
+
+    let s = at("2026-11-10T00:00:00Z");
+    assert!(s.jobs[0].drill.flagged && !s.jobs[0].drill.critical);
+    let w = s.jobs[0].drill.warning.clone().unwrap();
+    assert!(
+        w.starts_with("last passing drill 39d 21h ago, allowed 33d 23h (monthly)"),
+        "{w}"
+    );
+    assert_eq!(
+        nagios_check(&s, LAX, &TimeZone::UTC).state,
+        NagiosState::Warning
+    );
+
+    let s = at("2026-12-10T00:00:00Z");
+    assert!(s.jobs[0].drill.critical);
+    assert_eq!(
+        nagios_check(&s, LAX, &TimeZone::UTC).state,
+        NagiosState::Critical
+    );
+
+    // A pass resets it.
+    f.catalog
+        .record_drill(&report(
+            "web",
+            t("2026-12-01T00:10:00Z").as_second(),
+            Outcome::Pass,
+        ))
+        .unwrap();
+    assert!(!at("2026-12-10T00:00:00Z").jobs[0].drill.flagged);
+}
+
+#[test]
+fn a_failed_last_drill_is_flagged_with_its_reason() {
+    let f = two_runs();
+    f.catalog
+        .record_drill(&report(
+            "web",
+            t("2026-10-01T03:00:00Z").as_second(),
+            Outcome::Pass,
+        ))
+        .unwrap();
+    let failed = report("web", t("2026-11-01T00:05:00Z").as_second(), Outcome::Fail);
+    f.catalog.record_drill(&failed).unwrap();
+    let s = f.status_with(MONTHLY_DRILL, "2026-11-02T11:30:00Z");
+    let d = &s.jobs[0].drill;
+    assert_eq!(d.last.as_ref().unwrap().id, failed.id);
+    assert_eq!(d.last_pass.as_ref().unwrap().outcome, Outcome::Pass);
+    assert!(d.flagged && !d.critical);
+    let w = d.warning.as_deref().unwrap();
+    assert_eq!(
+        w,
+        format!(
+            "last drill {} failed: probe app-health failed (exit 1)",
+            failed.id
+        )
+    );
+    assert_eq!(
+        nagios_check(&s, LAX, &TimeZone::UTC).state,
+        NagiosState::Warning
+    );
+}
+
+#[test]
+fn without_a_catalog_a_defined_drill_is_unknown_not_flagged() {
+    let source = RepositorySource {
+        name: "nas".into(),
+        catalog: None,
+        storage: Err("gone".into()),
+        notes: Vec::new(),
+    };
+    let s = build(
+        &config(MONTHLY_DRILL),
+        None,
+        &[source],
+        t("2026-11-02T12:00:00Z"),
+        &TimeZone::UTC,
+    )
+    .unwrap();
+    assert!(s.jobs[0].drill.defined && !s.jobs[0].drill.flagged);
 }

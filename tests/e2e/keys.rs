@@ -1,0 +1,126 @@
+//! `backup key list | export | check | add`: an exported key slot and its
+//! passphrase open the repository on their own, even with its keys/ gone.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+use backup_core::{LocalBackend, Repository};
+
+use crate::drill_history::stdout;
+use crate::harness::{assert_ok, stderr, Env};
+
+const PASS: &[u8] = b"correct horse battery staple";
+
+#[test]
+fn key_export_writes_a_key_that_opens_the_repository_with_its_passphrase() {
+    let env = Env::new();
+    let key = env.tmp.path().join("escrow.key");
+    let out = env.backup(["key", "export", "--output", key.to_str().unwrap()]);
+    assert_ok(&out, "key export");
+    assert!(
+        stdout(&out).contains("exported key slot "),
+        "{}",
+        stdout(&out)
+    );
+    let mode = fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // Never overwritten.
+    let before = fs::read(&key).unwrap();
+    let out = env.backup(["key", "export", "--output", key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("exists; not overwriting"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fs::read(&key).unwrap(), before);
+
+    // The CLI's check, then the library, with the repository's keys gone.
+    let out = env.backup(["key", "check", key.to_str().unwrap()]);
+    assert_ok(&out, "key check");
+    assert!(
+        stdout(&out).contains("and the passphrase open repository"),
+        "{}",
+        stdout(&out)
+    );
+    let keys = env.repo.join("keys");
+    let hidden = env.tmp.path().join("keys-away");
+    fs::rename(&keys, &hidden).unwrap();
+    fs::create_dir(&keys).unwrap();
+    let backend = Arc::new(LocalBackend::new(&env.repo));
+    assert!(Repository::open(backend.clone(), PASS).is_err());
+    let repo = Repository::open_with_key(backend.clone(), "escrow.key", &before, PASS).unwrap();
+    assert_eq!(repo.key_name(), "escrow.key");
+    let out = env.backup(["key", "check", key.to_str().unwrap()]);
+    assert_ok(&out, "key check without key slots");
+    // A wrong passphrase: exit 4.
+    fs::write(env.tmp.path().join("wrong"), "nope\n").unwrap();
+    let out = env
+        .command(["key", "check", key.to_str().unwrap()])
+        .env("BACKUP_PASSWORD_FILE", env.tmp.path().join("wrong"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("escrow.key"), "{}", stderr(&out));
+    fs::remove_dir(&keys).unwrap();
+    fs::rename(&hidden, &keys).unwrap();
+}
+
+#[test]
+fn key_add_and_list() {
+    let env = Env::new();
+    let new = env.tmp.path().join("new-pass");
+    fs::write(&new, "a second passphrase\n").unwrap();
+    let out = env.backup([
+        "key",
+        "add",
+        "--new-password-file",
+        new.to_str().unwrap(),
+        "--kdf-memory",
+        "1024",
+        "--kdf-iterations",
+        "1",
+    ]);
+    assert_ok(&out, "key add");
+    assert!(
+        stdout(&out).starts_with("added key slot "),
+        "{}",
+        stdout(&out)
+    );
+
+    // Listing needs no passphrase.
+    let out = env
+        .command(["key", "list"])
+        .env_remove("BACKUP_PASSWORD_FILE")
+        .output()
+        .unwrap();
+    assert_ok(&out, "key list");
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.lines()
+            .all(|l| l.contains("argon2id m=1024 KiB t=1 p=1")),
+        "{text}"
+    );
+    let out = env.backup(["key", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(v[0]["params"]["memory_kib"], 1024);
+
+    // The new passphrase opens the repository, and exports its own slot.
+    let key = env.tmp.path().join("second.key");
+    let out = env
+        .command(["key", "export", "-o", key.to_str().unwrap()])
+        .env("BACKUP_PASSWORD_FILE", &new)
+        .output()
+        .unwrap();
+    assert_ok(&out, "key export with the new passphrase");
+    let backend = Arc::new(LocalBackend::new(&env.repo));
+    let bytes = fs::read(&key).unwrap();
+    assert!(
+        Repository::open_with_key(backend.clone(), "k", &bytes, b"a second passphrase").is_ok()
+    );
+    assert!(Repository::open_with_key(backend, "k", &bytes, PASS).is_err());
+}
