@@ -489,3 +489,47 @@ fn a_file_manifest_that_no_longer_matches_the_data_fails_layer_3() {
     assert_eq!(r["mismatches"], 1);
     de.assert_no_scratch();
 }
+
+#[test]
+fn a_drill_with_the_exported_key_is_recorded_and_shown() {
+    let de = drill_env("");
+    de.set_drill(&format!(
+        "[jobs.app.drill]\nscratch_parent = \"{}\"\n",
+        de.scratch
+    ));
+    let key = de.env.tmp.path().join("escrow.key");
+    let out = de.env.backup(["key", "export", "--output", key.to_str().unwrap()]);
+    assert_ok(&out, "key export");
+    // The repository's own key slots are gone: only the escrowed key opens it.
+    let keys = de.env.repo.join("keys");
+    let aside = de.env.tmp.path().join("keys-aside");
+    fs::rename(&keys, &aside).unwrap();
+    fs::create_dir(&keys).unwrap();
+    let (code, r) = de.drill(["--key-file", key.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["key_file"], key.to_str().unwrap());
+    let out = de.backup(["drill", "run", "app"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "without the key file nothing opens"
+    );
+    assert!(stderr(&out).contains("key"), "{}", stderr(&out));
+    fs::remove_dir(&keys).unwrap();
+    fs::rename(&aside, &keys).unwrap();
+
+    // History and show read the catalog, no passphrase needed.
+    let out = de.backup(["drill", "history", "app", "--json"]);
+    assert_ok(&out, "drill history");
+    let history: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = history.as_array().expect("a list of reports");
+    assert_eq!(list.len(), 1, "{history:#}");
+    let id = list[0]["id"].as_str().unwrap();
+    let out = de.backup(["drill", "show", &id[..id.len() - 2]]);
+    assert_ok(&out, "drill show");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(id) && text.contains("escrow.key"), "{text}");
+    let out = de.backup(["drill", "show", id, "--markdown"]);
+    assert_ok(&out, "drill show --markdown");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("## Runbook"));
+}
