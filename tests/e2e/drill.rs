@@ -498,7 +498,9 @@ fn a_drill_with_the_exported_key_is_recorded_and_shown() {
         de.scratch
     ));
     let key = de.env.tmp.path().join("escrow.key");
-    let out = de.env.backup(["key", "export", "--output", key.to_str().unwrap()]);
+    let out = de
+        .env
+        .backup(["key", "export", "--output", key.to_str().unwrap()]);
     assert_ok(&out, "key export");
     // The repository's own key slots are gone: only the escrowed key opens it.
     let keys = de.env.repo.join("keys");

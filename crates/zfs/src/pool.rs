@@ -5,8 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::classify::{classify, Context};
-use crate::command::{run, status_text, CommandLine};
+use crate::command::CommandLine;
 use crate::error::ZfsError;
 use crate::name::DatasetName;
 use crate::zfs::Zfs;
@@ -19,15 +18,7 @@ impl Zfs {
     /// Runs `zpool ARGS`; stdout on success, a classified error about `object`.
     fn run_zpool(&self, args: &[&str], object: &str) -> Result<String, ZfsError> {
         let line = CommandLine::new(self.zpool_binary(), args.iter().copied());
-        let out = run(&line)?;
-        if out.status.success() {
-            return Ok(out.stdout);
-        }
-        let ctx = Context {
-            command: line.display(),
-            object,
-        };
-        Err(classify(ctx, &status_text(&out.status), &out.stderr))
+        crate::zfs::run_classified(&line, object)
     }
 
     /// `zpool create -m MOUNTPOINT [-O k=v]... NAME FILE`: a pool on one file

@@ -94,16 +94,7 @@ impl Zfs {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let line = self.zfs_line(args);
-        let out = run(&line)?;
-        if out.status.success() {
-            return Ok(out.stdout);
-        }
-        let ctx = Context {
-            command: line.display(),
-            object,
-        };
-        Err(classify(ctx, &status_text(&out.status), &out.stderr))
+        run_classified(&self.zfs_line(args), object)
     }
 
     pub fn dataset_exists(&self, ds: &DatasetName) -> Result<bool, ZfsError> {
@@ -235,6 +226,20 @@ impl Zfs {
         let out = self.run_zfs(args, ds.as_str())?;
         parse_mountpoint(line.display(), &out)
     }
+}
+
+/// Runs a `zfs` or `zpool` command line to completion; stdout on success,
+/// a classified error about `object` otherwise.
+pub(crate) fn run_classified(line: &CommandLine, object: &str) -> Result<String, ZfsError> {
+    let out = run(line)?;
+    if out.status.success() {
+        return Ok(out.stdout);
+    }
+    let ctx = Context {
+        command: line.display(),
+        object,
+    };
+    Err(classify(ctx, &status_text(&out.status), &out.stderr))
 }
 
 /// Parses `zfs list -H -o name` output: every line must be `root` or below it.

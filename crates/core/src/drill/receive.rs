@@ -155,58 +155,20 @@ pub fn receive_chain(
         let t = Instant::now();
         let finished = sink.finish();
         blocked += t.elapsed();
-        if let Err(e) = finished {
+        let wrong = match finished {
+            Err(e) => Some(format!("zfs receive of {name} into {target}: {e}")),
+            Ok(()) => wrong_guid(zfs, target, m),
+        };
+        if let Some(why) = wrong {
             return outcome(
                 Layer::new(
                     Status::Pass,
                     format!("{} of {} stream(s) verified", i + 1, chain.len()),
                 ),
-                Layer::new(
-                    Status::Fail,
-                    format!("zfs receive of {name} into {target}: {e}"),
-                ),
+                Layer::new(Status::Fail, why),
                 bytes,
                 blocked,
             );
-        }
-        let restored = SnapshotName::new(target.clone(), &m.snapshot);
-        let guid = restored
-            .map_err(|e| e.to_string())
-            .and_then(|s| zfs.snapshot_info(&s).map_err(|e| e.to_string()))
-            .map(|s| s.guid);
-        match guid {
-            Ok(g) if g == m.guid => {}
-            Ok(g) => {
-                return outcome(
-                    Layer::new(
-                        Status::Pass,
-                        format!("{} of {} stream(s) verified", i + 1, chain.len()),
-                    ),
-                    Layer::new(
-                        Status::Fail,
-                        format!(
-                            "{target}@{} has guid {g}, but {name} was shipped with guid {}",
-                            m.snapshot, m.guid
-                        ),
-                    ),
-                    bytes,
-                    blocked,
-                )
-            }
-            Err(e) => {
-                return outcome(
-                    Layer::new(
-                        Status::Pass,
-                        format!("{} of {} stream(s) verified", i + 1, chain.len()),
-                    ),
-                    Layer::new(
-                        Status::Fail,
-                        format!("{target}@{} after receiving {name}: {e}", m.snapshot),
-                    ),
-                    bytes,
-                    blocked,
-                )
-            }
         }
     }
     let chunks: usize = chain
@@ -234,4 +196,24 @@ pub fn receive_chain(
         bytes,
         blocked,
     )
+}
+
+/// Why the snapshot `zfs receive` made is not the one shipped, if it is not.
+fn wrong_guid(zfs: &Zfs, target: &DatasetName, m: &Manifest) -> Option<String> {
+    let name = m.full_name();
+    let guid = SnapshotName::new(target.clone(), &m.snapshot)
+        .map_err(|e| e.to_string())
+        .and_then(|s| zfs.snapshot_info(&s).map_err(|e| e.to_string()))
+        .map(|s| s.guid);
+    match guid {
+        Ok(g) if g == m.guid => None,
+        Ok(g) => Some(format!(
+            "{target}@{} has guid {g}, but {name} was shipped with guid {}",
+            m.snapshot, m.guid
+        )),
+        Err(e) => Some(format!(
+            "{target}@{} after receiving {name}: {e}",
+            m.snapshot
+        )),
+    }
 }
