@@ -114,8 +114,13 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::Relaxed);
 }
 
-fn catch_signals() {
-    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+/// Catches SIGINT and SIGTERM (`true`), or restores their default action.
+fn catch_signals(catch: bool) {
+    let handler = if catch {
+        on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t
+    } else {
+        libc::SIG_DFL
+    };
     // SAFETY: the handler only stores to an atomic.
     unsafe {
         libc::signal(libc::SIGINT, handler);
@@ -170,7 +175,7 @@ pub fn drill_job(
         .map(|e| (e.id, e.manifest))
         .collect();
     STOP.store(false, Ordering::Relaxed);
-    catch_signals();
+    catch_signals(true);
     let req = DrillRequest {
         job,
         spec: &spec,
@@ -184,6 +189,8 @@ pub fn drill_job(
     };
     let progress = CliProgress::new(g.quiet || opts.json);
     let report = drill::run(&req, &repo, &all, &Zfs::new(), &progress);
+    // After the drill, a signal stops the process again (`run --due`).
+    catch_signals(false);
     let recorded = catalog.record_drill(&report);
     drop(catalog);
     super::status::write_metrics(g, config, req.now);

@@ -66,24 +66,19 @@ pub fn run_probe(
     };
     let limit = Duration::try_from(probe.timeout).unwrap_or(Duration::MAX);
     let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= limit || stop.load(Ordering::Relaxed) => {
-                result.timed_out = started.elapsed() >= limit;
-                kill_group(child.id());
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => {
-                kill_group(child.id());
-                let _ = child.wait();
-                break None;
-            }
+        // The probe's sh is waited for without being reaped, so its pid (the
+        // process group's id) cannot be reused while the group is killed.
+        let exited = exited_unreaped(child.id());
+        let overdue = started.elapsed() >= limit || stop.load(Ordering::Relaxed);
+        if exited || overdue {
+            result.timed_out = !exited && started.elapsed() >= limit;
+            // Children the probe left behind go too.
+            kill_group(child.id());
+            let status = child.wait().ok();
+            break if exited { status } else { None };
         }
+        std::thread::sleep(Duration::from_millis(20));
     };
-    // Children the probe left behind go too.
-    kill_group(child.id());
     result.seconds = started.elapsed().as_secs_f64();
     result.output = tail(&out_path);
     let _ = std::fs::remove_file(&out_path);
@@ -110,6 +105,22 @@ pub fn run_probe(
             .push_str("\n[killed: the drill was interrupted]"),
     }
     result
+}
+
+/// Whether process `pid` (our child) has exited, leaving it a zombie
+/// (`waitid` with `WNOWAIT`); an error counts as exited.
+fn exited_unreaped(pid: u32) -> bool {
+    // SAFETY: waitid(2) on our own child with a zeroed siginfo to fill in.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        r != 0 || info.si_pid() != 0
+    }
 }
 
 fn kill_group(pid: u32) {
