@@ -69,24 +69,9 @@ fn drill_run(g: &GlobalArgs, a: &DrillRunArgs) -> Result<ExitStatus> {
                 ExitStatus::of(&e)
             }
         };
-        worst = worse(worst, status);
+        worst = super::run::worse(worst, status);
     }
     Ok(worst)
-}
-
-/// The status after several drills: a drill that could not run is worse
-/// than one that failed, which is worse than a pass.
-fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
-    let rank = |s: ExitStatus| match s {
-        ExitStatus::Success => 0,
-        ExitStatus::DrillFailed => 1,
-        _ => 2,
-    };
-    if rank(b) > rank(a) {
-        b
-    } else {
-        a
-    }
 }
 
 /// Options of one drill, from `drill run` or from `run --due`.
