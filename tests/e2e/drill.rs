@@ -400,8 +400,16 @@ fn the_runbook_commands_restore_the_dataset() {
         .nth(1)
         .and_then(|s| s.split("```").next())
         .expect("a sh block in the runbook");
-    // The datasets are lost.
+    // The datasets are lost (with the holds that protect the job's
+    // incremental bases where the dialect has holds).
     let zfs = de.env.pool.zfs();
+    for ds in [de.app.clone(), de.app.child("db").unwrap()] {
+        for snap in zfs.list_snapshots(&ds).unwrap() {
+            let _ = std::process::Command::new("zfs")
+                .args(["release", "backup-base-app", &snap.name.to_string()])
+                .output();
+        }
+    }
     zfs.destroy_dataset(&de.app, true).unwrap();
     // A fresh host: no catalog, no configuration, the runbook's environment only.
     let bin_dir = Path::new(BIN).parent().unwrap();
