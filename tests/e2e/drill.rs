@@ -424,10 +424,7 @@ fn the_runbook_commands_restore_the_dataset() {
             format!("{}:/usr/bin:/bin:/usr/sbin:/sbin", bin_dir.display()),
         )
         .env("HOME", &home)
-        .env(
-            "BACKUP_TEST_MOUNT_LOCK",
-            std::env::temp_dir().join("backup-testpool-mount.lock"),
-        )
+        .env("TMPDIR", std::env::temp_dir())
         .output()
         .unwrap();
     assert_ok(&out, &format!("the runbook:\n{script}"));

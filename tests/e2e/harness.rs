@@ -67,11 +67,9 @@ impl Env {
             .env("BACKUP_REPOSITORY", &self.repo)
             .env("BACKUP_PASSWORD_FILE", self.tmp.path().join("pass"))
             .env("BACKUP_CACHE_DIR", self.tmp.path().join("cache"))
-            // Drills create pools and datasets: serialised with the tests'.
-            .env(
-                "BACKUP_TEST_MOUNT_LOCK",
-                std::env::temp_dir().join("backup-testpool-mount.lock"),
-            )
+            // The same temporary directory, so zfs-fuse mounts made by the binary
+            // (views, drill scratch space) share the tests' mount lock.
+            .env("TMPDIR", std::env::temp_dir())
             .stdin(Stdio::null());
         c
     }

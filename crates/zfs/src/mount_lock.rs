@@ -7,7 +7,9 @@
 
 use std::fs::{File, OpenOptions};
 
+use crate::dialect::Dialect;
 use crate::error::ZfsError;
+use crate::zfs::Zfs;
 
 /// Takes the lock (`<temp dir>/backup-testpool-mount.lock`, an `flock`),
 /// waiting for it; held until the returned file is dropped.
@@ -25,4 +27,15 @@ pub fn mount_lock() -> Result<File, ZfsError> {
         .map_err(|e| local("open", e))?;
     file.lock().map_err(|e| local("lock", e))?;
     Ok(file)
+}
+
+impl Zfs {
+    /// [`mount_lock`] on zfs-fuse, nothing elsewhere: taken around making
+    /// and first mounting a pool, dataset or clone.
+    pub fn serialise_mounts(&self) -> Result<Option<File>, ZfsError> {
+        match self.dialect()? {
+            Dialect::ZfsFuse => mount_lock().map(Some),
+            _ => Ok(None),
+        }
+    }
 }

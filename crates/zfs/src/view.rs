@@ -24,9 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::dialect::Dialect;
 use crate::error::ZfsError;
-use crate::mount_lock::mount_lock;
 use crate::name::{DatasetName, SnapshotName};
 use crate::zfs::Zfs;
 
@@ -190,10 +188,7 @@ impl Zfs {
         }
         let snap_name = snap.to_string();
         args.extend([snap_name.as_str(), clone.as_str()]);
-        let serial = match self.dialect()? {
-            Dialect::ZfsFuse => Some(mount_lock()?),
-            _ => None,
-        };
+        let serial = self.serialise_mounts()?;
         let made = self.run_zfs(args, &snap_name);
         // "filesystem successfully created, but not mounted" still made it.
         if made.is_ok() || self.dataset_exists(&clone)? {

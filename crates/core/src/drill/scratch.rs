@@ -4,7 +4,7 @@
 //! interrupted one left. The caller holds the drills' lock, so every marked
 //! scratch space found in its place belongs to a drill that is over.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use backup_zfs::{DatasetName, Zfs};
@@ -44,7 +44,7 @@ impl ScratchSpace {
             .map_err(|e| Error::io(format!("creating {}", work_dir.display()), e))?;
         let name = format!("{PREFIX}{}", &crate::Id::random().to_hex()[..8]);
         let mountpoint = work_dir.join(&name);
-        let _serial = test_mount_lock()?;
+        let _serial = zfs.serialise_mounts()?;
         match scratch {
             Scratch::Under(parent) => {
                 if !zfs.dataset_exists(parent)? {
@@ -200,22 +200,4 @@ fn remove_empty_dirs(dir: &Path) -> bool {
         }
     }
     std::fs::remove_dir(dir).is_ok()
-}
-
-/// Tests set `BACKUP_TEST_MOUNT_LOCK` to the file their harness locks
-/// around pool and dataset creation (zfs-fuse's FUSE side wedged when two
-/// mounts were made at the same moment); the drill takes it too.
-fn test_mount_lock() -> Result<Option<File>> {
-    let Some(path) = std::env::var_os("BACKUP_TEST_MOUNT_LOCK") else {
-        return Ok(None);
-    };
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(format!("opening {}", Path::new(&path).display()), e))?;
-    file.lock()
-        .map_err(|e| Error::io(format!("locking {}", Path::new(&path).display()), e))?;
-    Ok(Some(file))
 }
