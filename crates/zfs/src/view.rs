@@ -197,14 +197,7 @@ impl Zfs {
         made?;
         if volume {
             drop(serial);
-            if self.features()?.volume_devices {
-                let dev = Path::new("/dev/zvol").join(clone.as_str());
-                let deadline = Instant::now() + DEVICE_WAIT;
-                while !dev.exists() && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                view.path = dev.exists().then_some(dev);
-            }
+            view.path = self.volume_device(&clone)?;
             return Ok(view);
         }
         let dir = view
@@ -339,6 +332,23 @@ fn process_start(pid: u32) -> Option<u64> {
 pub(crate) fn parse_start(stat: &str) -> Option<u64> {
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+impl Zfs {
+    /// The device node of volume `ds` (`/dev/zvol/<ds>`), waiting up to
+    /// [`DEVICE_WAIT`] for udev to make it; `None` where the dialect has no
+    /// volume devices or none appeared.
+    pub fn volume_device(&self, ds: &DatasetName) -> Result<Option<PathBuf>, ZfsError> {
+        if !self.features()?.volume_devices {
+            return Ok(None);
+        }
+        let dev = Path::new("/dev/zvol").join(ds.as_str());
+        let deadline = Instant::now() + DEVICE_WAIT;
+        while !dev.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(dev.exists().then_some(dev))
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Layer 3: the restored tree against the file manifest recorded at backup
 //! time (or, for a volume, the restored device against its digest).
 
-use std::io::Read;
 use std::path::Path;
-use std::time::{Duration, Instant};
+
+use backup_zfs::{DatasetName, Zfs};
 
 use crate::filelist::{self, VolumeDigest};
 use crate::repository::Repository;
@@ -19,13 +19,14 @@ pub const LIST_CAP: usize = 20;
 /// it is not mounted, e.g. a volume) restored as `restored`.
 pub fn verify(
     repo: &Repository,
+    zfs: &Zfs,
     m: &Manifest,
-    restored: &str,
+    restored: &DatasetName,
     mountpoint: Option<&Path>,
 ) -> (Layer, Option<Comparison>) {
     let name = m.full_name();
     if let Some(v) = &m.volume {
-        return (verify_volume(v, restored), None);
+        return (verify_volume(zfs, v, restored), None);
     }
     let Some(r) = &m.files else {
         return (
@@ -100,40 +101,36 @@ fn first_example(c: &Comparison) -> String {
 }
 
 /// A restored volume's device against the digest recorded at backup time.
-fn verify_volume(v: &VolumeDigest, restored: &str) -> Layer {
-    let dev = Path::new("/dev/zvol").join(restored);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !dev.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let digest = std::fs::File::open(&dev).and_then(|mut f| {
-        let mut h = blake3::Hasher::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut n = 0u64;
-        loop {
-            let k = f.read(&mut buf)?;
-            if k == 0 {
-                break;
-            }
-            h.update(&buf[..k]);
-            n += k as u64;
+fn verify_volume(zfs: &Zfs, v: &VolumeDigest, restored: &DatasetName) -> Layer {
+    let dev = match zfs.volume_device(restored) {
+        Ok(Some(dev)) => dev,
+        Ok(None) => {
+            return Layer::new(
+                Status::Skipped,
+                format!("no device node /dev/zvol/{restored} to read"),
+            )
         }
-        Ok((h.finalize().to_hex().to_string(), n))
-    });
-    match digest {
+        Err(e) => return Layer::new(Status::Skipped, format!("the device of {restored}: {e}")),
+    };
+    match filelist::digest_device(&dev) {
         Err(e) => Layer::new(
             Status::Skipped,
             format!("no device node {} to read ({e})", dev.display()),
         ),
-        Ok((d, n)) if d == v.blake3 && n == v.size => Layer::new(
+        Ok(d) if d.blake3 == v.blake3 && d.size == v.size => Layer::new(
             Status::Pass,
-            format!("the device's {n} bytes match the digest recorded at backup time"),
+            format!(
+                "the device's {} bytes match the digest recorded at backup time",
+                d.size
+            ),
         ),
-        Ok((d, n)) => Layer::new(
+        Ok(d) => Layer::new(
             Status::Fail,
             format!(
-                "{}: {n} bytes with BLAKE3 {d}, but {} bytes with BLAKE3 {} were recorded",
+                "{}: {} bytes with BLAKE3 {}, but {} bytes with BLAKE3 {} were recorded",
                 dev.display(),
+                d.size,
+                d.blake3,
                 v.size,
                 v.blake3
             ),

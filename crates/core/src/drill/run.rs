@@ -277,7 +277,7 @@ fn restore_and_verify(
             .map_or(String::new(), |p| p.display().to_string());
         let started = Instant::now();
         let m = &chain.last().expect("a chain has a stream").1;
-        let (layer, comparison) = files::verify(repo, m, target.as_str(), mnt.as_deref());
+        let (layer, comparison) = files::verify(repo, zfs, m, &target, mnt.as_deref());
         d.verify_seconds = started.elapsed().as_secs_f64();
         report.phases.verify += d.verify_seconds;
         if let Some(c) = &comparison {
