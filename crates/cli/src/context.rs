@@ -126,6 +126,17 @@ pub fn cache_dir(g: &GlobalArgs) -> PathBuf {
     }
 }
 
+/// The state directory: the configuration's `state_dir`, else the cache
+/// directory. Job locks, drill scratch space and drill reports live there.
+pub fn state_dir(g: &GlobalArgs, config: &Config) -> PathBuf {
+    config.state_dir.clone().unwrap_or_else(|| cache_dir(g))
+}
+
+/// Where `drill run` writes its reports unless told otherwise.
+pub fn drill_report_dir(g: &GlobalArgs, config: &Config) -> PathBuf {
+    state_dir(g, config).join("drills")
+}
+
 /// Lock timings: --lock-wait, and the default lease.
 pub fn lock_options(g: &GlobalArgs) -> Result<LockOptions> {
     let wait = match g.lock_wait.trim() {

@@ -134,10 +134,7 @@ pub fn drill_job(
         Some("random") => DrillPick::Random,
         Some(q) => DrillPick::Given(q.to_string()),
     };
-    let state = config
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| context::cache_dir(g));
+    let state = context::state_dir(g, config);
     let work_dir = match &spec.scratch {
         Scratch::PoolIn(Some(dir)) => dir.clone(),
         _ => state.join("drill"),
@@ -182,12 +179,12 @@ pub fn drill_job(
     let report_dir = opts
         .report_dir
         .clone()
-        .unwrap_or_else(|| state.join("drills"));
+        .unwrap_or_else(|| context::drill_report_dir(g, config));
     let written = write_reports(&report, &report_dir);
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_summary(&report);
+        super::drill_show_text::print(&report);
     }
     if let Err(e) = recorded {
         eprintln!(
@@ -247,74 +244,4 @@ fn write_reports(report: &DrillReport, dir: &Path) -> Result<(PathBuf, PathBuf)>
     std::fs::write(&md, drill::markdown(report))
         .with_context(|| format!("writing {}", md.display()))?;
     Ok((json, md))
-}
-
-fn print_summary(r: &DrillReport) {
-    println!(
-        "drill {} of job {}: {}",
-        r.id,
-        r.job,
-        r.outcome.as_str().to_uppercase()
-    );
-    if let Some(reason) = &r.reason {
-        println!("  reason: {reason}");
-    }
-    for d in &r.datasets {
-        println!(
-            "  {}@{} ({} stream(s), restored as {})",
-            d.dataset,
-            d.snapshot,
-            d.chain.len(),
-            if d.restored_as.is_empty() {
-                "-"
-            } else {
-                &d.restored_as
-            }
-        );
-        for (name, l) in [
-            ("data", &d.data),
-            ("receive", &d.receive),
-            ("files", &d.files),
-        ] {
-            println!("    {name:<8} {:<11} {}", l.status.as_str(), l.summary);
-        }
-    }
-    println!(
-        "  probes   {:<11} {}",
-        r.probe_layer.status.as_str(),
-        r.probe_layer.summary
-    );
-    for p in &r.probes {
-        println!(
-            "    {:<20} {:<11} {:.1}s",
-            p.name,
-            p.status.as_str(),
-            p.seconds
-        );
-    }
-    let target = |t: &backup_core::drill::Target| match (t.target_seconds, t.met) {
-        (Some(s), Some(true)) => format!(" (target {s}s: met)"),
-        (Some(s), _) => format!(" (target {s}s: MISSED)"),
-        _ => String::new(),
-    };
-    println!(
-        "  RTO {:.1}s{}, RPO {:.0}s{}",
-        r.rto.achieved_seconds,
-        target(&r.rto),
-        r.rpo.achieved_seconds,
-        target(&r.rpo)
-    );
-    println!(
-        "  phases: fetch+decrypt {:.1}s, receive {:.1}s, verify {:.1}s, probes {:.1}s, total {:.1}s",
-        r.phases.fetch_decrypt, r.phases.receive, r.phases.verify, r.phases.probes, r.phases.total
-    );
-    if r.scratch.kept {
-        println!(
-            "  scratch space KEPT for inspection: {} mounted at {} (the next drill removes it)",
-            r.scratch.dataset, r.scratch.mountpoint
-        );
-    }
-    if let Some(e) = &r.scratch.cleanup_error {
-        println!("  scratch space NOT removed: {e}");
-    }
 }

@@ -79,7 +79,8 @@ pub fn show(g: &GlobalArgs, a: &DrillShowArgs) -> Result<ExitStatus> {
     } else if a.markdown {
         print!("{}", backup_core::drill::markdown(&report));
     } else {
-        drill_show_text::print(&report, &report_dir(g));
+        drill_show_text::print(&report);
+        drill_show_text::print_report_places(&report, &report_dir(g));
     }
     Ok(ExitStatus::Success)
 }
@@ -165,11 +166,10 @@ fn where_looked(g: &GlobalArgs) -> String {
 
 /// Where `drill run` writes its reports unless told otherwise.
 fn report_dir(g: &GlobalArgs) -> PathBuf {
-    let state = context::config(g)
-        .ok()
-        .and_then(|c| c.state_dir)
-        .unwrap_or_else(|| context::cache_dir(g));
-    state.join("drills")
+    match context::config(g) {
+        Ok(config) => context::drill_report_dir(g, &config),
+        Err(_) => context::cache_dir(g).join("drills"),
+    }
 }
 
 fn print_table(reports: &[DrillReport]) {

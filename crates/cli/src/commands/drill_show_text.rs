@@ -1,4 +1,4 @@
-//! `backup drill show ID` for people: the verdict, targets, phases and
+//! A drill report for people (`backup drill show ID`, `backup drill run`): the verdict, targets, phases and
 //! scratch space, every layer of every dataset, the probes, and where the
 //! reports are.
 
@@ -10,7 +10,8 @@ use backup_core::status::human_age;
 use super::drill_history::target;
 use crate::format::{bytes, local_time, seconds};
 
-pub fn print(r: &DrillReport, report_dir: &Path) {
+/// The whole report for people (`drill show`, and `drill run`'s summary).
+pub fn print(r: &DrillReport) {
     let why = r
         .reason
         .as_deref()
@@ -76,6 +77,10 @@ pub fn print(r: &DrillReport, report_dir: &Path) {
     for p in &r.probes {
         probe(p);
     }
+}
+
+/// Where the reports of `r` are, after [`print`] in `drill show`.
+pub fn print_report_places(r: &DrillReport, report_dir: &Path) {
     println!();
     println!(
         "reports: `drill run` writes its JSON and Markdown reports to {} \

@@ -127,10 +127,7 @@ fn run_one(
     now: Timestamp,
     json: bool,
 ) -> Result<ExitStatus> {
-    let state = config
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| context::cache_dir(g));
+    let state = context::state_dir(g, config);
     // Before anything else: a second run of the same job stops here.
     let _lock = JobLock::acquire(&state.join("locks"), &job.name)?;
     let mut repo = context::open_named(g, config, &job.repository)?;
