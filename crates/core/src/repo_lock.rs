@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use backup_zfs::host::process_start;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, FileType};
@@ -140,15 +141,6 @@ impl Holder {
             process_start: process_start(pid).unwrap_or(0),
         }
     }
-}
-
-/// Start time of a process (field 22 of /proc/PID/stat), if it exists.
-fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses: count
-    // fields after the last ')'. Field 3 is the first one there.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(22 - 3)?.parse().ok()
 }
 
 fn now_secs() -> i64 {

@@ -70,6 +70,7 @@ mod command;
 mod dialect;
 mod error;
 mod holds;
+pub mod host;
 mod list;
 mod mount_lock;
 mod name;

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::ZfsError;
+use crate::host::{hostname, process_start};
 use crate::name::{DatasetName, SnapshotName};
 use crate::zfs::Zfs;
 
@@ -311,29 +312,6 @@ fn own_marker() -> String {
     format!("{}:{pid}:{}", hostname(), process_start(pid).unwrap_or(0))
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// When process `pid` started (clock ticks since boot, field 22 of
-/// `/proc/<pid>/stat`); `None` if there is no such process.
-fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_start(&stat)
-}
-
-/// Field 22 of a `/proc/<pid>/stat` line; the command name (field 2, in
-/// parentheses) may hold spaces and parentheses, so fields count from the
-/// last `)`.
-pub(crate) fn parse_start(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
 impl Zfs {
     /// The device node of volume `ds` (`/dev/zvol/<ds>`), waiting up to
     /// [`DEVICE_WAIT`] for udev to make it; `None` where the dialect has no
@@ -385,14 +363,5 @@ mod tests {
         assert!(is_stale("a:b:11:1", "a:b", alive), "host with a colon");
         assert!(!is_stale("garbage", "web1", alive));
         assert!(!is_stale("web1:x:1", "web1", alive));
-    }
-
-    #[test]
-    fn process_start_is_field_22() {
-        // $ cat /proc/self/stat   (Linux 6.x; the command name has a space and a paren)
-        let stat = "4242 (we ird) cmd) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654 1000 200 18446744073709551615";
-        assert_eq!(parse_start(stat), Some(987654));
-        assert!(process_start(std::process::id()).is_some());
-        assert_eq!(parse_start("garbage"), None);
     }
 }
