@@ -114,8 +114,8 @@ pub fn run(
         mismatches: 0,
         access: req.access.clone(),
     };
-    let scratch = match prepare(req, all, zfs, &id, &mut report) {
-        Ok(s) => s,
+    let (scratch, chains) = match prepare(req, all, zfs, &id, &mut report) {
+        Ok(prepared) => prepared,
         Err(e) => {
             report.reason = Some(e.to_string());
             report.phases.total = clock.elapsed().as_secs_f64();
@@ -123,7 +123,7 @@ pub fn run(
             return report;
         }
     };
-    restore_and_verify(req, repo, zfs, &scratch, &mut report, progress);
+    restore_and_verify(req, repo, zfs, &scratch, &chains, &mut report, progress);
     run_probes(req, &mut report);
     judge(req, &mut report);
     if report.outcome != Outcome::Pass && req.keep_on_failure {
@@ -141,21 +141,25 @@ pub fn run(
 }
 
 /// Picks the snapshots, removes leftovers, makes the scratch space.
+/// Returns it with each dataset's chain (manifest ids, full first), in the
+/// order of `report.datasets`.
 fn prepare(
     req: &DrillRequest<'_>,
     all: &[(Id, Manifest)],
     zfs: &Zfs,
     id: &str,
     report: &mut DrillReport,
-) -> Result<ScratchSpace> {
+) -> Result<(ScratchSpace, Vec<Vec<Id>>)> {
     let targets = select::pick(req.job, req.spec, &req.pick, all, |n| {
         (u64::from_le_bytes(Id::random().0[..8].try_into().expect("8 bytes")) % n as u64) as usize
     })?;
     let mut size = 0;
+    let mut chains = Vec::new();
     for (tid, m) in &targets {
         let chain = crate::chain::resolve(all, tid)?;
         size += chain.iter().map(|(_, m)| m.stream_len).sum::<u64>();
         report.datasets.push(planned(req, m, *tid, &chain));
+        chains.push(chain.iter().map(|(id, _)| *id).collect());
     }
     report.scratch.leftovers_removed = remove_leftovers(zfs, &req.spec.scratch, &req.work_dir)?;
     if req.stop.load(Ordering::Relaxed) {
@@ -167,7 +171,7 @@ fn prepare(
     report.scratch.dataset = scratch.root.to_string();
     report.scratch.file = scratch.pool.as_ref().map(|(_, f)| f.display().to_string());
     report.scratch.mountpoint = scratch.mountpoint.display().to_string();
-    Ok(scratch)
+    Ok((scratch, chains))
 }
 
 /// A dataset's entry before anything ran.
@@ -220,10 +224,11 @@ fn restore_and_verify(
     repo: &Repository,
     zfs: &Zfs,
     scratch: &ScratchSpace,
+    chains: &[Vec<Id>],
     report: &mut DrillReport,
     progress: &dyn Progress,
 ) {
-    for d in &mut report.datasets {
+    for (d, ids) in report.datasets.iter_mut().zip(chains) {
         if req.stop.load(Ordering::Relaxed) {
             break;
         }
@@ -239,15 +244,9 @@ fn restore_and_verify(
         };
         d.restored_as = target.to_string();
         // The catalog's copies lack the chunk lists: read each manifest.
-        let chain: Result<Vec<(Id, Manifest)>> = d
-            .chain
+        let chain: Result<Vec<(Id, Manifest)>> = ids
             .iter()
-            .map(|l| {
-                let id: Id =
-                    l.id.parse()
-                        .map_err(|_| Error::corrupt(&l.snapshot, "bad id"))?;
-                Ok((id, repo.read_manifest(&id)?))
-            })
+            .map(|id| Ok((*id, repo.read_manifest(id)?)))
             .collect();
         let chain = match chain {
             Ok(c) => c,
