@@ -209,15 +209,14 @@ pub fn drill_job(
 
 /// What the runbook tells an operator about reaching the repository.
 fn access(config: &Config, name: &str, source: &PasswordSource) -> Access {
-    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let (password_source, password_env) = match source {
         PasswordSource::File(f) => (
             format!("password_file = {:?}", f.display().to_string()),
-            format!("export BACKUP_PASSWORD_FILE={}", quote(&f.display().to_string())),
+            format!("export BACKUP_PASSWORD_FILE={}", drill::sh(&f.display().to_string())),
         ),
         PasswordSource::Command(c) => (
             format!("password_command = {c:?}"),
-            format!("export BACKUP_PASSWORD_COMMAND={}", quote(c)),
+            format!("export BACKUP_PASSWORD_COMMAND={}", drill::sh(c)),
         ),
         PasswordSource::Credential(n) => (
             format!("password_credential = {n:?} (a systemd credential)"),

@@ -178,8 +178,8 @@ fn dataset_section(s: &mut String, d: &DatasetDrill) {
     );
 }
 
-/// Single-quotes a word for sh.
-fn sh(word: &str) -> String {
+/// A word for sh: as it is when it is plain, else single-quoted.
+pub fn sh(word: &str) -> String {
     if !word.is_empty()
         && word
             .chars()

@@ -11,7 +11,7 @@ mod run;
 mod scratch;
 mod select;
 
-pub use markdown::markdown;
+pub use markdown::{markdown, sh};
 
 pub use report::{
     Access, DatasetDrill, DrillReport, Layer, Link, Outcome, Phases, ProbeResult, ScratchInfo,
