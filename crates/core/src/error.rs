@@ -120,6 +120,24 @@ pub enum Error {
     /// The operation was interrupted by the caller.
     #[error("interrupted")]
     Interrupted,
+    /// A storage operation kept failing with transient errors (a reset
+    /// connection, a timeout, a 5xx, throttling) until the retries ran out.
+    #[error("storage: {op} {object}: gave up after {attempts} attempts over {}s; last error: {last}", elapsed.as_secs())]
+    GaveUp {
+        op: &'static str,
+        object: String,
+        attempts: u32,
+        elapsed: std::time::Duration,
+        last: Box<Error>,
+    },
+    /// An SSH server's host key is not the one known for it (or none is).
+    #[error("host key of {host} {problem}: the server offers {fingerprint}. {advice}")]
+    HostKey {
+        host: String,
+        problem: &'static str,
+        fingerprint: String,
+        advice: String,
+    },
 }
 
 /// Shorthand for the library's results.
@@ -137,6 +155,32 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// True if the same operation may succeed when tried again: a storage
+    /// error whose cause is the connection, a timeout, an overloaded or
+    /// throttling server, never a refusal or a missing object.
+    pub fn is_transient(&self) -> bool {
+        use std::io::ErrorKind as K;
+        match self {
+            Error::Backend { source, .. } => matches!(
+                source.kind(),
+                K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::ConnectionRefused
+                    | K::NotConnected
+                    | K::BrokenPipe
+                    | K::TimedOut
+                    | K::UnexpectedEof
+                    | K::Interrupted
+                    | K::WouldBlock
+                    | K::ResourceBusy
+                    | K::HostUnreachable
+                    | K::NetworkUnreachable
+                    | K::NetworkDown
+            ),
+            _ => false,
         }
     }
 

@@ -50,7 +50,10 @@ mod ship;
 pub mod status;
 mod stream_check;
 
-pub use backend::{open_location, Backend, FileType, LocalBackend, MemoryBackend};
+pub use backend::{
+    open, open_location, Backend, BackendOptions, FileType, LocalBackend, Location, MemoryBackend,
+    RetryEvent, RetryNotify, RetryPolicy, S3Settings, SftpSettings, SftpTarget,
+};
 pub use catalog::{Catalog, CatalogEntry, JobRun, SyncReport, SyncStats};
 pub use chain::{find as find_snapshot, resolve as resolve_chain};
 pub use check::{check, CheckOptions, CheckReport};

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct LocalBackend {
     root: PathBuf,
+    transfers: usize,
 }
 
 fn err(op: &'static str, path: &Path, source: std::io::Error) -> Error {
@@ -34,7 +35,19 @@ fn fsync_dir(dir: &Path) -> Result<()> {
 impl LocalBackend {
     /// A backend rooted at `root` (which need not exist until `create`).
     pub fn new(root: impl Into<PathBuf>) -> LocalBackend {
-        LocalBackend { root: root.into() }
+        LocalBackend {
+            root: root.into(),
+            transfers: 1,
+        }
+    }
+
+    /// The same, transferring `n` objects at once (a NAS share mounted over
+    /// a slow link gains from more than one).
+    pub fn with_transfers(self, n: usize) -> LocalBackend {
+        LocalBackend {
+            transfers: n.max(1),
+            ..self
+        }
     }
 
     fn full(&self, ty: FileType, name: &str) -> PathBuf {
@@ -74,6 +87,10 @@ pub(crate) fn kind_name(ty: FileType) -> &'static str {
 impl Backend for LocalBackend {
     fn location(&self) -> String {
         self.root.display().to_string()
+    }
+
+    fn transfers(&self) -> usize {
+        self.transfers
     }
 
     fn create(&self) -> Result<()> {

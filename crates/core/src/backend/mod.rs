@@ -5,11 +5,26 @@
 //! a new object with a new name, and old ones are removed only after their
 //! replacements are durable.
 
+mod cache;
 mod local;
+mod location;
 mod memory;
+mod options;
+mod retry;
+mod runtime;
+mod s3;
+mod sftp;
+mod throttle;
 
+pub use cache::MetaCache;
 pub use local::LocalBackend;
+pub use location::{Location, SftpTarget};
 pub use memory::MemoryBackend;
+pub use options::{BackendOptions, RetryPolicy, S3Settings, SftpSettings};
+pub use retry::{RetryEvent, RetryNotify, Retrying};
+pub use s3::S3Backend;
+pub use sftp::SftpBackend;
+pub use throttle::Throttled;
 
 use crate::error::Result;
 
@@ -97,6 +112,39 @@ pub trait Backend: Send + Sync {
 
     /// Removes an object.
     fn remove(&self, ty: FileType, name: &str) -> Result<()>;
+
+    /// How many objects to transfer at once (packs uploaded by a ship, runs
+    /// read ahead by a restore). 1 unless the backend gains from more.
+    fn transfers(&self) -> usize {
+        1
+    }
+}
+
+impl<B: Backend + ?Sized> Backend for &B {
+    fn location(&self) -> String {
+        (**self).location()
+    }
+    fn create(&self) -> Result<()> {
+        (**self).create()
+    }
+    fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
+        (**self).write(ty, name, data)
+    }
+    fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
+        (**self).read(ty, name)
+    }
+    fn read_range(&self, ty: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        (**self).read_range(ty, name, offset, len)
+    }
+    fn list(&self, ty: FileType) -> Result<Vec<(String, u64)>> {
+        (**self).list(ty)
+    }
+    fn remove(&self, ty: FileType, name: &str) -> Result<()> {
+        (**self).remove(ty, name)
+    }
+    fn transfers(&self) -> usize {
+        (**self).transfers()
+    }
 }
 
 impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
@@ -121,19 +169,86 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     fn remove(&self, ty: FileType, name: &str) -> Result<()> {
         (**self).remove(ty, name)
     }
+    fn transfers(&self) -> usize {
+        (**self).transfers()
+    }
 }
 
-/// Opens the backend a location string names. Only local paths exist so far
-/// (`/path` or `file:///path`).
+impl<B: Backend + ?Sized> Backend for Box<B> {
+    fn location(&self) -> String {
+        (**self).location()
+    }
+    fn create(&self) -> Result<()> {
+        (**self).create()
+    }
+    fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
+        (**self).write(ty, name, data)
+    }
+    fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
+        (**self).read(ty, name)
+    }
+    fn read_range(&self, ty: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        (**self).read_range(ty, name, offset, len)
+    }
+    fn list(&self, ty: FileType) -> Result<Vec<(String, u64)>> {
+        (**self).list(ty)
+    }
+    fn remove(&self, ty: FileType, name: &str) -> Result<()> {
+        (**self).remove(ty, name)
+    }
+    fn transfers(&self) -> usize {
+        (**self).transfers()
+    }
+}
+
+/// Opens the backend a location names, with default options (no limits,
+/// no cache, default retries).
 pub fn open_location(location: &str) -> Result<Box<dyn Backend>> {
-    if let Some(rest) = location.strip_prefix("file://") {
-        return Ok(Box::new(LocalBackend::new(rest)));
-    }
-    if location.contains("://") {
-        return Err(crate::Error::Invalid {
-            what: format!("repository location {location:?}"),
-            reason: "only local directories are supported by this build".into(),
-        });
-    }
-    Ok(Box::new(LocalBackend::new(location)))
+    open(location, &BackendOptions::default(), None)
+}
+
+/// Opens the backend a location names: a directory, `sftp://` or `s3://`.
+///
+/// Remote backends are wrapped, innermost first, in the metadata cache
+/// (when `options.cache_dir` is set), bandwidth limits and retries; a local
+/// directory only in bandwidth limits, when given.
+pub fn open(
+    location: &str,
+    options: &BackendOptions,
+    notify: Option<RetryNotify>,
+) -> Result<Box<dyn Backend>> {
+    let remote: Box<dyn Backend> = match Location::parse(location)? {
+        Location::Local(path) => {
+            let local = LocalBackend::new(path).with_transfers(options.transfers.unwrap_or(1));
+            if options.limit_upload.is_none() && options.limit_download.is_none() {
+                return Ok(Box::new(local));
+            }
+            return Ok(Box::new(Throttled::new(
+                local,
+                options.limit_upload,
+                options.limit_download,
+            )));
+        }
+        Location::Sftp(target) => Box::new(SftpBackend::new(
+            target,
+            options.sftp.clone(),
+            options.transfers.unwrap_or(4),
+        )),
+        Location::S3 { bucket, prefix } => Box::new(S3Backend::open(
+            &bucket,
+            &prefix,
+            &options.s3,
+            options.transfers.unwrap_or(8),
+        )?),
+    };
+    let cached: Box<dyn Backend> = match &options.cache_dir {
+        Some(dir) => Box::new(MetaCache::new(remote, dir)),
+        None => remote,
+    };
+    let limited = Throttled::new(cached, options.limit_upload, options.limit_download);
+    Ok(Box::new(Retrying::new(
+        limited,
+        options.retry.clone(),
+        notify,
+    )))
 }
