@@ -254,10 +254,8 @@ mod tests {
             "",
         );
         assert!(!e.is_transient());
-        assert!(
-            e.to_string().contains("Permission denied (publickey)"),
-            "{e}"
-        );
+        let cause = std::error::Error::source(&e).unwrap().to_string();
+        assert!(cause.contains("Permission denied (publickey)"), "{cause}");
         let changed = "@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n\
             The fingerprint for the ED25519 key sent by the remote host is\n\
             SHA256:abcdefXYZ.\nHost key verification failed.\n";
