@@ -21,7 +21,7 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Repository: a location (a directory path), or the name of a repository in the configuration file
+    /// Repository: a location (a directory, sftp://[user@]host[:port]/path, s3://bucket/prefix), or the name of a repository in the configuration file
     #[arg(
         long,
         short = 'r',
@@ -50,6 +50,20 @@ pub struct GlobalArgs {
     /// No progress output
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Upload bandwidth limit, e.g. 2MiB/s (overrides the configuration's limit_upload)
+    #[arg(long, env = "BACKUP_LIMIT_UPLOAD", global = true, value_name = "RATE")]
+    pub limit_upload: Option<String>,
+    /// Download bandwidth limit, e.g. 10MiB/s (overrides the configuration's limit_download)
+    #[arg(
+        long,
+        env = "BACKUP_LIMIT_DOWNLOAD",
+        global = true,
+        value_name = "RATE"
+    )]
+    pub limit_download: Option<String>,
+    /// Objects transferred at once (default: 1 for a directory, 4 for SFTP, 8 for S3)
+    #[arg(long, env = "BACKUP_TRANSFERS", global = true, value_name = "N")]
+    pub transfers: Option<usize>,
     /// How long to wait for another process's conflicting repository lock (e.g. 0, 90s, 30m)
     #[arg(
         long,

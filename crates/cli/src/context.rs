@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use backup_core::config::{Config, PasswordSource};
+use backup_core::config::{Config, PasswordSource, RepositorySpec};
 use backup_core::{
-    open_location, Backend, Catalog, Id, LockKind, LockOptions, RepoLock, Repository,
+    open, Backend, BackendOptions, Catalog, Id, LockKind, LockOptions, RepoLock, Repository,
+    RetryEvent, RetryNotify,
 };
 
 use crate::cli::GlobalArgs;
@@ -43,7 +44,87 @@ pub fn location(g: &GlobalArgs) -> Result<String> {
 
 /// The backend named by --repo / $BACKUP_REPOSITORY.
 pub fn backend(g: &GlobalArgs) -> Result<Arc<dyn Backend>> {
-    Ok(Arc::from(open_location(&target(g)?.0)?))
+    open_backend(g, &target(g)?.0, None)
+}
+
+/// The configuration's repository at `location`, if the file exists, is
+/// valid and has one.
+fn spec_at(g: &GlobalArgs, location: &str) -> Option<RepositorySpec> {
+    if !g.config.exists() {
+        return None;
+    }
+    let config = backup_core::config::load(&g.config).ok()?;
+    config
+        .repositories
+        .into_values()
+        .find(|r| r.location == location)
+}
+
+/// How to open the backend at `location`: the configuration's settings for
+/// that repository, then the environment and the command line (which win),
+/// then a job's own upload limit if it is lower.
+fn backend_options(
+    g: &GlobalArgs,
+    location: &str,
+    job_limit_upload: Option<u64>,
+) -> Result<BackendOptions> {
+    let spec = spec_at(g, location);
+    let mut o = spec.as_ref().map(|s| s.backend.clone()).unwrap_or_default();
+    if let Some(file) = spec.as_ref().and_then(|s| s.s3_secret_file.as_ref()) {
+        let text = std::fs::read_to_string(file).with_context(|| {
+            format!(
+                "reading the S3 secret key of repository {} from {}",
+                spec.as_ref().map_or("", |s| s.name.as_str()),
+                file.display()
+            )
+        })?;
+        o.s3.secret_access_key = text.lines().next().map(|l| l.trim().to_string());
+    }
+    if let Some(u) = job_limit_upload {
+        o.limit_upload = Some(o.limit_upload.map_or(u, |r| r.min(u)));
+    }
+    let rate = |flag: &str, v: &str| {
+        backup_core::config::rate(v).map_err(|e| UsageError(format!("{flag}: {e}")))
+    };
+    if let Some(v) = &g.limit_upload {
+        o.limit_upload = Some(rate("--limit-upload", v)?);
+    }
+    if let Some(v) = &g.limit_download {
+        o.limit_download = Some(rate("--limit-download", v)?);
+    }
+    if let Some(n) = g.transfers {
+        if !(1..=64).contains(&n) {
+            return Err(UsageError("--transfers: from 1 to 64".into()).into());
+        }
+        o.transfers = Some(n);
+    }
+    o.cache_dir = Some(cache_dir(g));
+    Ok(o)
+}
+
+/// Opens the backend at `location` (see [`backend_options`]); transient
+/// failures that will be retried are reported as warnings.
+pub fn open_backend(
+    g: &GlobalArgs,
+    location: &str,
+    job_limit_upload: Option<u64>,
+) -> Result<Arc<dyn Backend>> {
+    let options = backend_options(g, location, job_limit_upload)?;
+    let quiet = g.quiet;
+    let notify: RetryNotify = Arc::new(move |e: &RetryEvent<'_>| {
+        if !quiet {
+            eprintln!(
+                "warning: {} {} failed (attempt {} of {}): {}; retrying in {:.1}s",
+                e.op,
+                e.object,
+                e.attempt,
+                e.attempts,
+                crate::format::error_chain(e.error),
+                e.delay.as_secs_f64()
+            );
+        }
+    });
+    Ok(Arc::from(open(location, &options, Some(notify))?))
 }
 
 /// The passphrase: from the command line or environment if given there,
@@ -57,6 +138,17 @@ pub fn passphrase(g: &GlobalArgs) -> Result<Vec<u8>> {
 
 /// Opens and unlocks the configuration file's repository `name`.
 pub fn open_named(g: &GlobalArgs, config: &Config, name: &str) -> Result<Repository> {
+    open_named_limited(g, config, name, None)
+}
+
+/// Opens and unlocks the configuration file's repository `name` for a job
+/// with its own upload limit.
+pub fn open_named_limited(
+    g: &GlobalArgs,
+    config: &Config,
+    name: &str,
+    job_limit_upload: Option<u64>,
+) -> Result<Repository> {
     let spec = config.repositories.get(name).ok_or_else(|| {
         UsageError(format!(
             "no repository named {name:?} in {}",
@@ -68,7 +160,7 @@ pub fn open_named(g: &GlobalArgs, config: &Config, name: &str) -> Result<Reposit
     } else {
         password::from_source(&spec.password)?
     };
-    let backend = Arc::from(open_location(&spec.location)?);
+    let backend = open_backend(g, &spec.location, job_limit_upload)?;
     Repository::open(backend, &pass)
         .with_context(|| format!("opening repository {name} at {}", spec.location))
 }
@@ -93,7 +185,7 @@ pub fn open_with_key_file(g: &GlobalArgs, location: &str, key_file: &Path) -> Re
             None => g.password.passphrase()?,
         }
     };
-    let backend = Arc::from(open_location(location)?);
+    let backend = open_backend(g, location, None)?;
     Repository::open_with_key(backend, &key_file.display().to_string(), &key, &pass).with_context(
         || {
             format!(
@@ -168,7 +260,7 @@ pub fn lock(
 /// The catalog of the repository at `location`, found from its public id
 /// (no passphrase needed).
 pub fn catalog_at(g: &GlobalArgs, location: &str) -> Result<Catalog> {
-    let backend = open_location(location)?;
+    let backend = open_backend(g, location, None)?;
     let id = Repository::peek_id(&*backend)?;
     Ok(Catalog::open(&catalog_path(g, &id))?)
 }

@@ -66,3 +66,15 @@ mod tests {
         assert_eq!(time(0), "1970-01-01 00:00:00Z");
     }
 }
+
+/// An error and its causes on one line, as `anyhow`'s `{:#}` prints them.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}

@@ -1,12 +1,11 @@
 //! `backup config check`.
 
-use std::sync::Arc;
-
 use anyhow::Result;
-use backup_core::{open_location, Repository};
+use backup_core::Repository;
 use backup_zfs::Zfs;
 
 use crate::cli::{ConfigCommand, GlobalArgs};
+use crate::context;
 use crate::exit::ExitStatus;
 use crate::password;
 
@@ -41,7 +40,7 @@ pub fn run(g: &GlobalArgs, c: &ConfigCommand) -> Result<ExitStatus> {
         for (name, r) in &config.repositories {
             let key = format!("repositories.{name}.location");
             let opened = password::from_source(&r.password).and_then(|pass| {
-                let backend = Arc::from(open_location(&r.location)?);
+                let backend = context::open_backend(g, &r.location, None)?;
                 Ok(Repository::open(backend, &pass)?)
             });
             if let Err(e) = opened {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use backup_core::drill::{DrillReport, Target};
 use backup_core::status::human_age;
-use backup_core::{open_location, Catalog, Error, Repository};
+use backup_core::{Catalog, Error, Repository};
 
 use super::drill_show_text;
 use crate::cli::{DrillHistoryArgs, DrillShowArgs, GlobalArgs};
@@ -127,7 +127,8 @@ fn catalogs(g: &GlobalArgs, job: Option<&str>) -> Result<Vec<DrillCatalog>> {
     let mut out = Vec::new();
     for name in names {
         let spec = &config.repositories[name];
-        let id = open_location(&spec.location).and_then(|b| Repository::peek_id(&*b));
+        let id = context::open_backend(g, &spec.location, None)
+            .and_then(|b| Ok(Repository::peek_id(&*b)?));
         match id {
             Ok(id) => out.extend(existing(context::catalog_path(g, &id), name.clone())?),
             Err(e) => eprintln!(

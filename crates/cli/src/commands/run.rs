@@ -130,7 +130,7 @@ fn run_one(
     let state = context::state_dir(g, config);
     // Before anything else: a second run of the same job stops here.
     let _lock = JobLock::acquire(&state.join("locks"), &job.name)?;
-    let mut repo = context::open_named(g, config, &job.repository)?;
+    let mut repo = context::open_named_limited(g, config, &job.repository, job.limit_upload)?;
     let mut catalog = context::catalog(g, &repo)?;
     let progress = CliProgress::new(g.quiet || json);
     let env = RunEnv {

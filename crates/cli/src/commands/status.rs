@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use backup_core::config::{duration, Config, RepositorySpec};
 use backup_core::status::{self, RepositorySource, Status, StorageStats, Thresholds};
-use backup_core::{open_location, Catalog, Repository};
+use backup_core::{Catalog, Repository};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
@@ -159,7 +159,7 @@ fn examine(g: &GlobalArgs, spec: &RepositorySpec) -> Result<Gathered> {
         storage: Err(String::new()),
         notes: Vec::new(),
     };
-    let backend = match open_location(&spec.location) {
+    let backend = match context::open_backend(g, &spec.location, None) {
         Ok(b) => Arc::from(b),
         Err(e) => {
             out.storage = Err(e.to_string());

@@ -23,6 +23,7 @@
 //! ```
 
 mod model;
+mod remote;
 pub mod units;
 mod validate;
 
@@ -89,6 +90,11 @@ pub struct RepositorySpec {
     pub location: String,
     /// Passphrase source.
     pub password: PasswordSource,
+    /// How the backend is opened: limits, transfers, retries, S3 and SFTP
+    /// settings (no cache directory: the caller adds it).
+    pub backend: crate::BackendOptions,
+    /// `s3.secret_access_key_file`, read when the repository is opened.
+    pub s3_secret_file: Option<PathBuf>,
 }
 
 /// When a job sends a full stream.

@@ -28,7 +28,7 @@ pub struct ConfigFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RepositoryConf {
-    /// A directory path (more kinds with the remote repositories issue).
+    /// A directory, `sftp://[user@]host[:port]/path` or `s3://bucket/prefix`.
     pub location: Spanned<String>,
     /// A file whose first line is the passphrase.
     pub password_file: Option<Spanned<PathBuf>>,
@@ -36,6 +36,47 @@ pub struct RepositoryConf {
     pub password_command: Option<Spanned<String>>,
     /// The name of a systemd credential (LoadCredential=) holding it.
     pub password_credential: Option<Spanned<String>>,
+    /// Upload limit for every use of this repository, e.g. "2MiB/s".
+    pub limit_upload: Option<Spanned<String>>,
+    /// Download limit, e.g. "10MiB/s".
+    pub limit_download: Option<Spanned<String>>,
+    /// Objects transferred at once.
+    pub transfers: Option<Spanned<i64>>,
+    /// Attempts per storage operation before giving up (1: no retries).
+    pub retries: Option<Spanned<i64>>,
+    /// Settings of an `s3://` location.
+    pub s3: Option<Spanned<S3Conf>>,
+    /// Settings of an `sftp://` location.
+    pub sftp: Option<Spanned<SftpConf>>,
+}
+
+/// `[repositories.NAME.s3]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Conf {
+    /// `http(s)://host:port` of the S3 API.
+    pub endpoint: Option<Spanned<String>>,
+    pub region: Option<Spanned<String>>,
+    pub access_key_id: Option<Spanned<String>>,
+    /// The secret itself (prefer the file).
+    pub secret_access_key: Option<Spanned<String>>,
+    /// A file whose first line is the secret.
+    pub secret_access_key_file: Option<Spanned<PathBuf>>,
+    /// `bucket.endpoint` instead of `endpoint/bucket`.
+    pub virtual_host_style: Option<bool>,
+}
+
+/// `[repositories.NAME.sftp]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SftpConf {
+    pub identity_file: Option<Spanned<PathBuf>>,
+    pub known_hosts_file: Option<Spanned<PathBuf>>,
+    pub ssh_command: Option<Spanned<String>>,
+    #[serde(default)]
+    pub ssh_options: Vec<Spanned<String>>,
+    /// Silence after which the connection counts as lost, e.g. "60s".
+    pub timeout: Option<Spanned<String>>,
 }
 
 /// A job.

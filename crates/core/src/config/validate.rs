@@ -69,19 +69,19 @@ impl Locator<'_> {
     }
 }
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     loc: Locator<'a>,
     errors: Vec<ConfigError>,
     places: HashMap<String, (usize, usize)>,
 }
 
 impl Checker<'_> {
-    fn at<T>(&mut self, key: &str, v: &Spanned<T>) {
+    pub(super) fn at<T>(&mut self, key: &str, v: &Spanned<T>) {
         self.places
             .insert(key.to_string(), self.loc.place(v.span().start));
     }
 
-    fn fail<T>(&mut self, key: &str, v: &Spanned<T>, message: impl Into<String>) {
+    pub(super) fn fail<T>(&mut self, key: &str, v: &Spanned<T>, message: impl Into<String>) {
         let e = self.loc.error(Some(v.span().start), key, message.into());
         self.errors.push(e);
     }
@@ -355,6 +355,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
             };
             c.fail(&key, &r.location, message);
         }
+        let (backend, s3_secret_file) = c.remote(&key, r);
         if let Some(password) = sources.into_iter().next() {
             repositories.insert(
                 name.clone(),
@@ -362,6 +363,8 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
                     name: name.clone(),
                     location: r.location.get_ref().clone(),
                     password,
+                    backend,
+                    s3_secret_file,
                 },
             );
         }
