@@ -18,9 +18,10 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Receiver};
 use fastcdc::v2020::{Normalization, StreamCDC};
 
 use crate::backend::FileType;
@@ -200,23 +201,7 @@ fn store_lanes<L: Read + Send>(repo: &Repository, lanes: Vec<L>, what: &str) -> 
             });
         }
         drop((work_rx, done_tx));
-        let uploader = s.spawn(move || -> Result<Vec<PackBlobs>> {
-            let mut all = Vec::new();
-            let mut unindexed = 0;
-            for (id, bytes, entries) in pack_rx {
-                r.backend().write(FileType::Pack, &id.to_hex(), &bytes)?;
-                all.push(PackBlobs { pack: id, entries });
-                unindexed += 1;
-                if unindexed == CHECKPOINT_PACKS {
-                    r.write_index_segment(&all[all.len() - unindexed..])?;
-                    unindexed = 0;
-                }
-            }
-            if unindexed > 0 {
-                r.write_index_segment(&all[all.len() - unindexed..])?;
-            }
-            Ok(all)
-        });
+        let uploader = s.spawn(move || upload_packs(r, pack_rx));
 
         let packed = pack_blobs(done_rx, pack_tx, r, cfg.pack_size as usize, lane_count);
         let cut: Result<()> = chunkers
@@ -224,6 +209,80 @@ fn store_lanes<L: Read + Send>(repo: &Repository, lanes: Vec<L>, what: &str) -> 
             .try_for_each(|c| c.join().expect("chunker thread panicked"));
         let packs = uploader.join().expect("uploader thread panicked");
         Stored { packs, cut, packed }
+    })
+}
+
+/// Writes the packer's packs, `transfers()` at a time, and indexes them:
+/// after every `CHECKPOINT_PACKS` durable packs, and once at the end, a
+/// segment lists packs whose writes have returned. When one write fails the
+/// others finish what they hold and take nothing new, and the packs already
+/// durable are still indexed, so a later ship does not upload them again.
+fn upload_packs(
+    r: &Repository,
+    pack_rx: Receiver<(Id, Vec<u8>, Vec<Entry>)>,
+) -> Result<Vec<PackBlobs>> {
+    let transfers = r.backend().transfers().max(1);
+    let failed = AtomicBool::new(false);
+    let (durable_tx, durable_rx) = bounded::<PackBlobs>(transfers);
+    thread::scope(|s| {
+        let mut writers = Vec::new();
+        for _ in 0..transfers {
+            let (pack_rx, durable_tx, failed) = (pack_rx.clone(), durable_tx.clone(), &failed);
+            writers.push(s.spawn(move || -> Result<()> {
+                for (id, bytes, entries) in pack_rx {
+                    if failed.load(Ordering::SeqCst) {
+                        return Err(Error::Interrupted);
+                    }
+                    if let Err(e) = r.backend().write(FileType::Pack, &id.to_hex(), &bytes) {
+                        failed.store(true, Ordering::SeqCst);
+                        return Err(e);
+                    }
+                    drop(bytes);
+                    if durable_tx.send(PackBlobs { pack: id, entries }).is_err() {
+                        return Err(Error::Interrupted);
+                    }
+                }
+                Ok(())
+            }));
+        }
+        drop((pack_rx, durable_tx));
+        let mut all = Vec::new();
+        let mut unindexed = 0;
+        let mut indexed = Ok(());
+        for p in durable_rx {
+            all.push(p);
+            unindexed += 1;
+            if unindexed == CHECKPOINT_PACKS && indexed.is_ok() {
+                indexed = r
+                    .write_index_segment(&all[all.len() - unindexed..])
+                    .map(|_| ());
+                if indexed.is_err() {
+                    failed.store(true, Ordering::SeqCst);
+                }
+                unindexed = 0;
+            }
+        }
+        if unindexed > 0 && indexed.is_ok() {
+            indexed = r
+                .write_index_segment(&all[all.len() - unindexed..])
+                .map(|_| ());
+        }
+        // The first real failure: a write's, else the index's.
+        let mut first = None;
+        for w in writers {
+            match w.join().expect("pack writer panicked") {
+                Err(Error::Interrupted) | Ok(()) => {}
+                Err(e) => {
+                    first.get_or_insert(e);
+                }
+            }
+        }
+        match (first, indexed) {
+            (Some(e), _) => Err(e),
+            (None, Err(e)) => Err(e),
+            (None, Ok(())) if failed.load(Ordering::SeqCst) => Err(Error::Interrupted),
+            (None, Ok(())) => Ok(all),
+        }
     })
 }
 

@@ -21,6 +21,7 @@ use crossbeam_channel::bounded;
 use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::format::blob;
+use crate::format::index::{BlobLoc, Index};
 use crate::id::Id;
 use crate::ingest::workers;
 use crate::pipe::{pipe, PipeWriter};
@@ -31,6 +32,10 @@ use crate::Manifest;
 
 /// Adjacent blobs of one pack are fetched in one read of at most this size.
 const MAX_RUN: u64 = 16 * 1024 * 1024;
+
+/// The most runs one lane reads at once, however many transfers the backend
+/// allows: each holds up to `MAX_RUN` bytes twice (read, and waiting).
+const READ_AHEAD: usize = 4;
 
 /// Bytes held back from `out` until the stream is verified.
 pub const HOLD_BACK: usize = 64 * 1024;
@@ -182,47 +187,25 @@ pub(crate) fn fetch_chunks(
         let locs = &locs;
         let fetch_failed = done_tx.clone();
         s.spawn(move || {
-            let mut i = 0;
-            while i < locs.len() {
-                // A run: consecutive chunks stored back to back in one pack.
-                let (_, first) = locs[i];
-                let mut end = i + 1;
-                let mut len = u64::from(first.length);
-                while end < locs.len() {
-                    let l = locs[end].1;
-                    let contiguous = l.pack == first.pack
-                        && u64::from(l.offset) == u64::from(first.offset) + len;
-                    if !contiguous || len + u64::from(l.length) > MAX_RUN {
-                        break;
-                    }
-                    len += u64::from(l.length);
-                    end += 1;
-                }
+            let runs = plan_runs(locs);
+            let fetched = read_ahead(repo, index, locs, &runs, |i, bytes| {
+                let (start, end) = runs[i];
+                let first = locs[start].1;
                 let pack = index.pack_id(first.pack);
-                let bytes = repo.backend().read_range(
-                    FileType::Pack,
-                    &pack.to_hex(),
-                    first.offset.into(),
-                    len,
-                );
-                let bytes = match bytes {
-                    Ok(b) => b,
-                    Err(e) => {
-                        let _ = fetch_failed.send((i, Err(e)));
-                        return;
-                    }
-                };
-                for (k, (id, loc)) in locs[i..end].iter().enumerate() {
+                for (k, (id, loc)) in locs[start..end].iter().enumerate() {
                     if token_tx.send(()).is_err() {
-                        return;
+                        return false;
                     }
                     let at = (loc.offset - first.offset) as usize;
                     let b = bytes[at..at + loc.length as usize].to_vec();
-                    if work_tx.send((i + k, *id, pack, b)).is_err() {
-                        return;
+                    if work_tx.send((start + k, *id, pack, b)).is_err() {
+                        return false;
                     }
                 }
-                i = end;
+                true
+            });
+            if let Err((i, e)) = fetched {
+                let _ = fetch_failed.send((runs[i].0, Err(e)));
             }
         });
         for _ in 0..n {
@@ -243,6 +226,88 @@ pub(crate) fn fetch_chunks(
         drop(done_rx);
         drop(token_rx);
         result
+    })
+}
+
+/// Groups the chunks into runs: consecutive chunks stored back to back in
+/// one pack, at most `MAX_RUN` bytes (a single chunk is always a run).
+/// Each run is `(first, end)`, indices into `locs`.
+fn plan_runs(locs: &[(Id, BlobLoc)]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < locs.len() {
+        let first = locs[i].1;
+        let mut end = i + 1;
+        let mut len = u64::from(first.length);
+        while end < locs.len() {
+            let l = locs[end].1;
+            let contiguous =
+                l.pack == first.pack && u64::from(l.offset) == u64::from(first.offset) + len;
+            if !contiguous || len + u64::from(l.length) > MAX_RUN {
+                break;
+            }
+            len += u64::from(l.length);
+            end += 1;
+        }
+        runs.push((i, end));
+        i = end;
+    }
+    runs
+}
+
+/// Reads the runs with up to `READ_AHEAD` (at most the backend's
+/// `transfers()`) reads at once, and hands each run's bytes to `take` in
+/// order. Reader t reads runs t, t + k, t + 2k, … into a channel of its
+/// own, so order needs no reorder buffer and at most 2k runs are held.
+/// `take` returns false to stop. A failed read ends it with the run's index.
+fn read_ahead(
+    repo: &Repository,
+    index: &Index,
+    locs: &[(Id, BlobLoc)],
+    runs: &[(usize, usize)],
+    mut take: impl FnMut(usize, Vec<u8>) -> bool,
+) -> std::result::Result<(), (usize, Error)> {
+    let k = repo.backend().transfers().clamp(1, READ_AHEAD);
+    let read = |i: usize| {
+        let (start, end) = runs[i];
+        let first = locs[start].1;
+        let last = locs[end - 1].1;
+        let len = u64::from(last.offset) + u64::from(last.length) - u64::from(first.offset);
+        repo.backend().read_range(
+            FileType::Pack,
+            &index.pack_id(first.pack).to_hex(),
+            first.offset.into(),
+            len,
+        )
+    };
+    thread::scope(|s| {
+        let mut rxs = Vec::with_capacity(k);
+        for t in 0..k {
+            let (tx, rx) = bounded::<Result<Vec<u8>>>(1);
+            rxs.push(rx);
+            let read = &read;
+            s.spawn(move || {
+                for i in (t..runs.len()).step_by(k) {
+                    let r = read(i);
+                    let failed = r.is_err();
+                    if tx.send(r).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+        }
+        for i in 0..runs.len() {
+            match rxs[i % k].recv() {
+                Ok(Ok(bytes)) => {
+                    if !take(i, bytes) {
+                        return Ok(());
+                    }
+                }
+                Ok(Err(e)) => return Err((i, e)),
+                Err(_) => return Ok(()),
+            }
+        }
+        Ok(())
     })
 }
 
