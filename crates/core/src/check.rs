@@ -177,28 +177,7 @@ pub fn check(
 
 /// Compares a pack's own trailer with what the index says it holds.
 fn check_trailer(repo: &Repository, name: &str, size: u64, seg: &PackBlobs) -> Result<(), String> {
-    let b = repo.backend();
-    let min = (pack::HEADER_LEN + pack::FOOTER_LEN) as u64;
-    if size < min {
-        return Err(format!("it is {size} bytes, too short to be a pack"));
-    }
-    let footer = b
-        .read_range(
-            FileType::Pack,
-            name,
-            size - pack::FOOTER_LEN as u64,
-            pack::FOOTER_LEN as u64,
-        )
-        .map_err(|e| e.to_string())?;
-    let tlen = u64::from(pack::footer_trailer_len(&footer)?);
-    let tstart = (size - pack::FOOTER_LEN as u64)
-        .checked_sub(tlen)
-        .filter(|s| *s >= pack::HEADER_LEN as u64)
-        .ok_or("trailer length exceeds the pack")?;
-    let sealed = b
-        .read_range(FileType::Pack, name, tstart, tlen)
-        .map_err(|e| e.to_string())?;
-    let entries = pack::parse_trailer(repo.keys(), &sealed, tstart)?;
+    let entries = crate::adopt::read_trailer(repo, name, size)?;
     let mut listed: Vec<_> = seg.entries.clone();
     let mut own = entries;
     listed.sort_by_key(|e| e.offset);

@@ -39,7 +39,7 @@ use crate::stream_check::StreamCheck;
 
 /// Packs written between two index checkpoints, so an interrupted ship
 /// leaves most of its work indexed and a later ship does not upload it again.
-const CHECKPOINT_PACKS: usize = 8;
+pub(crate) const CHECKPOINT_PACKS: usize = 8;
 
 /// What ingesting a stream produced.
 #[derive(Debug)]

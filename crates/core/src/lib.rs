@@ -19,6 +19,7 @@
 //! assert_eq!(repo.id(), again.id());
 //! ```
 
+pub mod adopt;
 mod backend;
 mod catalog;
 mod chain;

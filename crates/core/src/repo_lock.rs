@@ -323,6 +323,25 @@ impl RepoLock {
         }
     }
 
+    /// True if no other process holds a lock on the repository now (read
+    /// from the repository, so a lock of another host counts too). A lock
+    /// we cannot read counts as another's.
+    pub fn alone(&self, repo: &Repository) -> Result<bool> {
+        let (name, ours) = {
+            let s = self.state.lock().expect("lock state");
+            (
+                s.name.clone(),
+                (s.info.host.clone(), s.info.pid, s.info.process_start),
+            )
+        };
+        Ok(list_locks(repo)?.iter().all(|(n, info)| {
+            *n == name
+                || info
+                    .as_ref()
+                    .is_ok_and(|i| (i.host.clone(), i.pid, i.process_start) == ours)
+        }))
+    }
+
     /// Stale locks removed while acquiring this one, one line each.
     pub fn taken_over(&self) -> &[String] {
         &self.taken_over

@@ -418,3 +418,55 @@ fn the_key_slot_that_opened_a_repository_is_an_exported_key() {
         Err(Error::WrongPassphrase { .. })
     ));
 }
+
+#[test]
+fn packs_of_an_interrupted_ship_are_adopted_and_not_uploaded_again() {
+    let backend = Arc::new(MemoryBackend::new());
+    let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let data = fake_stream(&pseudo_random(3_000_000, 11));
+    ship_stream(
+        &mut repo,
+        data.as_slice(),
+        manifest("a", 1, None),
+        &NoProgress,
+    )
+    .unwrap();
+    let packs = backend.list(FileType::Pack).unwrap();
+    assert!(packs.len() > 8, "several checkpoints: {}", packs.len());
+    // As if the ship had died before any segment and its manifest: only
+    // the packs are left, plus a junk pack that must be left alone.
+    for (name, _) in backend.list(FileType::Index).unwrap() {
+        backend.remove(FileType::Index, &name).unwrap();
+    }
+    for (name, _) in backend.list(FileType::Snapshot).unwrap() {
+        backend.remove(FileType::Snapshot, &name).unwrap();
+    }
+    backend
+        .write(FileType::Pack, &"ee".repeat(32), b"not a pack at all")
+        .unwrap();
+    let mut repo = Repository::open(backend.clone(), b"pw").unwrap();
+    assert!(repo.index().is_empty());
+    let adopted = crate::adopt::adopt_unindexed_packs(&mut repo).unwrap();
+    assert_eq!(adopted.packs, packs.len());
+    assert_eq!(adopted.unreadable.len(), 1, "{adopted:?}");
+    assert!(adopted.unreadable[0].contains(&"ee".repeat(32)));
+    // The same stream again stores nothing new.
+    let before = backend.list(FileType::Pack).unwrap().len();
+    ship_stream(
+        &mut repo,
+        data.as_slice(),
+        manifest("a", 1, None),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(backend.list(FileType::Pack).unwrap().len(), before);
+    // And a reopened repository sees the adopted packs in its index.
+    let repo = Repository::open(backend, b"pw").unwrap();
+    assert_eq!(repo.index().packs().len(), packs.len());
+    let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
+    assert!(
+        r.errors.iter().all(|e| e.contains(&"ee".repeat(32))),
+        "{:?}",
+        r.errors
+    );
+}

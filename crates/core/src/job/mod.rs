@@ -178,6 +178,9 @@ fn run_steps(
     report
         .locks_taken_over
         .extend_from_slice(shared.taken_over());
+    if let Some(note) = crate::adopt::resume(repo, &shared)?.and_then(|a| a.describe()) {
+        report.notes.push(note);
+    }
     catalog.sync(repo)?;
     let entries = catalog.snapshots()?;
     let mut shipped: HashMap<u64, crate::Id> =
