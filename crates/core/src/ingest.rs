@@ -251,6 +251,8 @@ fn upload_packs(
         let mut indexed = Ok(());
         for p in durable_rx {
             all.push(p);
+            // Test hook: the fault tests stop the server here.
+            crate::pause::pause_until_released(&format!("pack-written-{}", all.len()), "");
             unindexed += 1;
             if unindexed == CHECKPOINT_PACKS && indexed.is_ok() {
                 indexed = r
