@@ -225,3 +225,91 @@ fn drill_mistakes_are_named() {
         assert!(keys.contains(&k), "{k} not in {keys:?}");
     }
 }
+
+#[test]
+fn remote_repositories_take_their_settings() {
+    let text = r#"
+[repositories.nas]
+location = "sftp://backup@nas:2222/srv/backup"
+password_file = "/p"
+limit_upload = "2MiB/s"
+limit_download = "10MiB/s"
+transfers = 3
+retries = 5
+[repositories.nas.sftp]
+identity_file = "/etc/backup/id"
+known_hosts_file = "/etc/backup/known_hosts"
+ssh_options = ["ProxyJump=gw"]
+timeout = "20s"
+
+[repositories.s3]
+location = "s3://backups/host-a"
+password_file = "/p"
+[repositories.s3.s3]
+endpoint = "http://127.0.0.1:3900"
+region = "garage"
+access_key_id = "GK1"
+secret_access_key_file = "/etc/backup/secret"
+"#;
+    let c = parse(Path::new("backup.toml"), text).unwrap();
+    let nas = &c.repositories["nas"].backend;
+    assert_eq!(nas.limit_upload, Some(2 << 20));
+    assert_eq!(nas.limit_download, Some(10 << 20));
+    assert_eq!(nas.transfers, Some(3));
+    assert_eq!(nas.retry.attempts, 5);
+    assert_eq!(
+        nas.sftp.identity_file.as_deref(),
+        Some(Path::new("/etc/backup/id"))
+    );
+    assert_eq!(nas.sftp.ssh_options, ["ProxyJump=gw"]);
+    assert_eq!(nas.sftp.timeout, Some(std::time::Duration::from_secs(20)));
+    let s3 = &c.repositories["s3"];
+    assert_eq!(
+        s3.backend.s3.endpoint.as_deref(),
+        Some("http://127.0.0.1:3900")
+    );
+    assert_eq!(s3.backend.s3.access_key_id.as_deref(), Some("GK1"));
+    assert_eq!(
+        s3.s3_secret_file.as_deref(),
+        Some(Path::new("/etc/backup/secret"))
+    );
+}
+
+#[test]
+fn remote_settings_mistakes_are_named() {
+    let text = r#"
+[repositories.a]
+location = "sftp://nas"
+password_file = "/p"
+
+[repositories.b]
+location = "sftp://nas/x"
+password_file = "/p"
+transfers = 0
+[repositories.b.s3]
+endpoint = "garage:3900"
+secret_access_key = "x"
+secret_access_key_file = "/s"
+
+[repositories.c]
+location = "s3://bucket/x"
+password_file = "/p"
+limit_download = "fast"
+[repositories.c.sftp]
+ssh_options = ["-v"]
+"#;
+    let e = errors(text);
+    let want = [
+        "repositories.a.location: no path",
+        "repositories.b.transfers: transfers must be from 1 to 64",
+        "repositories.b.s3: an [s3] table, but the location is not s3://",
+        "repositories.b.s3.endpoint: \"garage:3900\" must start with http:// or https://",
+        "repositories.b.s3.secret_access_key: set only one of",
+        "repositories.c.limit_download: \"fast\" is not a rate",
+        "repositories.c.sftp: an [sftp] table, but the location is not sftp://",
+        "repositories.c.sftp.ssh_options: \"-v\" is not an ssh option",
+    ];
+    for w in want {
+        assert!(e.iter().any(|l| l.contains(w)), "{w} in {e:#?}");
+    }
+}
