@@ -54,6 +54,18 @@ pub fn rfc3339(unix: i64) -> String {
         .unwrap_or_else(|_| unix.to_string())
 }
 
+/// An error and its causes on one line, as `anyhow`'s `{:#}` prints them.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,16 +77,4 @@ mod tests {
         assert_eq!(bytes(3 << 30), "3.0 GiB");
         assert_eq!(time(0), "1970-01-01 00:00:00Z");
     }
-}
-
-/// An error and its causes on one line, as `anyhow`'s `{:#}` prints them.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }

@@ -7,7 +7,6 @@
 //! not (a monitoring user), the catalog is read as it is, with a note.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use backup_core::config::{duration, Config, RepositorySpec};
@@ -160,7 +159,7 @@ fn examine(g: &GlobalArgs, spec: &RepositorySpec) -> Result<Gathered> {
         notes: Vec::new(),
     };
     let backend = match context::open_backend(g, &spec.location, None) {
-        Ok(b) => Arc::from(b),
+        Ok(b) => b,
         Err(e) => {
             out.storage = Err(e.to_string());
             out.catalog = given_catalog(g, &mut out.notes)?;
