@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::harness::{assert_ok, assert_same_tree, stderr, Env};
 use crate::servers::garage::Garage;
+use crate::servers::proxy::{Proxy, Slowness};
 use crate::servers::sshd::Sshd;
 
 pub const T1: &str = "2026-01-01T00:00:00Z";
@@ -31,6 +32,10 @@ pub struct RemoteEnv {
     pub config: PathBuf,
     pub location: String,
     pub app: DatasetName,
+    /// Between the tool and the server, when the server is to look slow.
+    pub proxy: Option<Proxy>,
+    /// S3 timeout setting (a line for the [s3] table), for slow servers.
+    s3_timeout: Option<&'static str>,
 }
 
 impl RemoteEnv {
@@ -46,6 +51,50 @@ impl RemoteEnv {
         RemoteEnv::new(Server::S3(garage), location)
     }
 
+    /// SFTP through a proxy that paces and hangs connections.
+    pub fn sftp_through(slowness: Slowness) -> RemoteEnv {
+        let sshd = Sshd::start();
+        let proxy = Proxy::start(sshd.port(), slowness);
+        // The proxy's port is another "host" to ssh: same key.
+        let known = fs::read_to_string(sshd.known_hosts()).unwrap();
+        let line = known.lines().next().unwrap();
+        let (_, key) = line.split_once(' ').unwrap();
+        fs::write(
+            sshd.known_hosts(),
+            format!("{known}[127.0.0.1]:{} {key}\n", proxy.port()),
+        )
+        .unwrap();
+        let location = format!(
+            "sftp://root@127.0.0.1:{}{}",
+            proxy.port(),
+            sshd.root_dir().join("repo").display()
+        );
+        let mut r = RemoteEnv::new(Server::Sftp(sshd), location);
+        r.proxy = Some(proxy);
+        r.write_config();
+        r
+    }
+
+    /// S3 through a proxy that paces and hangs connections, with an 8 s
+    /// request timeout.
+    pub fn s3_through(slowness: Slowness) -> RemoteEnv {
+        let garage = Garage::start();
+        let port: u16 = garage
+            .endpoint()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let proxy = Proxy::start(port, slowness);
+        let location = garage.url("hosts/slow");
+        let mut r = RemoteEnv::new(Server::S3(garage), location);
+        r.proxy = Some(proxy);
+        r.s3_timeout = Some("timeout = \"8s\"\n");
+        r.write_config();
+        r
+    }
+
     fn new(server: Server, location: String) -> RemoteEnv {
         let mut env = Env::without_repo();
         env.repo = PathBuf::from("nas");
@@ -56,6 +105,8 @@ impl RemoteEnv {
             server,
             location,
             app,
+            proxy: None,
+            s3_timeout: None,
         };
         r.write_config();
         r
@@ -71,12 +122,17 @@ impl RemoteEnv {
             Server::S3(g) => {
                 let secret = self.env.tmp.path().join("s3.secret");
                 fs::write(&secret, format!("{}\n", g.secret_access_key())).unwrap();
+                let endpoint = match &self.proxy {
+                    Some(p) => format!("http://127.0.0.1:{}", p.port()),
+                    None => g.endpoint(),
+                };
                 format!(
-                    "[repositories.nas.s3]\nendpoint = {:?}\nregion = {:?}\naccess_key_id = {:?}\nsecret_access_key_file = {:?}\n",
-                    g.endpoint(),
+                    "[repositories.nas.s3]\nendpoint = {:?}\nregion = {:?}\naccess_key_id = {:?}\nsecret_access_key_file = {:?}\n{}",
+                    endpoint,
                     g.region(),
                     g.access_key_id(),
-                    secret
+                    secret,
+                    self.s3_timeout.unwrap_or("")
                 )
             }
         }

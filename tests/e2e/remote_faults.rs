@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{assert_ok, stderr};
 use crate::remote::{RemoteEnv, Server, T1, T2};
+use crate::servers::proxy::Slowness;
 
 /// The server stops after the 3rd pack is durable. The ship fails after its
 /// retries, naming the object; the server comes back; the next run adopts
@@ -108,4 +109,42 @@ fn sftp_upload_limit_is_kept() {
 #[test]
 fn s3_upload_limit_is_kept() {
     upload_is_limited(RemoteEnv::s3());
+}
+
+/// A server that accepts the first connection and never answers, then is
+/// slow (1 MiB/s each way): the hung connection times out and is retried,
+/// the limit holds, and everything round-trips.
+fn slow_server(r: RemoteEnv) {
+    r.init();
+    // The hung connection was the init's first: it was retried.
+    let proxy = r.proxy.as_ref().unwrap();
+    assert!(proxy.connections() >= 2, "{}", proxy.connections());
+    r.fill(3, 8);
+    let started = Instant::now();
+    let out = r.backup(["--limit-upload", "512KiB/s", "run", "app", "--now", T1]);
+    assert_ok(&out, "run through the slow server");
+    let took = started.elapsed().as_secs_f64();
+    // 3 MiB of noise at 512 KiB/s (one second of burst): at least 4 s.
+    assert!(took >= 4.0, "3 MiB at 512 KiB/s took {took:.1} s");
+    let list = r.list();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    r.restore_and_compare(&id, &r.job_snapshot(T1), "restored");
+}
+
+#[test]
+fn sftp_slow_and_hanging_server() {
+    let r = RemoteEnv::sftp_through(Slowness {
+        rate: 1 << 20,
+        hang_first: 1,
+    });
+    slow_server(r);
+}
+
+#[test]
+fn s3_slow_and_hanging_server() {
+    let r = RemoteEnv::s3_through(Slowness {
+        rate: 1 << 20,
+        hang_first: 1,
+    });
+    slow_server(r);
 }

@@ -24,6 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod garage;
+pub mod proxy;
 mod smoke;
 pub mod sshd;
 

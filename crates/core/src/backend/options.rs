@@ -61,6 +61,9 @@ pub struct S3Settings {
     pub secret_access_key: Option<String>,
     /// Bucket in the host name (`bucket.endpoint`) instead of the path.
     pub virtual_host_style: bool,
+    /// A request making no progress this long is abandoned and retried
+    /// (default 60 s).
+    pub timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for S3Settings {
@@ -74,6 +77,7 @@ impl std::fmt::Debug for S3Settings {
                 &self.secret_access_key.as_ref().map(|_| "<secret>"),
             )
             .field("virtual_host_style", &self.virtual_host_style)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }

@@ -79,6 +79,7 @@ impl S3Backend {
                 )));
             }
         }
+        let timeout = settings.timeout.unwrap_or(Duration::from_secs(60));
         opendal::install_default();
         let mut b = services::S3::default()
             .bucket(bucket)
@@ -99,12 +100,15 @@ impl S3Backend {
         }
         let op = Operator::new(b)
             .map_err(|e| invalid(e.to_string()))?
-            // A request that makes no progress for a minute is abandoned
-            // (and retried): a server that hangs must not hang a nightly run.
+            // A request that makes no progress for a minute (the timeout
+            // setting) is abandoned and retried: a server that hangs must not
+            // hang a nightly run. OpenDAL applies `timeout` to whole small
+            // requests (stat, list, delete) and `io_timeout` to each step of
+            // a transfer.
             .layer(
                 TimeoutLayer::new()
-                    .with_timeout(Duration::from_secs(600))
-                    .with_io_timeout(Duration::from_secs(60)),
+                    .with_timeout(timeout)
+                    .with_io_timeout(timeout),
             );
         Ok(S3Backend {
             op,

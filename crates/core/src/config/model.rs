@@ -64,6 +64,8 @@ pub struct S3Conf {
     pub secret_access_key_file: Option<Spanned<PathBuf>>,
     /// `bucket.endpoint` instead of `endpoint/bucket`.
     pub virtual_host_style: Option<bool>,
+    /// A request making no progress this long is abandoned, e.g. "60s".
+    pub timeout: Option<Spanned<String>>,
 }
 
 /// `[repositories.NAME.sftp]`.

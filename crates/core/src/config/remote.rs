@@ -95,6 +95,7 @@ impl Checker<'_> {
                 access_key_id: text(&s3c.access_key_id),
                 secret_access_key: text(&s3c.secret_access_key),
                 virtual_host_style: s3c.virtual_host_style.unwrap_or(false),
+                timeout: self.timeout(&k, &s3c.timeout),
             };
         }
         if let Some(sftp) = &r.sftp {
@@ -107,21 +108,7 @@ impl Checker<'_> {
                 self.fail(&k, sftp, "an [sftp] table, but the location is not sftp://");
             }
             let c = sftp.get_ref();
-            let timeout = c.timeout.as_ref().and_then(|t| {
-                let tk = format!("{k}.timeout");
-                self.at(&tk, t);
-                match units::duration(t.get_ref()) {
-                    Ok(d) if d.as_secs() >= 4 => Some(Duration::from_secs(d.as_secs() as u64)),
-                    Ok(_) => {
-                        self.fail(&tk, t, "the timeout must be at least 4s");
-                        None
-                    }
-                    Err(m) => {
-                        self.fail(&tk, t, m);
-                        None
-                    }
-                }
-            });
+            let timeout = self.timeout(&k, &c.timeout);
             for opt in &c.ssh_options {
                 if !opt.get_ref().contains('=') && !opt.get_ref().contains(' ') {
                     self.fail(
@@ -140,5 +127,23 @@ impl Checker<'_> {
             };
         }
         (o, secret_file)
+    }
+
+    /// `KEY.timeout`: a duration of at least 4 s.
+    fn timeout(&mut self, key: &str, t: &Option<toml::Spanned<String>>) -> Option<Duration> {
+        let t = t.as_ref()?;
+        let tk = format!("{key}.timeout");
+        self.at(&tk, t);
+        match units::duration(t.get_ref()) {
+            Ok(d) if d.as_secs() >= 4 => Some(Duration::from_secs(d.as_secs() as u64)),
+            Ok(_) => {
+                self.fail(&tk, t, "the timeout must be at least 4s");
+                None
+            }
+            Err(m) => {
+                self.fail(&tk, t, m);
+                None
+            }
+        }
     }
 }

@@ -28,13 +28,15 @@ pub(crate) fn ssh_args(t: &SftpTarget, s: &SftpSettings) -> Vec<String> {
         "-oClearAllForwardings=yes",
         "-oBatchMode=yes",
         "-oStrictHostKeyChecking=yes",
-        "-oConnectTimeout=30",
         "-oServerAliveCountMax=4",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
     a.push(format!("-oServerAliveInterval={}", alive / 4));
+    // Also bounds the TCP connect and the banner exchange: a server that
+    // accepts but never answers is given up on (and retried) as soon.
+    a.push(format!("-oConnectTimeout={}", alive.min(30)));
     if let Some(p) = t.port {
         a.extend(["-p".into(), p.to_string()]);
     }
