@@ -32,9 +32,10 @@ fn cached(ty: FileType) -> bool {
 
 impl<B: Backend> MetaCache<B> {
     /// The cache of `inner` in a directory of its own under `root`, named by
-    /// a hash of the location.
-    pub fn new(inner: B, root: &Path) -> MetaCache<B> {
-        let key = Id::of_bytes(inner.location().as_bytes()).to_hex();
+    /// a hash of `key` (the location, and for S3 the endpoint: two stores
+    /// may have buckets of the same name).
+    pub fn new(inner: B, root: &Path, key: &str) -> MetaCache<B> {
+        let key = Id::of_bytes(key.as_bytes()).to_hex();
         let dir = root.join("remote").join(&key[..32]);
         MetaCache { inner, dir }
     }
@@ -179,7 +180,7 @@ mod tests {
         let (na, nb) = (Id::of_bytes(&a).to_hex(), Id::of_bytes(&b).to_hex());
         remote.write(FileType::Index, &na, &a).unwrap();
         remote.write(FileType::Index, &nb, &b).unwrap();
-        let c = MetaCache::new(&remote, tmp.path());
+        let c = MetaCache::new(&remote, tmp.path(), "counting://");
         // First read fetches, second is a hit.
         assert_eq!(c.read(FileType::Index, &na).unwrap(), a);
         assert_eq!(c.read(FileType::Index, &na).unwrap(), a);

@@ -217,6 +217,7 @@ pub fn open(
     options: &BackendOptions,
     notify: Option<RetryNotify>,
 ) -> Result<Box<dyn Backend>> {
+    let mut cache_key = location.to_string();
     let remote: Box<dyn Backend> = match Location::parse(location)? {
         Location::Local(path) => {
             let local = LocalBackend::new(path).with_transfers(options.transfers.unwrap_or(1));
@@ -234,15 +235,19 @@ pub fn open(
             options.sftp.clone(),
             options.transfers.unwrap_or(4),
         )),
-        Location::S3 { bucket, prefix } => Box::new(S3Backend::open(
-            &bucket,
-            &prefix,
-            &options.s3,
-            options.transfers.unwrap_or(8),
-        )?),
+        Location::S3 { bucket, prefix } => {
+            let backend = S3Backend::open(
+                &bucket,
+                &prefix,
+                &options.s3,
+                options.transfers.unwrap_or(8),
+            )?;
+            cache_key = format!("{} at {}", backend.location(), backend.endpoint());
+            Box::new(backend)
+        }
     };
     let cached: Box<dyn Backend> = match &options.cache_dir {
-        Some(dir) => Box::new(MetaCache::new(remote, dir)),
+        Some(dir) => Box::new(MetaCache::new(remote, dir, &cache_key)),
         None => remote,
     };
     let limited = Throttled::new(cached, options.limit_upload, options.limit_download);

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 pub struct S3Backend {
     op: Operator,
     location: String,
+    endpoint: String,
     transfers: usize,
 }
 
@@ -113,8 +114,14 @@ impl S3Backend {
         Ok(S3Backend {
             op,
             location,
+            endpoint: endpoint.unwrap_or_else(|| format!("AWS {region}")),
             transfers,
         })
+    }
+
+    /// The S3 API the bucket is reached at.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     fn url(&self, path: &str) -> String {
