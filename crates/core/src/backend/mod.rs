@@ -120,86 +120,39 @@ pub trait Backend: Send + Sync {
     }
 }
 
-impl<B: Backend + ?Sized> Backend for &B {
-    fn location(&self) -> String {
-        (**self).location()
-    }
-    fn create(&self) -> Result<()> {
-        (**self).create()
-    }
-    fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
-        (**self).write(ty, name, data)
-    }
-    fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
-        (**self).read(ty, name)
-    }
-    fn read_range(&self, ty: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
-        (**self).read_range(ty, name, offset, len)
-    }
-    fn list(&self, ty: FileType) -> Result<Vec<(String, u64)>> {
-        (**self).list(ty)
-    }
-    fn remove(&self, ty: FileType, name: &str) -> Result<()> {
-        (**self).remove(ty, name)
-    }
-    fn transfers(&self) -> usize {
-        (**self).transfers()
-    }
+/// A reference, `Arc` or `Box` of a backend is that backend.
+macro_rules! delegate_backend {
+    ($($ptr:ty),*) => {$(
+        impl<B: Backend + ?Sized> Backend for $ptr {
+            fn location(&self) -> String {
+                (**self).location()
+            }
+            fn create(&self) -> Result<()> {
+                (**self).create()
+            }
+            fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
+                (**self).write(ty, name, data)
+            }
+            fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
+                (**self).read(ty, name)
+            }
+            fn read_range(&self, ty: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+                (**self).read_range(ty, name, offset, len)
+            }
+            fn list(&self, ty: FileType) -> Result<Vec<(String, u64)>> {
+                (**self).list(ty)
+            }
+            fn remove(&self, ty: FileType, name: &str) -> Result<()> {
+                (**self).remove(ty, name)
+            }
+            fn transfers(&self) -> usize {
+                (**self).transfers()
+            }
+        }
+    )*};
 }
 
-impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
-    fn location(&self) -> String {
-        (**self).location()
-    }
-    fn create(&self) -> Result<()> {
-        (**self).create()
-    }
-    fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
-        (**self).write(ty, name, data)
-    }
-    fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
-        (**self).read(ty, name)
-    }
-    fn read_range(&self, ty: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
-        (**self).read_range(ty, name, offset, len)
-    }
-    fn list(&self, ty: FileType) -> Result<Vec<(String, u64)>> {
-        (**self).list(ty)
-    }
-    fn remove(&self, ty: FileType, name: &str) -> Result<()> {
-        (**self).remove(ty, name)
-    }
-    fn transfers(&self) -> usize {
-        (**self).transfers()
-    }
-}
-
-impl<B: Backend + ?Sized> Backend for Box<B> {
-    fn location(&self) -> String {
-        (**self).location()
-    }
-    fn create(&self) -> Result<()> {
-        (**self).create()
-    }
-    fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
-        (**self).write(ty, name, data)
-    }
-    fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
-        (**self).read(ty, name)
-    }
-    fn read_range(&self, ty: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
-        (**self).read_range(ty, name, offset, len)
-    }
-    fn list(&self, ty: FileType) -> Result<Vec<(String, u64)>> {
-        (**self).list(ty)
-    }
-    fn remove(&self, ty: FileType, name: &str) -> Result<()> {
-        (**self).remove(ty, name)
-    }
-    fn transfers(&self) -> usize {
-        (**self).transfers()
-    }
-}
+delegate_backend!(&B, std::sync::Arc<B>, Box<B>);
 
 /// Opens the backend a location names, with default options (no limits,
 /// no cache, default retries).
