@@ -14,12 +14,21 @@
 #
 #   zfs     raw-send  zfs send DS@s1 > /dev/null   (the ceiling zfs-fuse imposes)
 #   for each target in local, sftp, s3:
+#   ssh     upload    (sftp only) zfs send DS@s1 piped to ssh 127.0.0.1 'cat >/dev/null'
+#           download  (sftp only) ssh 127.0.0.1 'head -c LEN /dev/zero' > /dev/null
+#                     (what OpenSSH alone costs on this machine, no SFTP)
 #   backup  ingest    backup send DS@s1 into a fresh repository
 #           dedup     backup send DS@s2 --full (nothing new should be uploaded)
 #           restore   backup restore <id of @s1> --to-file - > /dev/null
 #   restic  ingest    zfs send DS@s1 | restic backup --stdin (fresh repository)
 #           dedup     zfs send DS@s2 | restic backup --stdin (same repository)
 #           restore   restic dump --tag s1 latest /ds.zfs > /dev/null
+#
+# Besides wall time and peak RSS it records the CPU seconds of the tool (with
+# its ssh), of its ssh client alone (a wrapper samples it), of the server
+# (sshd and its sessions, or Garage), of the zfs-fuse daemon, and the rest of
+# the machine's ("Other": other users of the 2 cores), and what the server's
+# storage grew by.
 #
 # backup repositories are made with `init --kdf-memory 1024 --kdf-iterations 1`
 # (BENCH_KDF=default: Argon2id's defaults, 64 MiB / 3 passes, which every
@@ -41,6 +50,7 @@
 #                       repositories with --transfers N, and restore with it
 #                       (empty: no sweep; the main rows use the defaults, 4 for
 #                       SFTP and 8 for S3)
+#   BENCH_TARGETS       which targets, in order ("local sftp s3")
 #   BENCH_TSV           also copy the raw per-measurement results (TSV) here
 set -euo pipefail
 
@@ -50,8 +60,9 @@ DROP_CACHES=${BENCH_DROP_CACHES:-1}
 VERIFY=${BENCH_VERIFY:-1}
 RESTIC_DEDUP=${BENCH_RESTIC_DEDUP:-1}
 TRANSFERS_SWEEP=${BENCH_TRANSFERS:-}
+TARGETS=${BENCH_TARGETS:-local sftp s3}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-COMMAND_LINE="$(for v in BACKUP_BIN BENCH_BACKUP_REV BENCH_TMPDIR BENCH_KDF BENCH_DROP_CACHES BENCH_VERIFY BENCH_RESTIC_DEDUP BENCH_TRANSFERS BENCH_TSV CARGO_TARGET_DIR; do
+COMMAND_LINE="$(for v in BACKUP_BIN BENCH_BACKUP_REV BENCH_TARGETS BENCH_TMPDIR BENCH_KDF BENCH_DROP_CACHES BENCH_VERIFY BENCH_RESTIC_DEDUP BENCH_TRANSFERS BENCH_TSV CARGO_TARGET_DIR; do
     if [[ -n ${!v:-} ]]; then printf '%s=%q ' "$v" "${!v}"; fi
 done)scripts/bench-remote.sh $*"
 
@@ -416,8 +427,8 @@ bench_target() {
     local t=$1 n
     log "=== $t ==="
     if [[ $t == sftp ]]; then
-        measure sftp ssh "zfs send | ssh cat" noprep run_ssh_up
-        measure sftp ssh "ssh head /dev/zero" noprep run_ssh_down
+        measure sftp ssh "upload: ssh cat" noprep run_ssh_up
+        measure sftp ssh "download: ssh head" noprep run_ssh_down
     fi
     measure "$t" backup ingest prep_backup_init run_backup_ingest "$t"
     measure "$t" backup dedup noprep run_backup_dedup "$t"
@@ -440,6 +451,13 @@ bench_target() {
 # --- report -------------------------------------------------------------------
 
 report() {
+    echo "MB/s = stream bytes / wall s / 10^6. Peak RSS = /usr/bin/time %M (largest process of the tool's"
+    echo "tree). Tool CPU = user+sys s of the tool and its ssh; 'of which ssh' = its ssh client alone."
+    echo "Server CPU = sshd with its sessions, or Garage. zfs-fuse CPU = the daemon's (it does zfs send)."
+    echo "Other CPU = the rest of the machine's busy CPU in the interval (other users: near 0 = undisturbed)."
+    echo "Load = 1-min load average at the start. Added = growth of the repository's storage (S3: Garage's"
+    echo "data and metadata directories)."
+    echo
     echo "| Target | Tool | Operation | Wall s | MB/s | Peak RSS MiB | Tool CPU s | of which ssh | Server CPU s | zfs-fuse CPU s | Other CPU s | Load | Added MiB |"
     echo "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
     awk -F'\t' -v n="$STREAM_BYTES" '
@@ -479,6 +497,10 @@ report() {
 main() {
     [[ $SIZE_MIB =~ ^[0-9]+$ && $SIZE_MIB -ge 16 ]] || die "usage: $0 [SIZE_MIB >= 16]"
     [[ $KDF == cheap || $KDF == default ]] || die "BENCH_KDF must be cheap or default"
+    local t
+    for t in $TARGETS; do
+        [[ $t == local || $t == sftp || $t == s3 ]] || die "BENCH_TARGETS: unknown target $t (local, sftp, s3)"
+    done
     need_root
     [[ -c /dev/null ]] || die "/dev/null is not a character device"
     local start load_before
@@ -497,8 +519,7 @@ main() {
     write_config
 
     measure - zfs raw-send noprep run_raw
-    local t
-    for t in local sftp s3; do
+    for t in $TARGETS; do
         bench_target "$t"
     done
 
