@@ -83,30 +83,15 @@ CFG=
 STREAM_BYTES=
 STREAM_SHA=
 
-log() { printf '[bench-remote %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-# retry CMD...: zfs-fuse often answers "busy" right after a dataset was used.
-retry() {
-    local i
-    for i in 1 2 3 4 5 6 7 8 9; do
-        "$@" 2>/dev/null && return 0
-        sleep 1
-    done
-    "$@" >&2
-}
+BENCH_NAME=bench-remote
+# shellcheck source=lib/bench-common.sh
+source "$ROOT/scripts/lib/bench-common.sh"
 
 cleanup() {
     local rc=$?
     set +e
     stop_servers
-    if [[ $POOL_CREATED == 1 ]]; then
-        log "destroying pool $POOL"
-        retry zpool destroy -f "$POOL" || log "WARNING: zpool destroy -f $POOL failed"
-    fi
-    if [[ -n $WORK && -d $WORK ]]; then
-        rm -rf "$WORK"
-    fi
+    remove_pool_and_work
     exit "$rc"
 }
 trap cleanup EXIT

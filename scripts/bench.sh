@@ -44,29 +44,14 @@ POOL_CREATED=0
 RESULTS=
 TF=
 
-# retry CMD...: zfs-fuse often answers "busy" right after a dataset was used.
-retry() {
-    local i
-    for i in 1 2 3 4 5 6 7 8 9; do
-        "$@" 2>/dev/null && return 0
-        sleep 1
-    done
-    "$@" >&2
-}
-
-log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+BENCH_NAME=bench
+# shellcheck source=lib/bench-common.sh
+source "$ROOT/scripts/lib/bench-common.sh"
 
 cleanup() {
     local rc=$?
     set +e
-    if [[ $POOL_CREATED == 1 ]]; then
-        log "destroying pool $POOL"
-        retry zpool destroy -f "$POOL" || log "WARNING: zpool destroy -f $POOL failed"
-    fi
-    if [[ -n $WORK && -d $WORK ]]; then
-        rm -rf "$WORK"
-    fi
+    remove_pool_and_work
     exit "$rc"
 }
 trap cleanup EXIT

@@ -19,23 +19,14 @@ POOL=bench-mem$$
 WORK=
 POOL_CREATED=0
 
-log() { printf '[memory %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-# zfs-fuse often answers "busy" right after a dataset was used.
-retry() {
-    for _ in 1 2 3 4 5 6 7 8 9; do
-        "$@" 2>/dev/null && return 0
-        sleep 1
-    done
-    "$@" >&2
-}
+BENCH_NAME=memory
+# shellcheck source=../lib/bench-common.sh
+source "$ROOT/scripts/lib/bench-common.sh"
 
 cleanup() {
     local rc=$?
     set +e
-    [[ $POOL_CREATED == 1 ]] && { retry zpool destroy -f "$POOL" || log "WARNING: could not destroy $POOL"; }
-    [[ -n $WORK && -d $WORK ]] && rm -rf "$WORK"
+    remove_pool_and_work
     exit "$rc"
 }
 trap cleanup EXIT
