@@ -60,21 +60,20 @@ fn spec_at(g: &GlobalArgs, location: &str) -> Option<RepositorySpec> {
         .find(|r| r.location == location)
 }
 
-/// How to open the backend at `location`: the configuration's settings for
-/// that repository, then the environment and the command line (which win),
-/// then a job's own upload limit if it is lower.
+/// How to open a backend: the configuration's settings for its repository
+/// (`spec`), then the environment and the command line (which win), then a
+/// job's own upload limit if it is lower.
 fn backend_options(
     g: &GlobalArgs,
-    location: &str,
+    spec: Option<&RepositorySpec>,
     job_limit_upload: Option<u64>,
 ) -> Result<BackendOptions> {
-    let spec = spec_at(g, location);
-    let mut o = spec.as_ref().map(|s| s.backend.clone()).unwrap_or_default();
-    if let Some(file) = spec.as_ref().and_then(|s| s.s3_secret_file.as_ref()) {
+    let mut o = spec.map(|s| s.backend.clone()).unwrap_or_default();
+    if let Some((spec, file)) = spec.and_then(|s| Some((s, s.s3_secret_file.as_ref()?))) {
         let text = std::fs::read_to_string(file).with_context(|| {
             format!(
                 "reading the S3 secret key of repository {} from {}",
-                spec.as_ref().map_or("", |s| s.name.as_str()),
+                spec.name,
                 file.display()
             )
         })?;
@@ -102,14 +101,35 @@ fn backend_options(
     Ok(o)
 }
 
-/// Opens the backend at `location` (see [`backend_options`]); transient
-/// failures that will be retried are reported as warnings.
+/// Opens the backend at `location` with the settings of the configuration's
+/// repository there, if any (see [`backend_options`]).
 pub fn open_backend(
     g: &GlobalArgs,
     location: &str,
     job_limit_upload: Option<u64>,
 ) -> Result<Arc<dyn Backend>> {
-    let options = backend_options(g, location, job_limit_upload)?;
+    let spec = spec_at(g, location);
+    open_backend_with(g, location, spec.as_ref(), job_limit_upload)
+}
+
+/// Opens the backend of the configuration's repository `spec`.
+pub fn open_spec_backend(
+    g: &GlobalArgs,
+    spec: &RepositorySpec,
+    job_limit_upload: Option<u64>,
+) -> Result<Arc<dyn Backend>> {
+    open_backend_with(g, &spec.location, Some(spec), job_limit_upload)
+}
+
+/// Opens a backend; transient failures that will be retried are reported
+/// as warnings.
+fn open_backend_with(
+    g: &GlobalArgs,
+    location: &str,
+    spec: Option<&RepositorySpec>,
+    job_limit_upload: Option<u64>,
+) -> Result<Arc<dyn Backend>> {
+    let options = backend_options(g, spec, job_limit_upload)?;
     let quiet = g.quiet;
     let notify: RetryNotify = Arc::new(move |e: &RetryEvent<'_>| {
         if !quiet {
@@ -160,7 +180,7 @@ pub fn open_named_limited(
     } else {
         password::from_source(&spec.password)?
     };
-    let backend = open_backend(g, &spec.location, job_limit_upload)?;
+    let backend = open_spec_backend(g, spec, job_limit_upload)?;
     Repository::open(backend, &pass)
         .with_context(|| format!("opening repository {name} at {}", spec.location))
 }
@@ -172,20 +192,20 @@ pub fn open_named_limited(
 pub fn open_with_key_file(g: &GlobalArgs, location: &str, key_file: &Path) -> Result<Repository> {
     let key = std::fs::read(key_file)
         .with_context(|| format!("reading the key file {}", key_file.display()))?;
-    let pass = if g.password.given() || !g.config.exists() {
-        g.password.passphrase()?
+    let (pass, spec) = if g.password.given() || !g.config.exists() {
+        (g.password.passphrase()?, spec_at(g, location))
     } else {
-        let config = config(g)?;
-        match config
+        // The passphrase source must come from a valid configuration.
+        let spec = config(g)?
             .repositories
-            .values()
-            .find(|r| r.location == location)
-        {
-            Some(spec) => password::from_source(&spec.password)?,
-            None => g.password.passphrase()?,
+            .into_values()
+            .find(|r| r.location == location);
+        match spec {
+            Some(spec) => (password::from_source(&spec.password)?, Some(spec)),
+            None => (g.password.passphrase()?, None),
         }
     };
-    let backend = open_backend(g, location, None)?;
+    let backend = open_backend_with(g, location, spec.as_ref(), None)?;
     Repository::open_with_key(backend, &key_file.display().to_string(), &key, &pass).with_context(
         || {
             format!(

@@ -40,7 +40,7 @@ pub fn run(g: &GlobalArgs, c: &ConfigCommand) -> Result<ExitStatus> {
         for (name, r) in &config.repositories {
             let key = format!("repositories.{name}.location");
             let opened = password::from_source(&r.password).and_then(|pass| {
-                let backend = context::open_backend(g, &r.location, None)?;
+                let backend = context::open_spec_backend(g, r, None)?;
                 Ok(Repository::open(backend, &pass)?)
             });
             if let Err(e) = opened {

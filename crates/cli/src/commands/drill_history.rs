@@ -127,8 +127,8 @@ fn catalogs(g: &GlobalArgs, job: Option<&str>) -> Result<Vec<DrillCatalog>> {
     let mut out = Vec::new();
     for name in names {
         let spec = &config.repositories[name];
-        let id = context::open_backend(g, &spec.location, None)
-            .and_then(|b| Ok(Repository::peek_id(&*b)?));
+        let id =
+            context::open_spec_backend(g, spec, None).and_then(|b| Ok(Repository::peek_id(&*b)?));
         match id {
             Ok(id) => out.extend(existing(context::catalog_path(g, &id), name.clone())?),
             Err(e) => eprintln!(

@@ -158,7 +158,7 @@ fn examine(g: &GlobalArgs, spec: &RepositorySpec) -> Result<Gathered> {
         storage: Err(String::new()),
         notes: Vec::new(),
     };
-    let backend = match context::open_backend(g, &spec.location, None) {
+    let backend = match context::open_spec_backend(g, spec, None) {
         Ok(b) => b,
         Err(e) => {
             out.storage = Err(e.to_string());
