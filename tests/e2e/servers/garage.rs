@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{free_ports, Daemon};
+use super::{bind_failed, free_ports, respawn, Daemon};
 
 const REGION: &str = "garage";
 const BUCKET: &str = "backup-tests";
@@ -122,15 +122,7 @@ impl Garage {
     /// seconds if a port is briefly busy.
     pub fn restart(&mut self) {
         self.stop();
-        for attempt in 1..=25 {
-            match self.spawn() {
-                Ok(()) => return,
-                Err((daemon, _)) if attempt < 25 && bind_failed(&daemon) => {
-                    std::thread::sleep(Duration::from_millis(200))
-                }
-                Err((mut daemon, why)) => daemon.fail("restart", why),
-            }
-        }
+        respawn(|| self.spawn());
     }
 
     fn config(&self) -> PathBuf {
@@ -303,10 +295,6 @@ fn binary() -> PathBuf {
                  run scripts/test.sh (it builds Garage once, see scripts/lib/garage.sh)"
             )
         })
-}
-
-fn bind_failed(daemon: &Daemon) -> bool {
-    daemon.output().contains("Address already in use")
 }
 
 /// The value after `label` on its line of `garage key create`'s output:

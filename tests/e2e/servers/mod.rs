@@ -282,3 +282,23 @@ fn spawn_from_keeper(mut cmd: Command) -> io::Result<Child> {
         .expect("the server keeper thread is gone");
     rx.recv().expect("the server keeper thread is gone")
 }
+
+/// True if the server exited because its port was taken (sshd or Garage).
+pub fn bind_failed(daemon: &Daemon) -> bool {
+    let out = daemon.output();
+    out.contains("Address already in use") || out.contains("Cannot bind any address")
+}
+
+/// Starts a stopped server again on its old ports, retrying for about 5 s
+/// while a port is briefly busy; panics with the server's log otherwise.
+pub fn respawn(mut spawn: impl FnMut() -> Result<(), (Daemon, Option<ExitStatus>)>) {
+    for attempt in 1..=25 {
+        match spawn() {
+            Ok(()) => return,
+            Err((daemon, _)) if attempt < 25 && bind_failed(&daemon) => {
+                thread::sleep(Duration::from_millis(200))
+            }
+            Err((mut daemon, why)) => daemon.fail("restart", why),
+        }
+    }
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
-use super::{free_ports, Daemon};
+use super::{bind_failed, free_ports, respawn, Daemon};
 
 const SSHD: &str = "/usr/sbin/sshd";
 /// sshd's privilege separation directory (compiled in; Debian's unit
@@ -135,15 +135,7 @@ impl Sshd {
     /// briefly busy.
     pub fn restart(&mut self) {
         self.stop();
-        for attempt in 1..=25 {
-            match self.spawn() {
-                Ok(()) => return,
-                Err((daemon, _)) if attempt < 25 && bind_failed(&daemon) => {
-                    std::thread::sleep(Duration::from_millis(200))
-                }
-                Err((mut daemon, why)) => daemon.fail("restart", why),
-            }
-        }
+        respawn(|| self.spawn());
     }
 
     /// Starts sshd and waits until it listens; on failure returns the
@@ -254,11 +246,6 @@ impl Drop for Sshd {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn bind_failed(daemon: &Daemon) -> bool {
-    let out = daemon.output();
-    out.contains("Address already in use") || out.contains("Cannot bind any address")
 }
 
 fn keygen(path: &Path, comment: &str) {
