@@ -22,3 +22,4 @@ mod round_trip;
 mod schedule_units;
 mod servers;
 mod status;
+mod volumes;

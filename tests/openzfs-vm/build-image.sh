@@ -3,23 +3,44 @@
 # contrib (zfs-dkms, built for the guest kernel), a kernel and initrd beside
 # it, and /sbin/backup-vm-init (guest-stub-init) as PID 1.
 #
-# Cached in $BACKUP_VM_CACHE (default /var/cache/backup-openzfs-vm) under
-# image-<key>, where <key> is a digest of this file and guest-stub-init,
-# comment lines left out: the image is rebuilt only when its recipe changes
-# (or with --force). The build happens in a temporary directory renamed into
-# place at the end, under a lock, so an interrupted or concurrent build never
-# leaves a half image.
+# Two variants, each its own image: --zfs stable (Debian 12's OpenZFS,
+# 2.1.x, from contrib; the default) and --zfs backports (bookworm-backports'
+# OpenZFS, 2.3.x, the newest Debian packages for Debian 12).
 #
-# Usage: build-image.sh [--force]     prints the image directory on stdout
+# Cached in $BACKUP_VM_CACHE (default /var/cache/backup-openzfs-vm) under
+# image-<variant>-<key>, where <key> is a digest of the variant, this file and
+# guest-stub-init, comment lines left out: an image is rebuilt only when its
+# recipe changes (or with --force). The build happens in a temporary
+# directory renamed into place at the end, under a lock, so an interrupted or
+# concurrent build never leaves a half image.
+#
+# Usage: build-image.sh [--force] [--zfs stable|backports]
+#        prints the image directory on stdout
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+force=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --force) force=1; shift ;;
+        --zfs) set_vm_zfs "$2"; shift 2 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument: $1 (usage: build-image.sh [--force] [--zfs stable|backports])" ;;
+    esac
+done
 
 # ---- the recipe ---------------------------------------------------------
 SUITE=bookworm
 MIRROR=${BACKUP_VM_MIRROR:-http://deb.debian.org/debian}
 BASE_PKGS=linux-image-amd64,linux-headers-amd64,systemd-sysv,udev,kmod,dkms,build-essential
 ZFS_PKGS=(zfs-dkms zfsutils-linux)
+SOURCES="deb $MIRROR $SUITE main contrib"
+ZFS_FROM=()
+if [ "$VM_ZFS" = backports ]; then
+    SOURCES+=$'\n'"deb $MIRROR $SUITE-backports main contrib"
+    ZFS_FROM=(-t "$SUITE-backports")
+fi
 # Small tools the end-to-end tests and their authors may want in the guest.
 TOOL_PKGS=(
     coreutils findutils diffutils util-linux procps psmisc iproute2 e2fsprogs
@@ -28,13 +49,6 @@ TOOL_PKGS=(
 )
 # -------------------------------------------------------------------------
 
-force=0
-case ${1:-} in
-    --force) force=1 ;;
-    "") ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument: $1 (usage: build-image.sh [--force])" ;;
-esac
 [ "$(id -u)" = 0 ] || die "build-image.sh must run as root (debootstrap, chroot, mounts)"
 
 out=$(image_dir)
@@ -152,11 +166,12 @@ mount --bind "$VM_CACHE/apt-archives" "$root/var/cache/apt/archives"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
-printf 'deb %s %s main contrib\n' "$MIRROR" "$SUITE" >"$root/etc/apt/sources.list"
+printf '%s\n' "$SOURCES" >"$root/etc/apt/sources.list"
 
-step "apt-get install ${ZFS_PKGS[*]} and tools (DKMS builds OpenZFS for $kver)"
+step "apt-get install ${ZFS_FROM[*]} ${ZFS_PKGS[*]} and tools (DKMS builds OpenZFS for $kver)"
 bg "${in_root[@]}" apt-get update
-bg "${in_root[@]}" apt-get install -y --no-install-recommends "${ZFS_PKGS[@]}" "${TOOL_PKGS[@]}"
+bg "${in_root[@]}" apt-get install -y --no-install-recommends "${TOOL_PKGS[@]}"
+bg "${in_root[@]}" apt-get install -y --no-install-recommends ${ZFS_FROM[@]+"${ZFS_FROM[@]}"} "${ZFS_PKGS[@]}"
 
 # Inside a chroot, DKMS may have built for the host's running kernel only.
 if [ -z "$(find "$root/lib/modules/$kver" -name 'zfs.ko*' -print -quit)" ]; then
@@ -199,6 +214,7 @@ secs=$(( $(date +%s) - start ))
 cat >"$work/out/image.env" <<EOF
 IMAGE_KEY=$(image_key)
 KERNEL_VERSION=$kver
+ZFS_VARIANT=$VM_ZFS
 ZFS_PACKAGE_VERSION=$zfs_version
 BUILT_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 BUILD_SECONDS=$secs
@@ -206,9 +222,14 @@ EOF
 
 if [ -e "$out" ]; then mv "$out" "$work/old"; fi
 mv "$work/out" "$out"
-# Images of older recipes are of no further use.
-for d in "$VM_CACHE"/image-*; do
-    [ "$d" = "$out" ] || rm -rf "$d"
+# Images of older recipes of this variant are of no further use, nor are
+# those from before variants (image-<key>).
+for d in "$VM_CACHE/image-$VM_ZFS"-* "$VM_CACHE"/image-*; do
+    [ -d "$d" ] && [ "$d" != "$out" ] || continue
+    case ${d##*/} in
+        "image-$VM_ZFS"-*) rm -rf "$d" ;;
+        *) [[ ${d##*/} =~ ^image-[0-9a-f]{16}$ ]] && rm -rf "$d" ;;
+    esac
 done
 step "image ready in ${secs}s: $out (kernel $kver, zfs $zfs_version)"
 printf '%s\n' "$out"

@@ -10,14 +10,26 @@ VM_CACHE=${BACKUP_VM_CACHE:-/var/cache/backup-openzfs-vm}
 log() { printf '[openzfs-vm] %s\n' "$*" >&2; }
 die() { printf '[openzfs-vm] error: %s\n' "$*" >&2; exit 1; }
 
-# The cache key of the guest image: a digest of the files of its recipe,
-# without their comment lines (so comments can change without a rebuild).
-# Anything baked into the image must be listed here.
-image_key() {
-    cat "$VM_DIR/build-image.sh" "$VM_DIR/guest-stub-init" | grep -v '^[[:space:]]*#' \
-        | sha256sum | cut -c1-16
+# Which OpenZFS the guest runs, each from its own image: "stable" (Debian
+# 12's own packages, OpenZFS 2.1.x) or "backports" (bookworm-backports, the
+# newest Debian packages for Debian 12: 2.3.x). --zfs in run.sh, run-e2e.sh
+# and build-image.sh; BACKUP_VM_ZFS otherwise.
+set_vm_zfs() {
+    case $1 in
+        stable|backports) VM_ZFS=$1 ;;
+        *) die "unknown OpenZFS variant \"$1\" (--zfs or BACKUP_VM_ZFS): stable or backports" ;;
+    esac
 }
-image_dir() { printf '%s/image-%s\n' "$VM_CACHE" "$(image_key)"; }
+set_vm_zfs "${BACKUP_VM_ZFS:-stable}"
+
+# The cache key of the guest image: a digest of the variant and of the files
+# of its recipe, without their comment lines (so comments can change without
+# a rebuild). Anything baked into the image must be listed here.
+image_key() {
+    { echo "$VM_ZFS"; cat "$VM_DIR/build-image.sh" "$VM_DIR/guest-stub-init"; } \
+        | grep -v '^[[:space:]]*#' | sha256sum | cut -c1-16
+}
+image_dir() { printf '%s/image-%s-%s\n' "$VM_CACHE" "$VM_ZFS" "$(image_key)"; }
 
 _apt_updated=0
 apt_install() {
@@ -56,24 +68,35 @@ ensure_run_tools() {
         || die "cannot install qemu-system-x86"
 }
 
-# Builds the e2e test executable (release profile, like `cargo build
-# --release`) and prints its path.
-e2e_exe() {
-    local json exe
+# Builds a test executable of the project (release profile, like `cargo
+# build --release`) and prints its path.
+# Usage: test_exe PACKAGE TEST-TARGET [CARGO-ARGS...]
+test_exe() {
+    local pkg=$1 target=$2 json exe
+    shift 2
     command -v cargo >/dev/null || die "cargo not found"
-    json=$(cd "$PROJECT_DIR" && cargo test --release -p backup-cli --test e2e --no-run \
-        --message-format=json-render-diagnostics) || die "building the e2e test binary failed"
-    exe=$(printf '%s\n' "$json" | python3 -c '
-import json, sys
+    json=$(cd "$PROJECT_DIR" && cargo test --release -p "$pkg" --test "$target" "$@" --no-run \
+        --message-format=json-render-diagnostics) || die "building the $pkg test binary $target failed"
+    exe=$(printf '%s\n' "$json" | TARGET=$target python3 -c '
+import json, os, sys
 for line in sys.stdin:
     try:
         m = json.loads(line)
     except ValueError:
         continue
-    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "e2e" \
+    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == os.environ["TARGET"] \
             and m.get("profile", {}).get("test") and m.get("executable"):
         print(m["executable"])
 ') || die "cannot parse cargo output"
-    [ -n "$exe" ] && [ -x "$exe" ] || die "cargo did not report the e2e test executable"
+    [ -n "$exe" ] && [ -x "$exe" ] || die "cargo did not report the test executable $target of $pkg"
+    case $exe in
+        "$PROJECT_DIR"/*) ;;
+        *) die "$exe is outside $PROJECT_DIR, the only host directory the guest sees (CARGO_TARGET_DIR?)" ;;
+    esac
     printf '%s\n' "$exe"
 }
+
+# The end-to-end tests (tests/e2e, run from crates/cli).
+e2e_exe() { test_exe backup-cli e2e; }
+# The zfs crate's integration tests (crates/zfs/tests/integration).
+zfs_tests_exe() { test_exe backup-zfs integration --features test-pool; }

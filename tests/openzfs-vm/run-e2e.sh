@@ -1,68 +1,78 @@
 #!/usr/bin/env bash
-# The openzfs-vm lane, for CI: the project's end-to-end tests against real
-# OpenZFS 2.x, in a Debian 12 guest under qemu (TCG).
+# The openzfs-vm lane, for CI: the project's tests against real OpenZFS 2.x,
+# in a Debian 12 guest under qemu (TCG).
 #
-# Usage: run-e2e.sh [--smoke | --no-smoke] [run.sh options] [-- TEST-ARGS...]
-#   (default)    smoke.sh, then the e2e test binary, in one boot
-#   --smoke      only smoke.sh (no cargo build)
-#   --no-smoke   only the e2e test binary
-#   TEST-ARGS    passed to the e2e binary (libtest: a filter, --test-threads=1, ...)
+# Usage: run-e2e.sh [--parts LIST | --smoke | --no-smoke] [--zfs VARIANT]
+#                   [run.sh options] [-- TEST-ARGS...]
+#   --parts LIST  which parts, in this order, comma-separated (default all):
+#                   smoke  smoke.sh, OpenZFS features through plain zfs commands
+#                   zfs    the zfs crate's integration tests
+#                   e2e    the end-to-end tests (the `backup` binary)
+#   --smoke       only smoke.sh (no cargo build); --no-smoke: zfs,e2e
+#   --zfs VARIANT the guest's OpenZFS: stable (2.1.x, default) or backports
+#                 (2.3.x); each variant has its own cached image
+#   TEST-ARGS     passed to the e2e executable (libtest: a filter, --skip ...)
 #   run.sh options (--timeout, --mem, --results DIR, ...) are passed on.
 #
 # On the host: builds the guest image if its recipe changed (build-image.sh),
-# `cargo build --release -p backup-cli` and the e2e test binary (release),
-# then runs them in the guest with BACKUP_TEST_ZFS=openzfs, the project
-# mounted at its host path, and the package directory crates/cli as the
-# working directory (as `cargo test` does). Exit status: non-zero if the smoke
-# or any test failed, or the guest crashed or timed out.
+# `cargo build --release -p backup-cli` and the test executables (release),
+# then runs them in one boot of the guest with BACKUP_TEST_ZFS=openzfs and
+# the project mounted at its host path (lane.sh). Exit status: non-zero if
+# any part failed (all parts run), or the guest crashed or timed out.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-smoke=1
-e2e=1
+parts=smoke,zfs,e2e
 run_opts=()
 test_args=()
 while [ $# -gt 0 ]; do
     case $1 in
-        --smoke) e2e=0; smoke=1; shift ;;
-        --no-smoke) smoke=0; e2e=1; shift ;;
+        --parts) parts=$2; shift 2 ;;
+        --smoke) parts=smoke; shift ;;
+        --no-smoke) parts=zfs,e2e; shift ;;
+        --zfs) set_vm_zfs "$2"; run_opts+=(--zfs "$2"); shift 2 ;;
         --) shift; test_args=("$@"); break ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) run_opts+=("$1"); shift ;;
     esac
 done
+IFS=, read -r -a part_list <<<"$parts"
+for p in "${part_list[@]}"; do
+    case $p in smoke|zfs|e2e) ;; *) die "--parts: unknown part \"$p\" (smoke, zfs, e2e)" ;; esac
+done
+has_part() { [[ ,$parts, == *,$1,* ]]; }
 
 [ "$(id -u)" = 0 ] || die "run-e2e.sh must run as root (apt-get, debootstrap, qemu with 9p)"
 t0=$(date +%s)
 ensure_run_tools      # one apt-get update for all host tools
 ensure_build_tools
-"$VM_DIR/build-image.sh" >/dev/null
+BACKUP_VM_ZFS=$VM_ZFS "$VM_DIR/build-image.sh" >/dev/null
 t_image=$(( $(date +%s) - t0 ))
 
-pkg_dir=$PROJECT_DIR/crates/cli
-exe=
-if [ "$e2e" = 1 ]; then
+guest_cmd=(bash "$VM_DIR/lane.sh")
+if has_part e2e; then
     log "cargo build --release -p backup-cli"
     (cd "$PROJECT_DIR" && cargo build --release -p backup-cli)
+fi
+for p in "${part_list[@]}"; do
+    case $p in
+        smoke) guest_cmd+=(--smoke) ;;
+        zfs) exe=$(zfs_tests_exe); log "zfs crate test executable: $exe"
+             guest_cmd+=(--zfs "$exe") ;;
+        e2e) ;; # last, with the test arguments
+    esac
+done
+if has_part e2e; then
     exe=$(e2e_exe)
     log "e2e test executable: $exe"
-    case $exe in
-        "$PROJECT_DIR"/*) ;;
-        *) die "$exe is outside $PROJECT_DIR, the only host directory the guest sees (CARGO_TARGET_DIR?)" ;;
-    esac
+    guest_cmd+=(--e2e "$exe" ${test_args[@]+"${test_args[@]}"})
 fi
 t_build=$(( $(date +%s) - t0 - t_image ))
 
-guest_cmd=(bash "$VM_DIR/lane.sh")
-[ "$smoke" = 0 ] || guest_cmd+=(--smoke)
-[ -z "$exe" ] || guest_cmd+=(-- "$exe" ${test_args[@]+"${test_args[@]}"})
-
 set +e
 BACKUP_TEST_ZFS=openzfs "$VM_DIR/run.sh" \
-    --workdir "$pkg_dir" \
-    --env "CARGO_MANIFEST_DIR=$pkg_dir" \
-    --env CARGO_PKG_NAME=backup-cli \
+    --workdir "$PROJECT_DIR" \
     --env "RUST_BACKTRACE=${RUST_BACKTRACE:-1}" \
     ${run_opts[@]+"${run_opts[@]}"} -- "${guest_cmd[@]}"
 rc=$?

@@ -19,6 +19,8 @@
 #                     defaults to "openzfs".
 #   --results DIR     keep output, dmesg, console.log, exit-status there
 #   --ro              share the project read-only
+#   --zfs VARIANT     the guest's OpenZFS: stable (Debian 12, 2.1.x; default)
+#                     or backports (bookworm-backports, 2.3.x); BACKUP_VM_ZFS
 #
 # Exit status: the command's; 124 if the run timed out; 125 if the guest
 # failed to set up, crashed, or did not report.
@@ -48,8 +50,9 @@ while [ $# -gt 0 ]; do
                extra_env+=("$2"); shift 2 ;;
         --results) results=$2; shift 2 ;;
         --ro) project_opts=ro; shift ;;
+        --zfs) set_vm_zfs "$2"; shift 2 ;;
         --) shift; cmd=("$@"); break ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option: $1 (see run.sh --help)" ;;
     esac
 done
@@ -77,7 +80,7 @@ fi
 
 ensure_run_tools
 ensure_build_tools
-image=$("$VM_DIR/build-image.sh" | tail -n 1)
+image=$(BACKUP_VM_ZFS=$VM_ZFS "$VM_DIR/build-image.sh" | tail -n 1)
 [ -f "$image/image.env" ] || die "no image at $image"
 
 # $run: scratch disk and pid file, always removed. $ctl: the control share

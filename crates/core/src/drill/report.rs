@@ -255,7 +255,8 @@ pub struct DrillReport {
     pub rpo: Target,
     /// Stream bytes restored.
     pub restored_bytes: u64,
-    /// Missing, extra and changed paths, all datasets.
+    /// Missing, extra and changed paths, all datasets; a volume whose
+    /// restored device differs from its recorded digest counts as one.
     pub mismatches: u64,
     /// How to reach the repository again, for the runbook.
     pub access: Access,

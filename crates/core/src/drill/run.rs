@@ -281,6 +281,8 @@ fn restore_and_verify(
         report.phases.verify += d.verify_seconds;
         if let Some(c) = &comparison {
             report.mismatches += c.missing + c.extra + c.changed;
+        } else if m.volume.is_some() && layer.status == Status::Fail {
+            report.mismatches += 1;
         }
         d.files = layer;
         d.comparison = comparison;
