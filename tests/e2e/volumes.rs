@@ -5,7 +5,7 @@
 //! catching a digest that no longer matches.
 
 use std::fs::{self, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{ErrorKind, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -50,9 +50,20 @@ fn device(name: &str) -> PathBuf {
     dev
 }
 
-/// Writes `data` at `offset` of the device of `name`, flushed.
+/// Writes `data` at `offset` of the device of `name`, flushed. After `zfs
+/// set readonly=off` OpenZFS clears the device's read-only flag
+/// asynchronously: until then, opening it for writing is retried.
 fn write_at(name: &str, offset: u64, data: &[u8]) {
-    let mut f = OpenOptions::new().write(true).open(device(name)).unwrap();
+    let dev = device(name);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut f = loop {
+        match OpenOptions::new().write(true).open(&dev) {
+            Err(e) if e.kind() == ErrorKind::ReadOnlyFilesystem && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            r => break r.unwrap_or_else(|e| panic!("open {} for writing: {e}", dev.display())),
+        }
+    };
     f.seek(SeekFrom::Start(offset)).unwrap();
     f.write_all(data).unwrap();
     f.sync_all().unwrap();

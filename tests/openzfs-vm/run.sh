@@ -67,6 +67,11 @@ if [ ${#cmd[@]} = 0 ]; then
     extra_env=("CARGO_MANIFEST_DIR=$PROJECT_DIR/crates/cli" CARGO_PKG_NAME=backup-cli
         ${extra_env[@]+"${extra_env[@]}"})
 fi
+# A relative path to a program (./x, target/...) means the host's file: the
+# guest starts in another directory.
+if [[ ${cmd[0]} == */* && ${cmd[0]} != /* && -e ${cmd[0]} ]]; then
+    cmd[0]=$(cd "$(dirname "${cmd[0]}")" && pwd -P)/$(basename "${cmd[0]}")
+fi
 case ${cmd[0]} in
     /*) [ -e "${cmd[0]}" ] || die "no such file: ${cmd[0]}"
         case ${cmd[0]} in
