@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
         --no-smoke) parts=zfs,e2e; shift ;;
         --zfs) set_vm_zfs "$2"; run_opts+=(--zfs "$2"); shift 2 ;;
         --) shift; test_args=("$@"); break ;;
-        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) run_opts+=("$1"); shift ;;
     esac
 done
