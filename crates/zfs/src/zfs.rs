@@ -13,6 +13,21 @@ use crate::parse::{parse_mountpoint, parse_value};
 /// How often a busy destroy is retried on zfs-fuse (see `destroy_dataset`).
 const FUSE_BUSY_RETRIES: u32 = 8;
 
+/// How often a command that zfs-fuse's daemon dropped is run again (see
+/// [`daemon_dropped_the_command`]).
+const DAEMON_DROP_RETRIES: u32 = 5;
+
+/// True if the command failed because zfs-fuse's daemon closed its
+/// connection: libzfs then aborts with `internal error: Connection reset by
+/// peer` (seen on `zfs unmount` with a dozen commands in flight on zfs-fuse
+/// 0.7). The command is run again: a dropped one either never reached the
+/// pool, or did, and its second run reports the state it left (`not
+/// currently mounted`, `already exists`), which callers already handle or
+/// report by name. Streaming commands (send, receive) never come here.
+pub(crate) fn daemon_dropped_the_command(stderr: &str) -> bool {
+    stderr.contains("internal error: Connection reset by peer")
+}
+
 /// Runs `zfs` and `zpool`. The binary paths are fields, never a global, so
 /// tests (and later an ssh runner) can point at their own. The dialect is
 /// detected on first use and cached.
@@ -231,10 +246,18 @@ impl Zfs {
 /// Runs a `zfs` or `zpool` command line to completion; stdout on success,
 /// a classified error about `object` otherwise.
 pub(crate) fn run_classified(line: &CommandLine, object: &str) -> Result<String, ZfsError> {
-    let out = run(line)?;
-    if out.status.success() {
-        return Ok(out.stdout);
-    }
+    let mut attempt = 0;
+    let out = loop {
+        let out = run(line)?;
+        if out.status.success() {
+            return Ok(out.stdout);
+        }
+        if !daemon_dropped_the_command(&out.stderr) || attempt == DAEMON_DROP_RETRIES {
+            break out;
+        }
+        attempt += 1;
+        std::thread::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)));
+    };
     let ctx = Context {
         command: line.display(),
         object,
@@ -268,6 +291,22 @@ pub(crate) fn parse_dataset_names(
 #[cfg(test)]
 mod list_tests {
     use super::*;
+
+    #[test]
+    fn a_command_the_daemon_dropped_is_recognised() {
+        // zfs unmount under load, zfs-fuse 0.7 (killed by SIGABRT):
+        assert!(daemon_dropped_the_command(
+            "internal error: Connection reset by peer\n"
+        ));
+        // The daemon is not running: not retried, the error says so.
+        assert!(!daemon_dropped_the_command(
+            "connect: Connection refused\nPlease make sure that the zfs-fuse daemon is running.\n\
+             internal error: failed to initialize ZFS library\n"
+        ));
+        assert!(!daemon_dropped_the_command(
+            "cannot open 'p/x': dataset does not exist\n"
+        ));
+    }
 
     #[test]
     fn dataset_names_parse_and_stay_below_root() {

@@ -146,7 +146,12 @@ pub fn remove_leftovers(zfs: &Zfs, scratch: &Scratch, work_dir: &Path) -> Result
                 let Ok(root) = DatasetName::parse(&pool) else {
                     continue;
                 };
-                let here = zfs.list_with_property(&root, MARK_DIR, false)?;
+                // Another place's drill may destroy its pool between the
+                // listing and this look at it: that pool is not ours.
+                let here = match zfs.list_with_property(&root, MARK_DIR, false) {
+                    Err(backup_zfs::ZfsError::DatasetNotFound { .. }) => continue,
+                    other => other?,
+                };
                 if here.first().and_then(|(_, v)| v.as_deref()) == Some(&*dir) {
                     let mark = zfs.get_property(&pool, MARK)?.unwrap_or_default();
                     zfs.destroy_pool(&pool)?;
