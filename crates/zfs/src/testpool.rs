@@ -33,7 +33,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::command::{run, status_text, CommandLine};
+use crate::command::{status_text, CommandLine};
 use crate::error::ZfsError;
 use crate::name::DatasetName;
 use crate::zfs::Zfs;
@@ -42,7 +42,6 @@ const DEFAULT_SIZE: u64 = 1 << 30;
 const ZFS_FUSE: &str = "/usr/sbin/zfs-fuse";
 const RUN_DIR: &str = "/run/zfs-test";
 const START_TIMEOUT: Duration = Duration::from_secs(20);
-const DESTROY_PATIENCE: Duration = Duration::from_secs(10);
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -124,29 +123,10 @@ impl TestPool {
 }
 
 impl Drop for TestPool {
-    /// `zpool destroy -f NAME`, retried for up to ~10 s while zfs-fuse says
-    /// "pool is busy" (it does for a few seconds after a failed receive);
-    /// errors are ignored, and this never panics.
+    /// [`Zfs::destroy_pool`] (`zpool destroy -f`, retried while zfs-fuse
+    /// says the pool is busy); errors are ignored, and this never panics.
     fn drop(&mut self) {
-        let mut pause = Duration::from_millis(100);
-        let deadline = Instant::now() + DESTROY_PATIENCE;
-        loop {
-            let line = CommandLine::new(
-                self.zfs.zpool_binary(),
-                ["destroy", "-f", self.name.as_str()],
-            );
-            match run(&line) {
-                Ok(out)
-                    if !out.status.success()
-                        && out.stderr.contains("busy")
-                        && Instant::now() < deadline =>
-                {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_secs(2));
-                }
-                _ => return,
-            }
-        }
+        let _ = self.zfs.destroy_pool(&self.name);
     }
 }
 
@@ -189,20 +169,8 @@ fn io_error(what: &str, source: std::io::Error) -> ZfsError {
 
 fn zpool<const N: usize>(zpool_bin: &Path, args: [String; N]) -> Result<String, ZfsError> {
     let line = CommandLine::new(zpool_bin, args);
-    let out = run(&line)?;
-    if out.status.success() {
-        return Ok(out.stdout);
-    }
     let object = line.display().to_owned();
-    let ctx = crate::classify::Context {
-        command: line.display(),
-        object: &object,
-    };
-    Err(crate::classify::classify(
-        ctx,
-        &status_text(&out.status),
-        &out.stderr,
-    ))
+    crate::zfs::run_classified(&line, &object)
 }
 
 fn zpool_list(zpool_bin: &Path) -> Result<String, ZfsError> {

@@ -24,7 +24,7 @@ const DAEMON_DROP_RETRIES: u32 = 5;
 /// pool, or did, and its second run reports the state it left (`not
 /// currently mounted`, `already exists`), which callers already handle or
 /// report by name. Streaming commands (send, receive) never come here.
-pub(crate) fn daemon_dropped_the_command(stderr: &str) -> bool {
+fn daemon_dropped_the_command(stderr: &str) -> bool {
     stderr.contains("internal error: Connection reset by peer")
 }
 
@@ -293,6 +293,22 @@ mod list_tests {
     use super::*;
 
     #[test]
+    fn dataset_names_parse_and_stay_below_root() {
+        // $ zfs list -H -o name -t filesystem,volume -r tank/vm   (zfs-fuse 0.7)
+        let out = "tank/vm\ntank/vm/a b\ntank/vm/a b/disk\n";
+        let root = DatasetName::parse("tank/vm").unwrap();
+        let names = parse_dataset_names("zfs list", &root, out).unwrap();
+        let names: Vec<_> = names.iter().map(DatasetName::as_str).collect();
+        assert_eq!(names, ["tank/vm", "tank/vm/a b", "tank/vm/a b/disk"]);
+        assert!(parse_dataset_names("zfs list", &root, "tank/other\n").is_err());
+    }
+}
+
+#[cfg(test)]
+mod run_tests {
+    use super::*;
+
+    #[test]
     fn a_command_the_daemon_dropped_is_recognised() {
         // zfs unmount under load, zfs-fuse 0.7 (killed by SIGABRT):
         assert!(daemon_dropped_the_command(
@@ -306,16 +322,5 @@ mod list_tests {
         assert!(!daemon_dropped_the_command(
             "cannot open 'p/x': dataset does not exist\n"
         ));
-    }
-
-    #[test]
-    fn dataset_names_parse_and_stay_below_root() {
-        // $ zfs list -H -o name -t filesystem,volume -r tank/vm   (zfs-fuse 0.7)
-        let out = "tank/vm\ntank/vm/a b\ntank/vm/a b/disk\n";
-        let root = DatasetName::parse("tank/vm").unwrap();
-        let names = parse_dataset_names("zfs list", &root, out).unwrap();
-        let names: Vec<_> = names.iter().map(DatasetName::as_str).collect();
-        assert_eq!(names, ["tank/vm", "tank/vm/a b", "tank/vm/a b/disk"]);
-        assert!(parse_dataset_names("zfs list", &root, "tank/other\n").is_err());
     }
 }
