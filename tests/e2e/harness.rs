@@ -67,8 +67,12 @@ impl Env {
             .env("BACKUP_REPOSITORY", &self.repo)
             .env("BACKUP_PASSWORD_FILE", self.tmp.path().join("pass"))
             .env("BACKUP_CACHE_DIR", self.tmp.path().join("cache"))
-            // The same temporary directory, so zfs-fuse mounts made by the binary
-            // (views, drill scratch space) share the tests' mount lock.
+            // The binary's zfs commands time out well before the test does,
+            // so that a wedged zfs-fuse is reported as one (assert_ok).
+            .env(
+                backup_zfs::TIMEOUT_ENV,
+                backup_zfs::testpool::TEST_TIMEOUT.as_secs().to_string(),
+            )
             .env("TMPDIR", std::env::temp_dir())
             .stdin(Stdio::null());
         c
@@ -86,11 +90,7 @@ impl Env {
     /// A dataset `name` under the pool's root, created.
     pub fn dataset(&self, name: &str) -> DatasetName {
         let ds = self.pool.root().child(name).unwrap();
-        let _serial = backup_zfs::testpool::mount_lock().unwrap();
         self.pool.zfs().create_dataset(&ds, &[]).unwrap();
-        if let Some(m) = self.pool.zfs().mountpoint(&ds).unwrap() {
-            fs::read_dir(m).unwrap();
-        }
         ds
     }
 
@@ -132,8 +132,11 @@ impl Env {
     /// Clones a snapshot so its contents can be compared (zfs-fuse has no .zfs/snapshot).
     pub fn clone_of(&self, snap: &SnapshotName, name: &str) -> PathBuf {
         let target = self.pool.root().child(name).unwrap();
-        run_ok("zfs", ["clone", &snap.to_string(), target.as_str()]);
-        self.mountpoint(&target)
+        self.pool
+            .zfs()
+            .clone_snapshot(snap, &target, &[])
+            .unwrap()
+            .expect("the clone is mounted")
     }
 
     /// `backup list --json`.
@@ -155,7 +158,20 @@ where
     out
 }
 
+/// Asserts the command succeeded. A failure because a zfs command of the
+/// binary timed out is reported as a wedged zfs-fuse, after the daemon was
+/// recovered (`backup_zfs::testpool::recover`), not as a failure of `what`.
 pub fn assert_ok(out: &Output, what: &str) {
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let timed_out =
+            err.contains("did not finish within") || err.contains("did not answer within");
+        if timed_out {
+            let recovery = backup_zfs::testpool::recover()
+                .unwrap_or_else(|| "the daemon answers again; nothing to recover".to_owned());
+            panic!("zfs-fuse wedged during {what}: {err}\nrecovered: {recovery}");
+        }
+    }
     assert!(
         out.status.success(),
         "{what} failed with {}\nstdout:\n{}\nstderr:\n{}",

@@ -1,15 +1,18 @@
 //! The one wrapper that runs every `zfs`/`zpool` command.
 //!
-//! Short commands run to completion with [`run`]; streaming ones (`send`,
-//! `receive`) get their stderr drained on its own thread by [`StderrDrain`]
-//! (ripgrep's `CommandReader` is the model), so a chatty child never blocks
-//! on a full stderr pipe while we read its stdout or feed its stdin.
+//! Short commands run to completion with [`run`], within a time limit;
+//! streaming ones (`send`, `receive`) get their stderr drained on its own
+//! thread by [`StderrDrain`] (ripgrep's `CommandReader` is the model), so a
+//! chatty child never blocks on a full stderr pipe while we read its stdout
+//! or feed its stdin.
 
 use std::ffi::OsStr;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::error::ZfsError;
 
@@ -120,24 +123,99 @@ pub(crate) struct Output {
     pub stderr: String,
 }
 
-/// Runs `line` to completion, capturing stdout and (capped) stderr.
-pub(crate) fn run(line: &CommandLine) -> Result<Output, ZfsError> {
-    let out = line
+/// How long a killed command is given to die before it is left behind.
+const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs `line` to completion, capturing stdout and (capped) stderr. A
+/// command still running after `limit` is killed (SIGKILL) and reported as
+/// [`ZfsError::Timeout`] about `object`; one that does not even die then
+/// (stuck in the kernel) is left behind, never waited for.
+pub(crate) fn run(line: &CommandLine, object: &str, limit: Duration) -> Result<Output, ZfsError> {
+    let deadline = Instant::now() + limit;
+    let mut child = line
         .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .output()
+        .spawn()
         .map_err(|e| line.spawn_error(e))?;
+    let mut stdout = child.stdout.take().expect("stdout was piped");
+    let mut stderr = match StderrDrain::spawn(child.stderr.take().expect("stderr was piped")) {
+        Ok(drain) => drain,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(line.spawn_error(e));
+        }
+    };
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::Builder::new()
+        .name("zfs-stdout".into())
+        .spawn(move || {
+            let mut buf = Vec::new();
+            let read = stdout.read_to_end(&mut buf).map(|_| buf);
+            let _ = tx.send(read);
+        });
+    if let Err(e) = reader {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(line.spawn_error(e));
+    }
+    let timed_out = |child: &mut Child, stderr: &mut StderrDrain| {
+        let died = kill_and_reap(child).is_some();
+        ZfsError::Timeout {
+            command: line.display().to_owned(),
+            object: object.to_owned(),
+            limit,
+            stderr: if died {
+                stderr.join_until(Instant::now() + KILL_GRACE)
+            } else {
+                String::new()
+            },
+        }
+    };
+    let stdout = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(read) => read,
+        Err(_) => return Err(timed_out(&mut child, &mut stderr)),
+    };
+    // stdout closed: the child is exiting, or closed it and hangs on.
+    let status = match wait_until(&mut child, deadline).map_err(|e| line.io_error(e))? {
+        Some(status) => status,
+        None => return Err(timed_out(&mut child, &mut stderr)),
+    };
+    let stdout = stdout.map_err(|e| line.io_error(e))?;
     Ok(Output {
-        status: out.status,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: cap_stderr(&out.stderr),
+        status,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: stderr.join_until(deadline),
     })
 }
 
-/// Lossy UTF-8 of at most [`STDERR_CAP`] bytes, with a note if cut.
-pub(crate) fn cap_stderr(bytes: &[u8]) -> String {
-    render_capped(&bytes[..bytes.len().min(STDERR_CAP)], bytes.len())
+/// Kills `child` and reaps it if it dies within a few seconds; one stuck
+/// in the kernel is left behind (`None`).
+pub(crate) fn kill_and_reap(child: &mut Child) -> Option<ExitStatus> {
+    let _ = child.kill();
+    wait_until(child, Instant::now() + KILL_GRACE)
+        .ok()
+        .flatten()
+}
+
+/// Waits for `child` until `deadline`; `None` if it is still running then.
+pub(crate) fn wait_until(
+    child: &mut Child,
+    deadline: Instant,
+) -> std::io::Result<Option<ExitStatus>> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
 }
 
 /// `kept` is the head of `total` bytes of stderr.
@@ -192,6 +270,20 @@ impl StderrDrain {
             None => String::new(),
         }
     }
+
+    /// [`join`](Self::join), but gives up at `deadline` (something else
+    /// still holds the pipe open) and returns what is known: nothing.
+    pub(crate) fn join_until(&mut self, deadline: Instant) -> String {
+        let mut pause = Duration::from_millis(1);
+        while self.handle.as_ref().is_some_and(|h| !h.is_finished()) {
+            if Instant::now() >= deadline {
+                return String::new();
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+        self.join()
+    }
 }
 
 /// A human rendering of an exit status, e.g. `exit status: 1`.
@@ -202,6 +294,53 @@ pub(crate) fn status_text(status: &ExitStatus) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn run_captures_status_stdout_and_stderr() {
+        let line = CommandLine::new(Path::new("sh"), ["-c", "echo out; echo err >&2; exit 3"]);
+        let out = run(&line, "x", LIMIT).unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(out.stdout, "out\n");
+        assert_eq!(out.stderr, "err\n");
+    }
+
+    #[test]
+    fn a_command_past_its_limit_is_killed_and_named() {
+        let line = CommandLine::new(Path::new("sh"), ["-c", "echo started >&2; exec sleep 600"]);
+        let started = Instant::now();
+        let err = run(&line, "pool/a b", Duration::from_millis(300)).unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        let ZfsError::Timeout {
+            ref command,
+            ref object,
+            ref stderr,
+            ..
+        } = err
+        else {
+            panic!("{err:?}");
+        };
+        assert!(command.contains("sleep 600"), "{command}");
+        assert_eq!(object, "pool/a b");
+        assert_eq!(stderr, "started\n");
+        let text = err.to_string();
+        assert!(
+            text.contains("pool/a b") && text.contains("sleep 600"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_child_that_closes_stdout_and_hangs_on_is_still_bounded() {
+        let line = CommandLine::new(Path::new("sh"), ["-c", "exec >&- && exec sleep 600"]);
+        let err = run(&line, "p", Duration::from_millis(300)).unwrap_err();
+        assert!(matches!(err, ZfsError::Timeout { .. }), "{err:?}");
+    }
 
     #[test]
     fn quoting_for_messages() {
@@ -215,9 +354,9 @@ mod tests {
 
     #[test]
     fn stderr_is_capped() {
-        assert_eq!(cap_stderr(b"short\n"), "short\n");
+        assert_eq!(render_capped(b"short\n", 6), "short\n");
         let long = vec![b'x'; STDERR_CAP + 10];
-        let s = cap_stderr(&long);
+        let s = render_capped(&long[..STDERR_CAP], long.len());
         assert!(s.starts_with("xxx"));
         assert!(s.ends_with(&format!(
             "[stderr truncated: {} bytes, first {STDERR_CAP} kept]",

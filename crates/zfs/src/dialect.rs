@@ -117,9 +117,13 @@ pub(crate) fn has_feature_flags(upgrade_v: &str) -> bool {
 }
 
 /// Runs the detection commands.
-pub(crate) fn detect(zfs: &std::path::Path, zpool: &std::path::Path) -> Result<Dialect, ZfsError> {
+pub(crate) fn detect(
+    zfs: &std::path::Path,
+    zpool: &std::path::Path,
+    limit: std::time::Duration,
+) -> Result<Dialect, ZfsError> {
     let line = CommandLine::new(zfs, ["version"]);
-    let out = run(&line)?;
+    let out = run(&line, "the zfs dialect", limit)?;
     if out.status.success() {
         return parse_zfs_version(&out.stdout)
             .ok_or_else(|| ZfsError::Parse {
@@ -141,7 +145,7 @@ pub(crate) fn detect(zfs: &std::path::Path, zpool: &std::path::Path) -> Result<D
         ));
     }
     let line = CommandLine::new(zpool, ["upgrade", "-v"]);
-    let out = run(&line)?;
+    let out = run(&line, "the zfs dialect", limit)?;
     if has_feature_flags(&out.stdout) {
         return Err(ZfsError::Unsupported {
             feature: "a zfs without `zfs version`",

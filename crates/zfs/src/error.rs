@@ -100,6 +100,51 @@ pub enum ZfsError {
         source: std::io::Error,
     },
 
+    /// The command did not finish within its time limit ([`Zfs::timeout`])
+    /// and was killed. On zfs-fuse this is its daemon wedging: a FUSE
+    /// connection that never answers (docs/design.md §20).
+    ///
+    /// [`Zfs::timeout`]: crate::Zfs::timeout
+    #[error(
+        "`{command}` (for {object:?}) did not finish within {} s and was killed{}; \
+         a wedged zfs-fuse daemon or a pool stuck in I/O does this \
+         (BACKUP_ZFS_TIMEOUT sets the limit)",
+        limit.as_secs_f64(),
+        if stderr.trim().is_empty() { String::new() } else { format!(" (stderr: {})", stderr.trim_end()) }
+    )]
+    Timeout {
+        command: String,
+        object: String,
+        limit: std::time::Duration,
+        stderr: String,
+    },
+
+    /// A file system was created or mounted, but its mount did not answer
+    /// (a directory listing of it did not return) within the time limit:
+    /// on zfs-fuse, a FUSE connection the daemon never initialised.
+    #[error(
+        "the new mount of {dataset:?} at {} did not answer within {} s \
+         (a wedged zfs-fuse daemon; docs/design.md §20)",
+        path.display(),
+        limit.as_secs_f64()
+    )]
+    MountNotAnswering {
+        dataset: String,
+        path: std::path::PathBuf,
+        limit: std::time::Duration,
+    },
+
+    /// A zfs command timed out in a test pool, and the test harness found
+    /// zfs-fuse's daemon wedged and recovered it (feature `test-pool`):
+    /// `recovery` says what it did. The test failed because of the daemon,
+    /// not because of the code under test.
+    #[cfg(feature = "test-pool")]
+    #[error("zfs-fuse daemon wedged: {cause}; recovered: {recovery}")]
+    Wedged {
+        cause: Box<ZfsError>,
+        recovery: String,
+    },
+
     /// The command failed with stderr we do not recognise.
     #[error("command `{command}` failed ({status}): {}", stderr.trim_end())]
     Command {

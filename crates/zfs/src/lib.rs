@@ -72,7 +72,7 @@ mod error;
 mod holds;
 pub mod host;
 mod list;
-mod mount_lock;
+mod mounts;
 mod name;
 mod parse;
 mod pool;
@@ -80,6 +80,7 @@ mod receive;
 mod send;
 mod stream_header;
 mod view;
+mod watchdog;
 mod zfs;
 
 #[cfg(feature = "test-pool")]
@@ -88,12 +89,12 @@ pub mod testpool;
 pub use crate::dialect::{Dialect, Features};
 pub use crate::error::ZfsError;
 pub use crate::list::Snapshot;
-pub use crate::mount_lock::mount_lock;
+pub use crate::mounts::LOCK_FILE as MOUNT_LOCK_FILE;
 pub use crate::name::{DatasetName, NameError, SnapshotName, MAX_NAME_LEN};
 pub use crate::receive::{ReceiveArgs, ReceiveSink};
 pub use crate::send::{SendArgs, SendStream};
 pub use crate::view::{is_view_clone, SnapshotView, ViewKind, VIEW_PREFIX, VIEW_PROPERTY};
-pub use crate::zfs::Zfs;
+pub use crate::zfs::{WedgeRecovery, Zfs, FUSE_TIMEOUT, OPENZFS_TIMEOUT, TIMEOUT_ENV};
 
 #[cfg(test)]
 mod tests {

@@ -106,7 +106,8 @@ impl Zfs {
         tolerate_vanished: bool,
     ) -> Result<Vec<Snapshot>, ZfsError> {
         let line = self.get_line(snaps);
-        let out = run(&line)?;
+        let object = snaps.first().map(ToString::to_string).unwrap_or_default();
+        let out = run(&line, &object, self.timeout()).map_err(|e| self.after_timeout(e))?;
         let complaints: Vec<&str> = out.stderr.lines().filter(|l| !l.is_empty()).collect();
         let vanished_only = !complaints.is_empty()
             && complaints.iter().all(|l| {
@@ -116,7 +117,6 @@ impl Zfs {
             });
         let ok = out.status.success() || (tolerate_vanished && vanished_only);
         if !ok {
-            let object = snaps.first().map(ToString::to_string).unwrap_or_default();
             let ctx = crate::classify::Context {
                 command: line.display(),
                 object: &object,

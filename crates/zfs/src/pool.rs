@@ -18,12 +18,13 @@ impl Zfs {
     /// Runs `zpool ARGS`; stdout on success, a classified error about `object`.
     fn run_zpool(&self, args: &[&str], object: &str) -> Result<String, ZfsError> {
         let line = CommandLine::new(self.zpool_binary(), args.iter().copied());
-        crate::zfs::run_classified(&line, object)
+        self.run_classified(&line, object)
     }
 
     /// `zpool create -m MOUNTPOINT [-O k=v]... NAME FILE`: a pool on one file
     /// vdev (which must exist; a sparse file is fine), its root dataset
-    /// mounted at `mountpoint` and carrying `props`.
+    /// mounted at `mountpoint` and carrying `props`. On zfs-fuse it is
+    /// serialised and returns once the root's mount answers (`mounts.rs`).
     pub fn create_file_pool(
         &self,
         name: &str,
@@ -48,7 +49,11 @@ impl Zfs {
         }
         args.push(name);
         args.push(vdev.as_str());
+        let serial = self.mounting()?;
         self.run_zpool(&args, name)?;
+        if serial.is_some() {
+            self.await_mount(&root)?;
+        }
         Ok(root)
     }
 

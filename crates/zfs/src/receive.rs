@@ -18,15 +18,21 @@
 //! mounted). So on zfs-fuse a forced receive into a mounted target unmounts
 //! it, waits [`FUSE_UNMOUNT_SETTLE`], and unless `unmounted` was asked for,
 //! mounts it again after a successful receive.
+//!
+//! On zfs-fuse a receive never mounts anything itself: it runs with `-u`,
+//! and unless `unmounted` was asked for, the received file system is
+//! mounted afterwards through [`Zfs::mount`], serialised with every other
+//! mount on the machine (see `mounts.rs`).
 
 use std::io::{self, Write};
 use std::process::{Child, ChildStdin, ExitStatus, Stdio};
 
 use crate::classify::{classify, Context};
-use crate::command::{status_text, CommandLine, StderrDrain};
+use crate::command::{kill_and_reap, status_text, wait_until, CommandLine, StderrDrain};
 use crate::error::ZfsError;
 use crate::name::DatasetName;
 use crate::stream_header::{parse_begin, BEGIN_LEN};
+use crate::watchdog::Watchdog;
 use crate::zfs::Zfs;
 
 /// How long zfs-fuse needs after `zfs unmount` before a forced receive.
@@ -58,7 +64,9 @@ impl ReceiveArgs {
 
 /// The stdin of a running `zfs receive`. Write the whole stream, then call
 /// [`finish`](ReceiveSink::finish); [`abort`](ReceiveSink::abort) (or a
-/// drop) kills zfs, and a stream cut short commits nothing.
+/// drop) kills zfs, and a stream cut short commits nothing. A write that zfs
+/// keeps blocked for [`Zfs::timeout`], or a `finish` that waits that long
+/// for zfs to exit, kills it: [`ZfsError::Timeout`].
 #[must_use = "call finish() to commit the stream, or abort()"]
 #[derive(Debug)]
 pub struct ReceiveSink {
@@ -72,8 +80,10 @@ pub struct ReceiveSink {
     held: Option<Vec<u8>>,
     refused: bool,
     exit: Option<(ExitStatus, String)>,
-    /// Mount the target again after success (zfs-fuse forced receive).
-    remount: Option<Zfs>,
+    /// Mount the target after success (zfs-fuse, which receives with `-u`).
+    mount_after: Option<(Zfs, DatasetName)>,
+    watchdog: Watchdog,
+    timed_out: bool,
 }
 
 impl Zfs {
@@ -81,23 +91,27 @@ impl Zfs {
     pub fn receive(&self, args: &ReceiveArgs) -> Result<ReceiveSink, ZfsError> {
         let target_exists = self.dataset_exists(&args.target)?;
         let fuse = matches!(self.dialect()?, crate::Dialect::ZfsFuse);
-        let remount =
-            if fuse && args.force && target_exists && self.unmount_if_mounted(&args.target)? {
-                std::thread::sleep(FUSE_UNMOUNT_SETTLE);
-                (!args.unmounted).then(|| self.clone())
-            } else {
-                None
-            };
+        if fuse && args.force && target_exists && self.unmount_if_mounted(&args.target)? {
+            std::thread::sleep(FUSE_UNMOUNT_SETTLE);
+        }
+        let mount_after = (fuse && !args.unmounted).then(|| (self.clone(), args.target.clone()));
         let mut argv = vec!["receive"];
         if args.force {
             argv.push("-F");
         }
-        if args.unmounted {
+        if args.unmounted || fuse {
             argv.push("-u");
         }
         argv.push(args.target.as_str());
         let line = self.zfs_line(argv);
         let (mut child, stderr) = line.spawn_streaming(Stdio::piped(), Stdio::null())?;
+        let watchdog = match Watchdog::spawn(child.id(), self.timeout()) {
+            Ok(w) => w,
+            Err(e) => {
+                kill_and_reap(&mut child);
+                return Err(line.spawn_error(e));
+            }
+        };
         let stdin = child.stdin.take();
         Ok(ReceiveSink {
             child: Some(child),
@@ -108,7 +122,9 @@ impl Zfs {
             held: (!target_exists).then(Vec::new),
             refused: false,
             exit: None,
-            remount,
+            mount_after,
+            watchdog,
+            timed_out: false,
         })
     }
 }
@@ -135,10 +151,8 @@ impl ReceiveSink {
         self.stdin = None;
         self.reap()?;
         self.outcome()?;
-        match self.remount.take() {
-            Some(zfs) => zfs
-                .run_zfs(["mount", self.target.as_str()], &self.target)
-                .map(drop),
+        match self.mount_after.take() {
+            Some((zfs, target)) => zfs.mount_received(&target),
             None => Ok(()),
         }
     }
@@ -155,26 +169,44 @@ impl ReceiveSink {
     }
 
     fn kill(&mut self) {
+        self.watchdog.stop();
         // Kill before closing stdin, so zfs never sees a clean end of stream.
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            self.stdin = None;
-            let _ = child.wait();
-            self.stderr.join();
+            if kill_and_reap(&mut child).is_some() {
+                self.stdin = None;
+                self.stderr.join();
+            }
         }
         self.stdin = None;
     }
 
-    /// Waits for the child once and keeps its status and stderr.
+    /// Waits for the child once (for at most the time limit, then kills it)
+    /// and keeps its status and stderr.
     fn reap(&mut self) -> Result<(), ZfsError> {
+        self.watchdog.stop();
+        self.timed_out |= self.watchdog.fired();
         if let Some(mut child) = self.child.take() {
-            let status = child.wait().map_err(|e| self.line.io_error(e))?;
-            self.exit = Some((status, self.stderr.join()));
+            let deadline = std::time::Instant::now() + self.watchdog.limit();
+            let waited = wait_until(&mut child, deadline).map_err(|e| self.line.io_error(e))?;
+            let Some(status) = waited else {
+                self.timed_out = true;
+                kill_and_reap(&mut child);
+                return Ok(());
+            };
+            self.exit = Some((status, self.stderr.join_until(deadline)));
         }
         Ok(())
     }
 
     fn outcome(&self) -> Result<(), ZfsError> {
+        if self.timed_out {
+            return Err(ZfsError::Timeout {
+                command: self.line.display().to_owned(),
+                object: self.target.clone(),
+                limit: self.watchdog.limit(),
+                stderr: self.exit.as_ref().map(|e| e.1.clone()).unwrap_or_default(),
+            });
+        }
         match &self.exit {
             Some((status, stderr)) if !status.success() => {
                 let ctx = Context {
@@ -191,7 +223,7 @@ impl ReceiveSink {
         let Some(stdin) = self.stdin.as_mut() else {
             return Err(io::ErrorKind::BrokenPipe.into());
         };
-        stdin.write_all(buf)
+        self.watchdog.blocked(|| stdin.write_all(buf))
     }
 
     /// zfs stopped reading: it failed, so report why instead of EPIPE.
@@ -216,7 +248,10 @@ impl Write for ReceiveSink {
             let Some(stdin) = self.stdin.as_mut() else {
                 return Err(io::ErrorKind::BrokenPipe.into());
             };
-            return stdin.write(buf).map_err(|e| self.broken_pipe(e));
+            return self
+                .watchdog
+                .blocked(|| stdin.write(buf))
+                .map_err(|e| self.broken_pipe(e));
         };
         let take = buf.len().min(BEGIN_LEN - held.len());
         held.extend_from_slice(&buf[..take]);

@@ -4,9 +4,10 @@ use std::io::{self, Read};
 use std::process::{Child, ChildStdout, ExitStatus, Stdio};
 
 use crate::classify::{classify, Context};
-use crate::command::{status_text, CommandLine, StderrDrain};
+use crate::command::{kill_and_reap, status_text, wait_until, CommandLine, StderrDrain};
 use crate::error::ZfsError;
 use crate::name::SnapshotName;
+use crate::watchdog::Watchdog;
 use crate::zfs::Zfs;
 
 /// What to send. Build with [`SendArgs::full`] or [`SendArgs::incremental`],
@@ -113,7 +114,9 @@ impl SendArgs {
 /// [`finish`](SendStream::finish). If zfs fails, the read that hits the end
 /// of the stream already returns an error (an `io::Error` wrapping the
 /// [`ZfsError`]), so a partial stream never passes for a whole one. Dropping
-/// it unfinished kills and reaps the child.
+/// it unfinished kills and reaps the child. A read that zfs keeps blocked
+/// for [`Zfs::timeout`], or a `finish` that waits that long for zfs to
+/// exit, kills it: [`ZfsError::Timeout`].
 #[must_use = "call finish() to learn whether zfs send succeeded"]
 #[derive(Debug)]
 pub struct SendStream {
@@ -123,6 +126,8 @@ pub struct SendStream {
     line: CommandLine,
     object: String,
     exit: Option<(ExitStatus, String)>,
+    watchdog: Watchdog,
+    timed_out: bool,
 }
 
 impl Zfs {
@@ -134,6 +139,14 @@ impl Zfs {
         argv.push(args.snapshot.to_string());
         let line = self.zfs_line(argv);
         let (mut child, stderr) = line.spawn_streaming(Stdio::null(), Stdio::piped())?;
+        let watchdog = match Watchdog::spawn(child.id(), self.timeout()) {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(line.spawn_error(e));
+            }
+        };
         let stdout = child.stdout.take();
         Ok(SendStream {
             child: Some(child),
@@ -142,6 +155,8 @@ impl Zfs {
             object: args.snapshot.to_string(),
             line,
             exit: None,
+            watchdog,
+            timed_out: false,
         })
     }
 }
@@ -160,16 +175,32 @@ impl SendStream {
         self.outcome()
     }
 
-    /// Waits for the child once and keeps its status and stderr.
+    /// Waits for the child once (for at most the time limit, then kills it)
+    /// and keeps its status and stderr.
     fn reap(&mut self) -> io::Result<()> {
+        self.watchdog.stop();
+        self.timed_out |= self.watchdog.fired();
         if let Some(mut child) = self.child.take() {
-            let status = child.wait()?;
-            self.exit = Some((status, self.stderr.join()));
+            let deadline = std::time::Instant::now() + self.watchdog.limit();
+            let Some(status) = wait_until(&mut child, deadline)? else {
+                self.timed_out = true;
+                kill_and_reap(&mut child);
+                return Ok(());
+            };
+            self.exit = Some((status, self.stderr.join_until(deadline)));
         }
         Ok(())
     }
 
     fn outcome(&self) -> Result<(), ZfsError> {
+        if self.timed_out {
+            return Err(ZfsError::Timeout {
+                command: self.line.display().to_owned(),
+                object: self.object.clone(),
+                limit: self.watchdog.limit(),
+                stderr: self.exit.as_ref().map(|e| e.1.clone()).unwrap_or_default(),
+            });
+        }
         match &self.exit {
             Some((status, _)) if status.success() => Ok(()),
             Some((status, stderr)) => {
@@ -189,7 +220,7 @@ impl Read for SendStream {
         let Some(stdout) = self.stdout.as_mut() else {
             return self.outcome().map(|()| 0).map_err(io::Error::other);
         };
-        let n = stdout.read(buf)?;
+        let n = self.watchdog.blocked(|| stdout.read(buf))?;
         if n == 0 && !buf.is_empty() {
             self.stdout = None;
             self.reap()?;
@@ -202,10 +233,11 @@ impl Read for SendStream {
 impl Drop for SendStream {
     fn drop(&mut self) {
         self.stdout = None;
+        self.watchdog.stop();
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-            self.stderr.join();
+            if kill_and_reap(&mut child).is_some() {
+                self.stderr.join();
+            }
         }
     }
 }

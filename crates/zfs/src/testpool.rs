@@ -16,32 +16,47 @@
 //! (`zfs-fuse -p /run/zfs-test/zfs-fuse.pid`), serialised across parallel
 //! test processes by an `flock` on `/run/zfs-test/start.lock`, waits up to
 //! 20 s for `zpool list` to work, and **leaves it running** for the next
-//! tests. Nothing here ever stops it.
+//! tests.
+//!
+//! # A wedged daemon
+//!
+//! A pool's [`Zfs`] bounds every command by [`TEST_TIMEOUT`] and, when one
+//! times out (or a new mount does not answer), runs [`recover`]: if the
+//! daemon is wedged (a FUSE connection stuck, or `zpool list` not
+//! answering), it aborts the stuck connections and restarts the daemon by
+//! its pid file, and the call fails with [`ZfsError::Wedged`] saying so. A
+//! new pool first checks for a wedge left by an earlier test, and a pool
+//! creation that meets one is tried once more after the recovery.
 //!
 //! # Isolation
 //!
 //! Each pool gets a fresh temporary directory holding its backing file and
 //! its mountpoint (`<dir>/mnt`), and a unique name (`zbt<pid>x<counter>x<nanos>`).
-//! Only that pool is ever destroyed; other pools on the machine are not touched.
+//! Only that pool is destroyed on drop; pools of this naming whose process
+//! is gone (a test killed by SIGKILL or by a time limit) are destroyed by
+//! the next new pool. Other pools on the machine are not touched.
 
-use std::fs::{File, OpenOptions};
+mod daemon;
+mod wedge;
 
-pub use crate::mount_lock::mount_lock;
-use std::os::unix::io::AsRawFd;
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::command::{status_text, CommandLine};
+pub use self::daemon::PID_FILE;
+pub use self::wedge::{recover, FUSECTL};
 use crate::error::ZfsError;
 use crate::name::DatasetName;
 use crate::zfs::Zfs;
 
 const DEFAULT_SIZE: u64 = 1 << 30;
-const ZFS_FUSE: &str = "/usr/sbin/zfs-fuse";
-const RUN_DIR: &str = "/run/zfs-test";
-const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// The time limit of each zfs command of a test pool's [`Zfs`]: well past
+/// what a healthy zfs-fuse takes, well within the tests' own limits
+/// (.config/nextest.toml), so that a wedge is reported as one.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The pool name prefix.
+const PREFIX: &str = "zbt";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -54,6 +69,15 @@ pub struct TestPool {
     dir: tempfile::TempDir,
 }
 
+/// A [`Zfs`] for tests: the binaries from PATH (or /usr/sbin), each command
+/// bounded by [`TEST_TIMEOUT`], and [`recover`] run on a timeout.
+pub fn test_zfs() -> Zfs {
+    let (zfs, zpool) = binaries();
+    Zfs::with_binaries(zfs, zpool)
+        .with_timeout(TEST_TIMEOUT)
+        .with_wedge_recovery(recover)
+}
+
 impl TestPool {
     /// A 1 GiB pool.
     pub fn create() -> Result<TestPool, ZfsError> {
@@ -62,8 +86,20 @@ impl TestPool {
 
     /// A pool of `bytes` (zfs-fuse wants at least 64 MiB).
     pub fn with_size(bytes: u64) -> Result<TestPool, ZfsError> {
-        let (zfs_bin, zpool_bin) = binaries();
-        ensure_running(&zpool_bin)?;
+        let zfs = test_zfs();
+        daemon::ensure_running(zfs.zpool_binary())?;
+        if wedge::anything_waiting() {
+            // A wedge an earlier test left (or just requests in flight).
+            let _ = recover();
+        }
+        remove_stale_pools(&zfs);
+        match TestPool::make(zfs.clone(), bytes) {
+            Err(ZfsError::Wedged { .. }) => TestPool::make(zfs, bytes),
+            other => other,
+        }
+    }
+
+    fn make(zfs: Zfs, bytes: u64) -> Result<TestPool, ZfsError> {
         let dir = tempfile::Builder::new()
             .prefix("zbt-pool-")
             .tempdir()
@@ -73,26 +109,11 @@ impl TestPool {
             .and_then(|f| f.set_len(bytes))
             .map_err(|e| io_error(&format!("create sparse file {}", disk.display()), e))?;
         let name = unique_name();
-        let mnt = dir.path().join("mnt");
-        let args = [
-            "create".to_owned(),
-            "-m".to_owned(),
-            mnt.to_string_lossy().into_owned(),
-            name.clone(),
-            disk.to_string_lossy().into_owned(),
-        ];
-        {
-            let _serial = mount_lock()?;
-            zpool(&zpool_bin, args)?;
-            // Wait, still alone, until the new file system answers.
-            std::fs::read_dir(&mnt)
-                .map_err(|e| io_error(&format!("read the new pool's {}", mnt.display()), e))?;
-        }
-        let root = DatasetName::parse(&name)?;
+        let root = zfs.create_file_pool(&name, &disk, &dir.path().join("mnt"), &[])?;
         Ok(TestPool {
             name,
             root,
-            zfs: Zfs::with_binaries(zfs_bin, zpool_bin),
+            zfs,
             dir,
         })
     }
@@ -157,85 +178,35 @@ fn unique_name() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("zbt{}x{n}x{nanos}", std::process::id())
+    format!("{PREFIX}{}x{n}x{nanos}", std::process::id())
+}
+
+/// The pid in a test pool's name (`zbt<pid>x<n>x<nanos>`).
+fn pid_of(pool: &str) -> Option<u32> {
+    let rest = pool.strip_prefix(PREFIX)?;
+    let (pid, tail) = rest.split_once('x')?;
+    let (n, nanos) = tail.split_once('x')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(n) && digits(nanos)).then(|| pid.parse().ok())?
+}
+
+/// Destroys the test pools whose process is gone (module docs).
+fn remove_stale_pools(zfs: &Zfs) {
+    let Ok(pools) = zfs.list_pools() else {
+        return;
+    };
+    for pool in pools {
+        let dead = pid_of(&pool).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+        if dead {
+            let _ = zfs.destroy_pool(&pool);
+        }
+    }
 }
 
 fn io_error(what: &str, source: std::io::Error) -> ZfsError {
-    ZfsError::Io {
-        command: what.to_owned(),
+    ZfsError::LocalIo {
+        what: what.to_owned(),
         source,
-    }
-}
-
-fn zpool<const N: usize>(zpool_bin: &Path, args: [String; N]) -> Result<String, ZfsError> {
-    let line = CommandLine::new(zpool_bin, args);
-    let object = line.display().to_owned();
-    crate::zfs::run_classified(&line, &object)
-}
-
-fn zpool_list(zpool_bin: &Path) -> Result<String, ZfsError> {
-    zpool(
-        zpool_bin,
-        [
-            "list".to_owned(),
-            "-H".to_owned(),
-            "-o".to_owned(),
-            "name".to_owned(),
-        ],
-    )
-}
-
-/// Makes sure `zpool list` works, starting a zfs-fuse daemon if that is
-/// what is missing (see the module docs).
-fn ensure_running(zpool_bin: &Path) -> Result<(), ZfsError> {
-    match zpool_list(zpool_bin) {
-        Err(ZfsError::Unavailable { .. }) if Path::new(ZFS_FUSE).is_file() => {}
-        other => return other.map(drop),
-    }
-    std::fs::create_dir_all(RUN_DIR).map_err(|e| io_error(&format!("create {RUN_DIR}"), e))?;
-    let lock_path = format!("{RUN_DIR}/start.lock");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| io_error(&format!("open {lock_path}"), e))?;
-    // SAFETY: flock on a file descriptor we own; released when `lock` closes.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(io_error(
-            &format!("flock {lock_path}"),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // Another process may have started it while we waited for the lock.
-    if zpool_list(zpool_bin).is_ok() {
-        return Ok(());
-    }
-    let start = format!("{ZFS_FUSE} -p {RUN_DIR}/zfs-fuse.pid");
-    let status = Command::new(ZFS_FUSE)
-        .args(["-p", &format!("{RUN_DIR}/zfs-fuse.pid")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| ZfsError::Spawn {
-            command: start.clone(),
-            source: e,
-        })?;
-    if !status.success() {
-        return Err(ZfsError::Command {
-            command: start,
-            status: status_text(&status),
-            stderr: String::new(),
-        });
-    }
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        match zpool_list(zpool_bin) {
-            Ok(_) => return Ok(()),
-            Err(e) if Instant::now() >= deadline => return Err(e),
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
     }
 }
 
@@ -253,4 +224,19 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pid_is_read_from_test_pool_names_only() {
+        assert_eq!(pid_of(&unique_name()), Some(std::process::id()));
+        assert_eq!(pid_of("zbt123x0x456"), Some(123));
+        assert_eq!(pid_of("zbt123x0"), None);
+        assert_eq!(pid_of("zbtxx0x1"), None);
+        assert_eq!(pid_of("tank"), None);
+        assert_eq!(pid_of("backupdrill1a2b3c4d"), None);
+    }
 }

@@ -189,7 +189,7 @@ impl Zfs {
         }
         let snap_name = snap.to_string();
         args.extend([snap_name.as_str(), clone.as_str()]);
-        let serial = self.serialise_mounts()?;
+        let serial = self.mounting()?;
         let made = self.run_zfs(args, &snap_name);
         // "filesystem successfully created, but not mounted" still made it.
         if made.is_ok() || self.dataset_exists(&clone)? {
@@ -215,10 +215,7 @@ impl Zfs {
             });
         }
         // Wait for the new mount to answer before anyone else mounts.
-        std::fs::read_dir(&dir).map_err(|e| ZfsError::LocalIo {
-            what: format!("read the view of {snap} at {}", dir.display()),
-            source: e,
-        })?;
+        self.await_answer(&clone, &dir)?;
         drop(serial);
         view.path = Some(dir);
         Ok(view)

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use crate::classify::{classify, Context};
 use crate::command::{run, status_text, CommandLine};
@@ -28,6 +29,21 @@ fn daemon_dropped_the_command(stderr: &str) -> bool {
     stderr.contains("internal error: Connection reset by peer")
 }
 
+/// How long a `zfs`/`zpool` command may run on zfs-fuse before it is killed
+/// (see [`Zfs::timeout`]): its commands take well under a second, and one
+/// that takes minutes is waiting on a wedged daemon.
+pub const FUSE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The same on OpenZFS, where destroying a large tree or importing a busy
+/// pool can legitimately take many minutes.
+pub const OPENZFS_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The environment variable that overrides both, in seconds.
+pub const TIMEOUT_ENV: &str = "BACKUP_ZFS_TIMEOUT";
+
+/// What a test harness does when a command times out (feature `test-pool`):
+/// find and recover a wedged daemon, and say what it did (`None`: nothing
+/// was wedged).
+pub type WedgeRecovery = fn() -> Option<String>;
+
 /// Runs `zfs` and `zpool`. The binary paths are fields, never a global, so
 /// tests (and later an ssh runner) can point at their own. The dialect is
 /// detected on first use and cached.
@@ -37,6 +53,8 @@ pub struct Zfs {
     zpool: PathBuf,
     dialect: OnceLock<Dialect>,
     features: OnceLock<Features>,
+    timeout: Option<Duration>,
+    recovery: Option<WedgeRecovery>,
 }
 
 impl Default for Zfs {
@@ -51,12 +69,51 @@ impl Zfs {
         Zfs::with_binaries("zfs", "zpool")
     }
 
+    /// The given binaries; the time limit of each command from
+    /// [`TIMEOUT_ENV`] if it is set to a number of seconds (else the
+    /// dialect's default, see [`Zfs::timeout`]).
     pub fn with_binaries(zfs: impl Into<PathBuf>, zpool: impl Into<PathBuf>) -> Zfs {
+        let timeout = std::env::var(TIMEOUT_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(Duration::from_secs_f64);
         Zfs {
             zfs: zfs.into(),
             zpool: zpool.into(),
             dialect: OnceLock::new(),
             features: OnceLock::new(),
+            timeout,
+            recovery: None,
+        }
+    }
+
+    /// The same, with every command limited to `limit`.
+    pub fn with_timeout(mut self, limit: Duration) -> Zfs {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// The same, with `recovery` run when a command times out; the error
+    /// then carries what it did (feature `test-pool`).
+    #[cfg(feature = "test-pool")]
+    pub fn with_wedge_recovery(mut self, recovery: WedgeRecovery) -> Zfs {
+        self.recovery = Some(recovery);
+        self
+    }
+
+    /// How long one `zfs`/`zpool` command may run before it is killed and
+    /// reported as [`ZfsError::Timeout`]: as set ([`Zfs::with_timeout`],
+    /// [`TIMEOUT_ENV`]), else [`FUSE_TIMEOUT`] on zfs-fuse and
+    /// [`OPENZFS_TIMEOUT`] elsewhere. Streaming commands (send, receive) are
+    /// bounded by the time spent blocked on them, not by their length.
+    pub fn timeout(&self) -> Duration {
+        if let Some(limit) = self.timeout {
+            return limit;
+        }
+        match self.dialect() {
+            Ok(Dialect::OpenZfs { .. }) => OPENZFS_TIMEOUT,
+            _ => FUSE_TIMEOUT,
         }
     }
 
@@ -74,7 +131,8 @@ impl Zfs {
         if let Some(d) = self.dialect.get() {
             return Ok(d);
         }
-        let detected = detect(&self.zfs, &self.zpool)?;
+        let limit = self.timeout.unwrap_or(FUSE_TIMEOUT);
+        let detected = detect(&self.zfs, &self.zpool, limit)?;
         Ok(self.dialect.get_or_init(|| detected))
     }
 
@@ -109,7 +167,56 @@ impl Zfs {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        run_classified(&self.zfs_line(args), object)
+        self.run_classified(&self.zfs_line(args), object)
+    }
+
+    /// Runs a `zfs` or `zpool` command line to completion within
+    /// [`Zfs::timeout`]; stdout on success, a classified error about
+    /// `object` otherwise. A command zfs-fuse's daemon dropped is run again
+    /// (see [`daemon_dropped_the_command`]).
+    pub(crate) fn run_classified(
+        &self,
+        line: &CommandLine,
+        object: &str,
+    ) -> Result<String, ZfsError> {
+        let limit = self.timeout();
+        let mut attempt = 0;
+        let out = loop {
+            let out = run(line, object, limit).map_err(|e| self.after_timeout(e))?;
+            if out.status.success() {
+                return Ok(out.stdout);
+            }
+            if !daemon_dropped_the_command(&out.stderr) || attempt == DAEMON_DROP_RETRIES {
+                break out;
+            }
+            attempt += 1;
+            std::thread::sleep(Duration::from_millis(100 * u64::from(attempt)));
+        };
+        let ctx = Context {
+            command: line.display(),
+            object,
+        };
+        Err(classify(ctx, &status_text(&out.status), &out.stderr))
+    }
+
+    /// `err`; if it is a timeout (a command, a mount not answering), after
+    /// the wedge recovery of a test harness ran, if one is set.
+    pub(crate) fn after_timeout(&self, err: ZfsError) -> ZfsError {
+        let timeout = matches!(
+            err,
+            ZfsError::Timeout { .. } | ZfsError::MountNotAnswering { .. }
+        );
+        if !timeout {
+            return err;
+        }
+        match self.recovery.and_then(|recover| recover()) {
+            #[cfg(feature = "test-pool")]
+            Some(recovery) => ZfsError::Wedged {
+                cause: Box::new(err),
+                recovery,
+            },
+            _ => err,
+        }
     }
 
     pub fn dataset_exists(&self, ds: &DatasetName) -> Result<bool, ZfsError> {
@@ -120,8 +227,6 @@ impl Zfs {
         }
     }
 
-    /// `zfs create [-o k=v]... DS`, creating missing parents first (`-p`,
-    /// without the properties). Unlike `zfs create -p` this reports
     /// `ds` and, with `recursive`, every filesystem and volume below it,
     /// sorted by name (parents before children).
     pub fn list_datasets(
@@ -138,26 +243,57 @@ impl Zfs {
         parse_dataset_names(self.zfs_line(args).display(), ds, &out)
     }
 
-    /// [`ZfsError::DatasetExists`] if `ds` is already there.
+    /// `zfs create [-o k=v]... DS`, creating missing parents first, one at
+    /// a time and without the properties. [`ZfsError::DatasetExists`] if
+    /// `ds` is already there. On zfs-fuse each creation is serialised and
+    /// returns once its mount answers (see `mounts.rs`).
     pub fn create_dataset(&self, ds: &DatasetName, props: &[(&str, &str)]) -> Result<(), ZfsError> {
         let mut args = vec!["create".to_owned()];
-        for (key, value) in props {
-            if key.is_empty() || key.contains('=') {
-                return Err(ZfsError::InvalidArgument {
-                    argument: format!("{key}={value}"),
-                    reason: format!("not a property name for creating {ds}"),
-                });
+        args.extend(property_args(props, &format!("creating {ds}"))?);
+        let mut missing = Vec::new();
+        let mut parent = ds.parent();
+        while let Some(p) = parent {
+            if self.dataset_exists(&p)? {
+                break;
             }
-            args.push("-o".to_owned());
-            args.push(format!("{key}={value}"));
+            parent = p.parent();
+            missing.push(p);
         }
-        if let Some(parent) = ds.parent() {
-            if !self.dataset_exists(&parent)? {
-                self.run_zfs(["create", "-p", parent.as_str()], parent.as_str())?;
-            }
+        for p in missing.iter().rev() {
+            self.create_one(vec!["create".to_owned(), p.to_string()], p)?;
         }
         args.push(ds.to_string());
-        self.run_zfs(args, ds.as_str()).map(drop)
+        self.create_one(args, ds)
+    }
+
+    /// `zfs clone [-o k=v]... SNAP TARGET`, serialised on zfs-fuse until the
+    /// clone's mount answers; where the clone is mounted, if it is.
+    pub fn clone_snapshot(
+        &self,
+        snap: &SnapshotName,
+        target: &DatasetName,
+        props: &[(&str, &str)],
+    ) -> Result<Option<PathBuf>, ZfsError> {
+        let mut args = vec!["clone".to_owned()];
+        args.extend(property_args(props, &format!("cloning {snap}"))?);
+        args.extend([snap.to_string(), target.to_string()]);
+        let serial = self.mounting()?;
+        self.run_zfs(args, &snap.to_string())?;
+        match serial {
+            Some(_) => self.await_mount(target),
+            None => self.mountpoint(target),
+        }
+    }
+
+    /// Runs one `zfs create` of `ds`, serialised on zfs-fuse until its mount
+    /// answers.
+    fn create_one(&self, args: Vec<String>, ds: &DatasetName) -> Result<(), ZfsError> {
+        let serial = self.mounting()?;
+        self.run_zfs(args, ds.as_str())?;
+        if serial.is_some() {
+            self.await_mount(ds)?;
+        }
+        Ok(())
     }
 
     /// `zfs destroy [-r] DS`.
@@ -243,26 +379,21 @@ impl Zfs {
     }
 }
 
-/// Runs a `zfs` or `zpool` command line to completion; stdout on success,
-/// a classified error about `object` otherwise.
-pub(crate) fn run_classified(line: &CommandLine, object: &str) -> Result<String, ZfsError> {
-    let mut attempt = 0;
-    let out = loop {
-        let out = run(line)?;
-        if out.status.success() {
-            return Ok(out.stdout);
+/// `-o key=value` for each property, refused before anything runs if a key
+/// is not a property name (`doing` says what for, in the message).
+fn property_args(props: &[(&str, &str)], doing: &str) -> Result<Vec<String>, ZfsError> {
+    let mut args = Vec::new();
+    for (key, value) in props {
+        if key.is_empty() || key.contains('=') {
+            return Err(ZfsError::InvalidArgument {
+                argument: format!("{key}={value}"),
+                reason: format!("not a property name for {doing}"),
+            });
         }
-        if !daemon_dropped_the_command(&out.stderr) || attempt == DAEMON_DROP_RETRIES {
-            break out;
-        }
-        attempt += 1;
-        std::thread::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)));
-    };
-    let ctx = Context {
-        command: line.display(),
-        object,
-    };
-    Err(classify(ctx, &status_text(&out.status), &out.stderr))
+        args.push("-o".to_owned());
+        args.push(format!("{key}={value}"));
+    }
+    Ok(args)
 }
 
 /// Parses `zfs list -H -o name` output: every line must be `root` or below it.

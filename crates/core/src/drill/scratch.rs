@@ -44,7 +44,6 @@ impl ScratchSpace {
             .map_err(|e| Error::io(format!("creating {}", work_dir.display()), e))?;
         let name = format!("{PREFIX}{}", &crate::Id::random().to_hex()[..8]);
         let mountpoint = work_dir.join(&name);
-        let _serial = zfs.serialise_mounts()?;
         match scratch {
             Scratch::Under(parent) => {
                 if !zfs.dataset_exists(parent)? {

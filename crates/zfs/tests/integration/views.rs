@@ -1,6 +1,5 @@
 use std::fs;
 
-use backup_zfs::testpool::mount_lock;
 use backup_zfs::{ViewKind, VIEW_PROPERTY};
 
 use crate::helpers::{ds, mounted, pool, snap};
@@ -17,10 +16,7 @@ fn a_view_shows_the_snapshot_read_only_and_is_gone_after_close() {
     let pool = pool();
     let zfs = pool.zfs();
     let d = ds(&pool, "view me");
-    {
-        let _serial = mount_lock().unwrap();
-        zfs.create_dataset(&d, &[]).unwrap();
-    }
+    zfs.create_dataset(&d, &[]).unwrap();
     let mp = mounted(zfs, &d);
     fs::write(mp.join("kept"), b"at snapshot time").unwrap();
     let s = snap(&d, "s1");
@@ -70,10 +66,7 @@ fn stale_view_clones_of_dead_processes_of_this_host_are_removed() {
     let pool = pool();
     let zfs = pool.zfs();
     let d = ds(&pool, "data");
-    {
-        let _serial = mount_lock().unwrap();
-        zfs.create_dataset(&d, &[]).unwrap();
-    }
+    zfs.create_dataset(&d, &[]).unwrap();
     let s = snap(&d, "s1");
     zfs.create_snapshots(std::slice::from_ref(&s), false)
         .unwrap();
@@ -102,22 +95,15 @@ fn stale_view_clones_of_dead_processes_of_this_host_are_removed() {
     let dir = tempfile::tempdir().unwrap();
     for (name, marker, _) in &clones {
         let mp = dir.path().join(name);
-        let _serial = mount_lock().unwrap();
-        let out = std::process::Command::new(zfs.zfs_binary())
-            .args(["clone", "-o", "readonly=on", "-o"])
-            .arg(format!("{VIEW_PROPERTY}={marker}"))
-            .arg("-o")
-            .arg(format!("mountpoint={}", mp.display()))
-            .arg(s.to_string())
-            .arg(pool.root().child(name).unwrap().as_str())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        fs::read_dir(&mp).unwrap();
+        let mountpoint = mp.display().to_string();
+        let target = pool.root().child(name).unwrap();
+        let props = [
+            ("readonly", "on"),
+            (VIEW_PROPERTY, marker.as_str()),
+            ("mountpoint", mountpoint.as_str()),
+        ];
+        let at = zfs.clone_snapshot(&s, &target, &props).unwrap();
+        assert_eq!(at.as_deref(), Some(mp.as_path()));
     }
     // A view opened now removes the stale ones first.
     let view = zfs.open_view(&s).unwrap();

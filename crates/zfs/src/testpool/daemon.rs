@@ -1,0 +1,169 @@
+//! The zfs-fuse daemon of the tests: started if missing, restarted (by its
+//! pid file, never by name) when the harness found it wedged.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::command::{status_text, CommandLine};
+use crate::error::ZfsError;
+use crate::zfs::Zfs;
+
+pub(crate) const ZFS_FUSE: &str = "/usr/sbin/zfs-fuse";
+pub(crate) const RUN_DIR: &str = "/run/zfs-test";
+/// The pid file of the daemon the tests (and scripts/lib/zfs.sh) start.
+pub const PID_FILE: &str = "/run/zfs-test/zfs-fuse.pid";
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// Bound of the health probes (`zpool list`) run here.
+pub(crate) const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn io_error(what: &str, source: std::io::Error) -> ZfsError {
+    ZfsError::LocalIo {
+        what: what.to_owned(),
+        source,
+    }
+}
+
+/// `zpool list -H -o name`, bounded by [`PROBE_TIMEOUT`].
+pub(crate) fn zpool_list(zpool_bin: &Path) -> Result<String, ZfsError> {
+    let probe = Zfs::with_binaries("zfs", zpool_bin).with_timeout(PROBE_TIMEOUT);
+    let line = CommandLine::new(zpool_bin, ["list", "-H", "-o", "name"]);
+    probe.run_classified(&line, "the pools")
+}
+
+/// An exclusive `flock` on `<RUN_DIR>/<name>`, held while the file lives.
+pub(crate) fn run_dir_lock(name: &str) -> Result<std::fs::File, ZfsError> {
+    std::fs::create_dir_all(RUN_DIR).map_err(|e| io_error(&format!("create {RUN_DIR}"), e))?;
+    let path = format!("{RUN_DIR}/{name}");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_error(&format!("open {path}"), e))?;
+    lock.lock()
+        .map_err(|e| io_error(&format!("flock {path}"), e))?;
+    Ok(lock)
+}
+
+/// Makes sure `zpool list` works, starting a zfs-fuse daemon if that is
+/// what is missing (see the module docs of `testpool`).
+pub(crate) fn ensure_running(zpool_bin: &Path) -> Result<(), ZfsError> {
+    match zpool_list(zpool_bin) {
+        Err(ZfsError::Unavailable { .. }) if Path::new(ZFS_FUSE).is_file() => {}
+        other => return other.map(drop),
+    }
+    let _lock = run_dir_lock("start.lock")?;
+    // Another process may have started it while we waited for the lock.
+    if zpool_list(zpool_bin).is_ok() {
+        return Ok(());
+    }
+    start(zpool_bin)
+}
+
+fn start(zpool_bin: &Path) -> Result<(), ZfsError> {
+    let start = format!("{ZFS_FUSE} -p {PID_FILE}");
+    let status = Command::new(ZFS_FUSE)
+        .args(["-p", PID_FILE])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| ZfsError::Spawn {
+            command: start.clone(),
+            source: e,
+        })?;
+    if !status.success() {
+        return Err(ZfsError::Command {
+            command: start,
+            status: status_text(&status),
+            stderr: String::new(),
+        });
+    }
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        match zpool_list(zpool_bin) {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// The pid in `PID_FILE` if that process is a zfs-fuse.
+pub(crate) fn daemon_pid() -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(PID_FILE)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    (comm.trim() == "zfs-fuse").then_some(pid)
+}
+
+fn gone(pid: u32, patience: Duration) -> bool {
+    let deadline = Instant::now() + patience;
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        // A zombie has no comm worth a wait: it is gone for our purpose.
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if state
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z'))
+        {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    true
+}
+
+/// Stops the daemon of [`PID_FILE`] (SIGTERM, then SIGKILL), detaches
+/// every mount it served (`mounts`, deepest first), and starts a new one.
+/// Says what it did.
+pub(crate) fn restart(zpool_bin: &Path, mounts: &[PathBuf]) -> Result<String, ZfsError> {
+    let _lock = run_dir_lock("start.lock")?;
+    let mut did = Vec::new();
+    match daemon_pid() {
+        Some(pid) => {
+            // SAFETY: kill(2) on the pid the daemon wrote, checked to be a zfs-fuse.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            if gone(pid, Duration::from_secs(5)) {
+                did.push(format!("daemon {pid} stopped (SIGTERM)"));
+            } else {
+                // SAFETY: as above.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                if !gone(pid, Duration::from_secs(10)) {
+                    return Err(io_error(
+                        &format!("stop the wedged zfs-fuse daemon {pid}"),
+                        std::io::Error::other("it survived SIGKILL for 10 s"),
+                    ));
+                }
+                did.push(format!("daemon {pid} killed (SIGKILL after SIGTERM)"));
+            }
+        }
+        None => did.push(format!("no live daemon in {PID_FILE}")),
+    }
+    let mut detached = 0;
+    let mut sorted = mounts.to_vec();
+    sorted.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+    for m in &sorted {
+        let Ok(c) = std::ffi::CString::new(m.as_os_str().as_encoded_bytes()) else {
+            continue;
+        };
+        // SAFETY: umount2(2) with a NUL-terminated path.
+        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {
+            detached += 1;
+        }
+    }
+    did.push(format!("{detached} of its mounts detached"));
+    let _ = std::fs::remove_file(PID_FILE);
+    start(zpool_bin)?;
+    let new = daemon_pid().map_or_else(|| "?".to_owned(), |p| p.to_string());
+    did.push(format!("new daemon {new}"));
+    Ok(did.join(", "))
+}
