@@ -25,6 +25,7 @@ ensure_sshd() {
 }
 
 ensure_zfs
+clean_test_leftovers
 # systemd-analyze checks the units `backup schedule install` writes.
 apt_install systemd
 # The SFTP and S3 tests start their own servers (tests/e2e/servers/): sshd
@@ -33,9 +34,27 @@ apt_install systemd
 # smoke tests and the benchmarks compare with.
 ensure_sshd
 apt_install restic
-ensure_garage
+# BACKUP_TEST_SKIP_GARAGE=1: for a run of tests that need no S3 server (CI's
+# first stage, while Garage builds in the background).
+[ -n "${BACKUP_TEST_SKIP_GARAGE:-}" ] || ensure_garage
 if cargo nextest --version >/dev/null 2>&1; then
+  # Time limits per group of tests: .config/nextest.toml.
   cargo nextest run --workspace --features backup-zfs/test-pool --no-fail-fast "$@"
 else
-  cargo test --workspace --features backup-zfs/test-pool --no-fail-fast "$@"
+  # libtest has no per-test limit: the whole run is bounded (it takes about
+  # 15 minutes; BACKUP_TEST_RUN_LIMIT seconds, default 3600), and if it is
+  # cut off, the tests libtest reported as running for over 60 seconds are
+  # named as the ones that hung.
+  cargo test --workspace --features backup-zfs/test-pool --no-run
+  log=$(mktemp)
+  status=0
+  timeout -k 30 "${BACKUP_TEST_RUN_LIMIT:-3600}" \
+    cargo test --workspace --features backup-zfs/test-pool --no-fail-fast "$@" 2>&1 |
+    tee "$log" || status=$?
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    echo "test.sh: the test run was stopped after ${BACKUP_TEST_RUN_LIMIT:-3600} s; still running:" >&2
+    grep -o 'test .* has been running for over 60 seconds' "$log" | sed 's/^/  /' >&2 || true
+  fi
+  rm -f "$log"
+  exit "$status"
 fi

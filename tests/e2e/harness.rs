@@ -67,14 +67,14 @@ impl Env {
             .env("BACKUP_REPOSITORY", &self.repo)
             .env("BACKUP_PASSWORD_FILE", self.tmp.path().join("pass"))
             .env("BACKUP_CACHE_DIR", self.tmp.path().join("cache"))
-            // The binary's zfs commands time out well before the test does,
-            // so that a wedged zfs-fuse is reported as one (assert_ok).
-            .env(
-                backup_zfs::TIMEOUT_ENV,
-                backup_zfs::testpool::TEST_TIMEOUT.as_secs().to_string(),
-            )
             .env("TMPDIR", std::env::temp_dir())
             .stdin(Stdio::null());
+        // On zfs-fuse the binary's zfs commands time out well before the
+        // test does, so that a wedge is reported as one (assert_ok).
+        if let Ok(backup_zfs::Dialect::ZfsFuse) = self.pool.zfs().dialect() {
+            let limit = backup_zfs::testpool::TEST_TIMEOUT.as_secs().to_string();
+            c.env(backup_zfs::TIMEOUT_ENV, limit);
+        }
         c
     }
 

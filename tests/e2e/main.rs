@@ -23,3 +23,4 @@ mod schedule_units;
 mod servers;
 mod status;
 mod volumes;
+mod wedge;

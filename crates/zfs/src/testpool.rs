@@ -46,6 +46,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use self::daemon::PID_FILE;
 pub use self::wedge::{recover, FUSECTL};
+use crate::dialect::Dialect;
 use crate::error::ZfsError;
 use crate::name::DatasetName;
 use crate::zfs::Zfs;
@@ -69,13 +70,16 @@ pub struct TestPool {
     dir: tempfile::TempDir,
 }
 
-/// A [`Zfs`] for tests: the binaries from PATH (or /usr/sbin), each command
-/// bounded by [`TEST_TIMEOUT`], and [`recover`] run on a timeout.
+/// A [`Zfs`] for tests: the binaries from PATH (or /usr/sbin), and
+/// [`recover`] run on a timeout; on zfs-fuse each command is bounded by
+/// [`TEST_TIMEOUT`] (OpenZFS, in a slow emulated guest, keeps its default).
 pub fn test_zfs() -> Zfs {
     let (zfs, zpool) = binaries();
-    Zfs::with_binaries(zfs, zpool)
-        .with_timeout(TEST_TIMEOUT)
-        .with_wedge_recovery(recover)
+    let zfs = Zfs::with_binaries(zfs, zpool).with_wedge_recovery(recover);
+    match zfs.dialect() {
+        Ok(Dialect::ZfsFuse) => zfs.with_timeout(TEST_TIMEOUT),
+        _ => zfs,
+    }
 }
 
 impl TestPool {
@@ -86,8 +90,8 @@ impl TestPool {
 
     /// A pool of `bytes` (zfs-fuse wants at least 64 MiB).
     pub fn with_size(bytes: u64) -> Result<TestPool, ZfsError> {
+        daemon::ensure_running(&binaries().1)?;
         let zfs = test_zfs();
-        daemon::ensure_running(zfs.zpool_binary())?;
         if wedge::anything_waiting() {
             // A wedge an earlier test left (or just requests in flight).
             let _ = recover();

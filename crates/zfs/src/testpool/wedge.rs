@@ -160,7 +160,12 @@ pub fn recover() -> Option<String> {
         return Some("could not take the recovery lock".to_owned());
     };
     let stuck = stuck_connections();
-    let probe = zpool_list(&zpool);
+    // With a connection stuck, the daemon is wedged whatever zpool says.
+    let probe = if stuck.is_empty() {
+        zpool_list(&zpool).map(drop)
+    } else {
+        Ok(())
+    };
     if stuck.is_empty() && probe.is_ok() {
         return None;
     }

@@ -142,3 +142,30 @@ fn pool_names_are_unique_and_roots_valid() {
     assert!(a.name().starts_with("zbt"));
     assert!(a.dir().join("disk").is_file());
 }
+
+/// The wedge of issue 12: two `zfs create` (with parents) of parallel tests
+/// at once left a new zfs-fuse mount that never answered. The crate now
+/// serialises them itself; threads here create at once, with no lock of
+/// their own, and every new mount answers.
+#[test]
+fn parallel_creates_with_parents_all_mount_and_answer() {
+    let pool = pool();
+    let zfs = pool.zfs();
+    let made: Vec<DatasetName> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..6)
+            .map(|i| {
+                let d = ds(&pool, &format!("parent {i}/with space/child {i}"));
+                s.spawn(move || {
+                    zfs.create_dataset(&d, &[("backup:tag", "x")]).unwrap();
+                    d
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    for d in &made {
+        let mp = mounted(zfs, d);
+        std::fs::write(mp.join("f"), b"answers").unwrap();
+        assert_eq!(std::fs::read(mp.join("f")).unwrap(), b"answers");
+    }
+}

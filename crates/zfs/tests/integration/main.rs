@@ -8,3 +8,4 @@ mod helpers;
 mod send_receive;
 mod snapshots;
 mod views;
+mod wedge;

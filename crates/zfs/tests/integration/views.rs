@@ -63,6 +63,9 @@ fn a_view_shows_the_snapshot_read_only_and_is_gone_after_close() {
 
 #[test]
 fn stale_view_clones_of_dead_processes_of_this_host_are_removed() {
+    // Declared before the pool, so it is removed after the pool (and the
+    // clones mounted in it) is gone.
+    let dir = tempfile::tempdir().unwrap();
     let pool = pool();
     let zfs = pool.zfs();
     let d = ds(&pool, "data");
@@ -92,7 +95,6 @@ fn stale_view_clones_of_dead_processes_of_this_host_are_removed() {
             false,
         ),
     ];
-    let dir = tempfile::tempdir().unwrap();
     for (name, marker, _) in &clones {
         let mp = dir.path().join(name);
         let mountpoint = mp.display().to_string();
