@@ -260,7 +260,11 @@ impl Zfs {
             missing.push(p);
         }
         for p in missing.iter().rev() {
-            self.create_one(vec!["create".to_owned(), p.to_string()], p)?;
+            // Another process may make the same parent meanwhile (as `-p` would).
+            match self.create_one(vec!["create".to_owned(), p.to_string()], p) {
+                Ok(()) | Err(ZfsError::DatasetExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         args.push(ds.to_string());
         self.create_one(args, ds)
