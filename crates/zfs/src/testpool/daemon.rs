@@ -146,7 +146,21 @@ pub(crate) fn restart(zpool_bin: &Path, mounts: &[PathBuf]) -> Result<String, Zf
                 did.push(format!("daemon {pid} killed (SIGKILL after SIGTERM)"));
             }
         }
-        None => did.push(format!("no live daemon in {PID_FILE}")),
+        None => {
+            // Not ours (started otherwise), or dead. Only a missing daemon
+            // is replaced: another's is never stopped, nor doubled.
+            match zpool_list(zpool_bin) {
+                Err(ZfsError::Unavailable { .. }) => {
+                    did.push(format!("no live daemon in {PID_FILE}"));
+                }
+                _ => {
+                    return Err(io_error(
+                        &format!("restart zfs-fuse: no daemon of ours in {PID_FILE}"),
+                        std::io::Error::other("the running daemon was not started by the tests"),
+                    ));
+                }
+            }
+        }
     }
     let mut detached = 0;
     let mut sorted = mounts.to_vec();
