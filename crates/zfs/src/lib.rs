@@ -79,6 +79,7 @@ mod pool;
 mod receive;
 mod send;
 mod stream_header;
+mod streaming;
 mod view;
 mod watchdog;
 mod zfs;

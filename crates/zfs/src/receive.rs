@@ -25,14 +25,12 @@
 //! mount on the machine (see `mounts.rs`).
 
 use std::io::{self, Write};
-use std::process::{Child, ChildStdin, ExitStatus, Stdio};
+use std::process::{ChildStdin, Stdio};
 
-use crate::classify::{classify, Context};
-use crate::command::{kill_and_reap, status_text, wait_until, CommandLine, StderrDrain};
 use crate::error::ZfsError;
 use crate::name::DatasetName;
 use crate::stream_header::{parse_begin, BEGIN_LEN};
-use crate::watchdog::Watchdog;
+use crate::streaming::Streaming;
 use crate::zfs::Zfs;
 
 /// How long zfs-fuse needs after `zfs unmount` before a forced receive.
@@ -70,20 +68,15 @@ impl ReceiveArgs {
 #[must_use = "call finish() to commit the stream, or abort()"]
 #[derive(Debug)]
 pub struct ReceiveSink {
-    child: Option<Child>,
     stdin: Option<ChildStdin>,
-    stderr: StderrDrain,
-    line: CommandLine,
+    proc: Streaming,
     target: String,
     /// The BEGIN record held back while the target is missing; `None` once
     /// checked (or if the target existed).
     held: Option<Vec<u8>>,
     refused: bool,
-    exit: Option<(ExitStatus, String)>,
     /// Mount the target after success (zfs-fuse, which receives with `-u`).
     mount_after: Option<(Zfs, DatasetName)>,
-    watchdog: Watchdog,
-    timed_out: bool,
 }
 
 impl Zfs {
@@ -104,34 +97,24 @@ impl Zfs {
         }
         argv.push(args.target.as_str());
         let line = self.zfs_line(argv);
-        let (mut child, stderr) = line.spawn_streaming(Stdio::piped(), Stdio::null())?;
-        let watchdog = match Watchdog::spawn(child.id(), self.timeout()) {
-            Ok(w) => w,
-            Err(e) => {
-                kill_and_reap(&mut child);
-                return Err(line.spawn_error(e));
-            }
-        };
-        let stdin = child.stdin.take();
+        let target = args.target.to_string();
+        let limit = self.timeout();
+        let mut proc =
+            Streaming::spawn(line, target.clone(), Stdio::piped(), Stdio::null(), limit)?;
         Ok(ReceiveSink {
-            child: Some(child),
-            stdin,
-            stderr,
-            line,
-            target: args.target.to_string(),
+            stdin: proc.take_stdin(),
+            proc,
+            target,
             held: (!target_exists).then(Vec::new),
             refused: false,
-            exit: None,
             mount_after,
-            watchdog,
-            timed_out: false,
         })
     }
 }
 
 impl ReceiveSink {
     pub fn command(&self) -> &str {
-        self.line.display()
+        self.proc.line().display()
     }
 
     /// Closes stdin, waits for zfs and turns a failure into a typed error.
@@ -143,14 +126,14 @@ impl ReceiveSink {
             // A stream shorter than a BEGIN record: let zfs judge it.
             match self.forward(&held) {
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                    return Err(self.line.io_error(e))
+                    return Err(self.proc.line().io_error(e))
                 }
                 _ => {}
             }
         }
         self.stdin = None;
-        self.reap()?;
-        self.outcome()?;
+        self.proc.reap().map_err(|e| self.proc.line().io_error(e))?;
+        self.proc.outcome()?;
         match self.mount_after.take() {
             Some((zfs, target)) => zfs.mount_received(&target),
             None => Ok(()),
@@ -169,61 +152,16 @@ impl ReceiveSink {
     }
 
     fn kill(&mut self) {
-        self.watchdog.stop();
         // Kill before closing stdin, so zfs never sees a clean end of stream.
-        if let Some(mut child) = self.child.take() {
-            if kill_and_reap(&mut child).is_some() {
-                self.stdin = None;
-                self.stderr.join();
-            }
-        }
+        self.proc.kill();
         self.stdin = None;
-    }
-
-    /// Waits for the child once (for at most the time limit, then kills it)
-    /// and keeps its status and stderr.
-    fn reap(&mut self) -> Result<(), ZfsError> {
-        self.watchdog.stop();
-        self.timed_out |= self.watchdog.fired();
-        if let Some(mut child) = self.child.take() {
-            let deadline = std::time::Instant::now() + self.watchdog.limit();
-            let waited = wait_until(&mut child, deadline).map_err(|e| self.line.io_error(e))?;
-            let Some(status) = waited else {
-                self.timed_out = true;
-                kill_and_reap(&mut child);
-                return Ok(());
-            };
-            self.exit = Some((status, self.stderr.join_until(deadline)));
-        }
-        Ok(())
-    }
-
-    fn outcome(&self) -> Result<(), ZfsError> {
-        if self.timed_out {
-            return Err(ZfsError::Timeout {
-                command: self.line.display().to_owned(),
-                object: self.target.clone(),
-                limit: self.watchdog.limit(),
-                stderr: self.exit.as_ref().map(|e| e.1.clone()).unwrap_or_default(),
-            });
-        }
-        match &self.exit {
-            Some((status, stderr)) if !status.success() => {
-                let ctx = Context {
-                    command: self.line.display(),
-                    object: &self.target,
-                };
-                Err(classify(ctx, &status_text(status), stderr))
-            }
-            _ => Ok(()),
-        }
     }
 
     fn forward(&mut self, buf: &[u8]) -> io::Result<()> {
         let Some(stdin) = self.stdin.as_mut() else {
             return Err(io::ErrorKind::BrokenPipe.into());
         };
-        self.watchdog.blocked(|| stdin.write_all(buf))
+        self.proc.blocked(|| stdin.write_all(buf))
     }
 
     /// zfs stopped reading: it failed, so report why instead of EPIPE.
@@ -232,7 +170,8 @@ impl ReceiveSink {
             return e;
         }
         self.stdin = None;
-        match self.reap().and_then(|()| self.outcome()) {
+        let reaped = self.proc.reap().map_err(|e| self.proc.line().io_error(e));
+        match reaped.and_then(|()| self.proc.outcome()) {
             Err(zfs_err) => io::Error::other(zfs_err),
             Ok(()) => e,
         }
@@ -249,7 +188,7 @@ impl Write for ReceiveSink {
                 return Err(io::ErrorKind::BrokenPipe.into());
             };
             return self
-                .watchdog
+                .proc
                 .blocked(|| stdin.write(buf))
                 .map_err(|e| self.broken_pipe(e));
         };

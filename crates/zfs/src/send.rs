@@ -1,13 +1,11 @@
 //! `zfs send` as a reader.
 
 use std::io::{self, Read};
-use std::process::{Child, ChildStdout, ExitStatus, Stdio};
+use std::process::{ChildStdout, Stdio};
 
-use crate::classify::{classify, Context};
-use crate::command::{kill_and_reap, status_text, wait_until, CommandLine, StderrDrain};
 use crate::error::ZfsError;
 use crate::name::SnapshotName;
-use crate::watchdog::Watchdog;
+use crate::streaming::Streaming;
 use crate::zfs::Zfs;
 
 /// What to send. Build with [`SendArgs::full`] or [`SendArgs::incremental`],
@@ -120,14 +118,8 @@ impl SendArgs {
 #[must_use = "call finish() to learn whether zfs send succeeded"]
 #[derive(Debug)]
 pub struct SendStream {
-    child: Option<Child>,
     stdout: Option<ChildStdout>,
-    stderr: StderrDrain,
-    line: CommandLine,
-    object: String,
-    exit: Option<(ExitStatus, String)>,
-    watchdog: Watchdog,
-    timed_out: bool,
+    proc: Streaming,
 }
 
 impl Zfs {
@@ -138,25 +130,12 @@ impl Zfs {
         argv.extend(args.flags());
         argv.push(args.snapshot.to_string());
         let line = self.zfs_line(argv);
-        let (mut child, stderr) = line.spawn_streaming(Stdio::null(), Stdio::piped())?;
-        let watchdog = match Watchdog::spawn(child.id(), self.timeout()) {
-            Ok(w) => w,
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(line.spawn_error(e));
-            }
-        };
-        let stdout = child.stdout.take();
+        let object = args.snapshot.to_string();
+        let mut proc =
+            Streaming::spawn(line, object, Stdio::null(), Stdio::piped(), self.timeout())?;
         Ok(SendStream {
-            child: Some(child),
-            stdout,
-            stderr,
-            object: args.snapshot.to_string(),
-            line,
-            exit: None,
-            watchdog,
-            timed_out: false,
+            stdout: proc.take_stdout(),
+            proc,
         })
     }
 }
@@ -164,67 +143,28 @@ impl Zfs {
 impl SendStream {
     /// The command line, e.g. `zfs send -i 'tank/a b@1' 'tank/a b@2'`.
     pub fn command(&self) -> &str {
-        self.line.display()
+        self.proc.line().display()
     }
 
     /// Closes the stream, waits for zfs and turns a failure into a typed
     /// error. Finishing before the end of the stream makes zfs fail (EPIPE).
     pub fn finish(mut self) -> Result<(), ZfsError> {
         self.stdout = None;
-        self.reap().map_err(|e| self.line.io_error(e))?;
-        self.outcome()
-    }
-
-    /// Waits for the child once (for at most the time limit, then kills it)
-    /// and keeps its status and stderr.
-    fn reap(&mut self) -> io::Result<()> {
-        self.watchdog.stop();
-        self.timed_out |= self.watchdog.fired();
-        if let Some(mut child) = self.child.take() {
-            let deadline = std::time::Instant::now() + self.watchdog.limit();
-            let Some(status) = wait_until(&mut child, deadline)? else {
-                self.timed_out = true;
-                kill_and_reap(&mut child);
-                return Ok(());
-            };
-            self.exit = Some((status, self.stderr.join_until(deadline)));
-        }
-        Ok(())
-    }
-
-    fn outcome(&self) -> Result<(), ZfsError> {
-        if self.timed_out {
-            return Err(ZfsError::Timeout {
-                command: self.line.display().to_owned(),
-                object: self.object.clone(),
-                limit: self.watchdog.limit(),
-                stderr: self.exit.as_ref().map(|e| e.1.clone()).unwrap_or_default(),
-            });
-        }
-        match &self.exit {
-            Some((status, _)) if status.success() => Ok(()),
-            Some((status, stderr)) => {
-                let ctx = Context {
-                    command: self.line.display(),
-                    object: &self.object,
-                };
-                Err(classify(ctx, &status_text(status), stderr))
-            }
-            None => Ok(()),
-        }
+        self.proc.reap().map_err(|e| self.proc.line().io_error(e))?;
+        self.proc.outcome()
     }
 }
 
 impl Read for SendStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let Some(stdout) = self.stdout.as_mut() else {
-            return self.outcome().map(|()| 0).map_err(io::Error::other);
+            return self.proc.outcome().map(|()| 0).map_err(io::Error::other);
         };
-        let n = self.watchdog.blocked(|| stdout.read(buf))?;
+        let n = self.proc.blocked(|| stdout.read(buf))?;
         if n == 0 && !buf.is_empty() {
             self.stdout = None;
-            self.reap()?;
-            self.outcome().map_err(io::Error::other)?;
+            self.proc.reap()?;
+            self.proc.outcome().map_err(io::Error::other)?;
         }
         Ok(n)
     }
@@ -233,12 +173,7 @@ impl Read for SendStream {
 impl Drop for SendStream {
     fn drop(&mut self) {
         self.stdout = None;
-        self.watchdog.stop();
-        if let Some(mut child) = self.child.take() {
-            if kill_and_reap(&mut child).is_some() {
-                self.stderr.join();
-            }
-        }
+        self.proc.kill();
     }
 }
 
