@@ -80,8 +80,9 @@ recover_zfs_fuse() {
 
 # Pools and directories that earlier test runs killed (SIGKILL, a time
 # limit) left behind: test pools (zbt<pid>x...) whose process is gone,
-# drill scratch pools (backupdrill...) whose file is under /tmp, and empty
-# test pool directories. Run before the suite, when no test is running.
+# drill scratch pools (backupdrill...) whose file is under /tmp, and the
+# directories of test pools and of end-to-end tests (backup-e2e-...) with
+# nothing mounted below them. Run before the suite, when no test is running.
 clean_test_leftovers() {
   local pool pid dir
   for pool in $(timeout -k 5 30 zpool list -H -o name 2>/dev/null); do
@@ -97,7 +98,7 @@ clean_test_leftovers() {
     echo "removing pool $pool left by an earlier test run" >&2
     timeout -k 5 60 zpool destroy -f "$pool" >/dev/null 2>&1 || echo "  could not destroy $pool" >&2
   done
-  for dir in /tmp/zbt-pool-*; do
+  for dir in /tmp/zbt-pool-* /tmp/backup-e2e-*; do
     [ -d "$dir" ] || continue
     # Still a mount of a live pool below it: not ours to remove.
     grep -qF " $dir/" /proc/self/mountinfo && continue

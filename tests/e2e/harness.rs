@@ -34,7 +34,11 @@ impl Env {
     pub fn without_repo() -> Env {
         let pool =
             TestPool::create().expect("a test pool (is zfs-fuse installed? run scripts/test.sh)");
-        let tmp = tempfile::tempdir().unwrap();
+        // Named, so that scripts/test.sh can remove what a killed run left.
+        let tmp = tempfile::Builder::new()
+            .prefix("backup-e2e-")
+            .tempdir()
+            .unwrap();
         fs::write(tmp.path().join("pass"), "correct horse battery staple\n").unwrap();
         let repo = tmp.path().join("repo");
         Env {
