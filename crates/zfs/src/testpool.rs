@@ -194,15 +194,32 @@ fn pid_of(pool: &str) -> Option<u32> {
     (digits(n) && digits(nanos)).then(|| pid.parse().ok())?
 }
 
-/// Destroys the test pools whose process is gone (module docs).
+/// Destroys the test pools whose process is gone (module docs), and their
+/// directories.
 fn remove_stale_pools(zfs: &Zfs) {
     let Ok(pools) = zfs.list_pools() else {
         return;
     };
     for pool in pools {
         let dead = pid_of(&pool).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
-        if dead {
-            let _ = zfs.destroy_pool(&pool);
+        if !dead {
+            continue;
+        }
+        // Its directory too: `<temp dir>/zbt-pool-…`, the parent of its root's mountpoint.
+        let dir = zfs
+            .get_property(&pool, "mountpoint")
+            .ok()
+            .flatten()
+            .and_then(|m| Path::new(&m).parent().map(Path::to_owned))
+            .filter(|d| {
+                d.parent() == Some(std::env::temp_dir().as_path())
+                    && d.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("zbt-pool-"))
+            });
+        if zfs.destroy_pool(&pool).is_ok() {
+            if let Some(dir) = dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
         }
     }
 }
