@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 ensure_zfs
 started=$SECONDS
 cargo nextest run --workspace --features backup-zfs/test-pool -j 1 \
-  --run-ignored only --no-tests=fail -E 'test(/^wedge::/)' "$@"
+  --run-ignored only --no-tests=fail --no-capture -E 'test(/^wedge::/)' "$@"
 # The daemon the tests left must be healthy.
 timeout -k 5 30 zpool list >/dev/null
 echo "check-wedge-recovery: passed in $((SECONDS - started)) s"

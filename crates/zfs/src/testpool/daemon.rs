@@ -59,32 +59,57 @@ pub(crate) fn ensure_running(zpool_bin: &Path) -> Result<(), ZfsError> {
     if zpool_list(zpool_bin).is_ok() {
         return Ok(());
     }
-    start(zpool_bin)
+    start(zpool_bin).map(drop)
 }
 
-fn start(zpool_bin: &Path) -> Result<(), ZfsError> {
+/// How often (a second apart) a daemon that exits at once is started again:
+/// zfs-fuse refuses to start (exit 1, no message) while another holds its
+/// lock in /run/lock/zfs, and a killed one holds it until its last thread
+/// is gone, which took seconds on a loaded CI machine.
+const START_ATTEMPTS: u32 = 30;
+
+/// Starts the daemon; how many attempts it took.
+fn start(zpool_bin: &Path) -> Result<u32, ZfsError> {
     let start = format!("{ZFS_FUSE} -p {PID_FILE}");
-    let status = Command::new(ZFS_FUSE)
-        .args(["-p", PID_FILE])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| ZfsError::Spawn {
-            command: start.clone(),
-            source: e,
-        })?;
-    if !status.success() {
-        return Err(ZfsError::Command {
-            command: start,
-            status: status_text(&status),
-            stderr: String::new(),
-        });
+    let mut attempt = 1;
+    loop {
+        // stderr to a file, not a pipe: the daemon keeps what it inherits.
+        let log =
+            tempfile::tempfile().map_err(|e| io_error("create a file for zfs-fuse's stderr", e))?;
+        let status = Command::new(ZFS_FUSE)
+            .args(["-p", PID_FILE])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(
+                log.try_clone()
+                    .map_err(|e| io_error("share zfs-fuse's stderr file", e))?,
+            )
+            .status()
+            .map_err(|e| ZfsError::Spawn {
+                command: start.clone(),
+                source: e,
+            })?;
+        if status.success() {
+            break;
+        }
+        if attempt == START_ATTEMPTS {
+            let mut stderr = String::new();
+            let mut log = log;
+            let _ = std::io::Seek::rewind(&mut log);
+            let _ = std::io::Read::read_to_string(&mut log, &mut stderr);
+            return Err(ZfsError::Command {
+                command: format!("{start} ({attempt} attempts)"),
+                status: status_text(&status),
+                stderr,
+            });
+        }
+        attempt += 1;
+        std::thread::sleep(Duration::from_secs(1));
     }
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         match zpool_list(zpool_bin) {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(attempt),
             Err(e) if Instant::now() >= deadline => return Err(e),
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
@@ -102,16 +127,19 @@ pub(crate) fn daemon_pid() -> Option<u32> {
     (comm.trim() == "zfs-fuse").then_some(pid)
 }
 
+/// True once process `pid` is gone within `patience`: no such process, or
+/// a zombie none of whose threads lives on (a killed multi-threaded daemon's
+/// leader turns zombie while its other threads still hold its files).
 fn gone(pid: u32, patience: Duration) -> bool {
     let deadline = Instant::now() + patience;
     while Path::new(&format!("/proc/{pid}")).exists() {
-        // A zombie has no comm worth a wait: it is gone for our purpose.
         let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if state
+        let zombie = state
             .rsplit(')')
             .next()
-            .is_some_and(|s| s.trim_start().starts_with('Z'))
-        {
+            .is_some_and(|s| s.trim_start().starts_with('Z'));
+        let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count);
+        if zombie && threads <= 1 {
             return true;
         }
         if Instant::now() >= deadline {
@@ -176,8 +204,8 @@ pub(crate) fn restart(zpool_bin: &Path, mounts: &[PathBuf]) -> Result<String, Zf
     }
     did.push(format!("{detached} of its mounts detached"));
     let _ = std::fs::remove_file(PID_FILE);
-    start(zpool_bin)?;
+    let attempts = start(zpool_bin)?;
     let new = daemon_pid().map_or_else(|| "?".to_owned(), |p| p.to_string());
-    did.push(format!("new daemon {new}"));
+    did.push(format!("new daemon {new} (started on attempt {attempts})"));
     Ok(did.join(", "))
 }

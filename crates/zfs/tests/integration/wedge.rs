@@ -65,4 +65,6 @@ fn a_stopped_daemon_is_found_wedged_named_and_recovered() {
         .unwrap()
         .contains(&pool.name().to_owned()));
     assert_eq!(recover(), None);
+    // What the recovery did, for the log of scripts/check-wedge-recovery.sh.
+    println!("recovery: {recovery}");
 }
