@@ -108,24 +108,13 @@ impl Zfs {
     /// kernel ends it when the connection is aborted or the process exits).
     pub(crate) fn await_answer(&self, ds: &DatasetName, path: &Path) -> Result<(), ZfsError> {
         let limit = self.timeout();
-        let (tx, rx) = mpsc::channel();
-        let dir = path.to_owned();
-        std::thread::Builder::new()
-            .name("zfs-mount-check".into())
-            .spawn(move || {
-                let _ = tx.send(std::fs::read_dir(&dir).map(drop));
-            })
-            .map_err(|e| ZfsError::LocalIo {
-                what: format!("start a thread to check the mount of {ds}"),
-                source: e,
-            })?;
-        match rx.recv_timeout(limit) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(ZfsError::LocalIo {
+        match list_within(path, limit) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(ZfsError::LocalIo {
                 what: format!("read the new mount of {ds} at {}", path.display()),
                 source: e,
             }),
-            Err(_) => Err(self.after_timeout(ZfsError::MountNotAnswering {
+            None => Err(self.after_timeout(ZfsError::MountNotAnswering {
                 dataset: ds.to_string(),
                 path: path.to_owned(),
                 limit,
@@ -165,6 +154,24 @@ impl Zfs {
             self.mount(ds)?;
         }
         Ok(())
+    }
+}
+
+/// Lists `dir` on a thread of its own and waits up to `wait` for it: the
+/// listing's result, or `None` if it did not return (a listing blocked on a
+/// wedged FUSE connection is left behind; the kernel ends it when the
+/// connection is aborted or the process exits).
+pub(crate) fn list_within(dir: &Path, wait: Duration) -> Option<std::io::Result<()>> {
+    let (tx, rx) = mpsc::channel();
+    let dir = dir.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("zfs-mount-check".into())
+        .spawn(move || {
+            let _ = tx.send(std::fs::read_dir(&dir).map(drop));
+        });
+    match spawned {
+        Ok(_) => rx.recv_timeout(wait).ok(),
+        Err(e) => Some(Err(e)),
     }
 }
 

@@ -13,10 +13,10 @@
 //! its `kstat` one), never another FUSE file system's.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use super::daemon::{self, run_dir_lock, zpool_list, PROBE_TIMEOUT};
+use crate::mounts::list_within;
 
 /// Where the FUSE control file system is mounted.
 pub const FUSECTL: &str = "/sys/fs/fuse/connections";
@@ -118,19 +118,6 @@ fn waiting(c: &Connection) -> u64 {
         .unwrap_or(0)
 }
 
-/// True if a listing of `dir` returns within `wait` (on its own thread; one
-/// that blocks is left behind, and ends when the connection is aborted).
-fn answers(dir: &Path, wait: Duration) -> bool {
-    let (tx, rx) = mpsc::channel();
-    let dir = dir.to_owned();
-    let spawned = std::thread::Builder::new()
-        .name("fuse-probe".into())
-        .spawn(move || {
-            let _ = tx.send(std::fs::read_dir(&dir).is_ok());
-        });
-    spawned.is_ok() && rx.recv_timeout(wait).is_ok()
-}
-
 /// The stuck connections (module docs), with their waiting counts.
 pub(crate) fn stuck_connections() -> Vec<(Connection, u64)> {
     ensure_fusectl();
@@ -138,7 +125,8 @@ pub(crate) fn stuck_connections() -> Vec<(Connection, u64)> {
         .into_iter()
         .filter_map(|c| {
             let n = waiting(&c);
-            (n > 0 && !answers(&c.mountpoint, ANSWER_WAIT) && waiting(&c) > 0).then_some((c, n))
+            (n > 0 && list_within(&c.mountpoint, ANSWER_WAIT).is_none() && waiting(&c) > 0)
+                .then_some((c, n))
         })
         .collect()
 }
