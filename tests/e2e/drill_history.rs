@@ -3,8 +3,9 @@
 //! their own module): the catalog is found from the repository's public id,
 //! without a passphrase.
 
-use backup_core::drill::DrillReport;
-use backup_core::{Catalog, LocalBackend, Repository};
+use backup_core::{LocalBackend, Repository};
+use backup_ops::drill::DrillReport;
+use backup_ops::Catalog;
 
 use crate::harness::{assert_ok, stderr, Env};
 
@@ -59,7 +60,7 @@ fn drill_history_and_show_a_recorded_drill() {
     passed.id = "web-20261126T073320Z-0a0a".into();
     passed.started += 30 * 86_400;
     passed.finished += 30 * 86_400;
-    passed.outcome = backup_core::drill::Outcome::Pass;
+    passed.outcome = backup_ops::drill::Outcome::Pass;
     passed.reason = None;
     let mut other = failed.clone();
     other.id = "db-20261026T073320Z-0b0b".into();

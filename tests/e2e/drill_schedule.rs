@@ -7,7 +7,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use backup_core::drill::{DrillReport, Outcome};
+use backup_ops::drill::{DrillReport, Outcome};
 
 use crate::drill_history::{record, stdout, REPORT};
 use crate::harness::{assert_ok, stderr, Env, BIN};

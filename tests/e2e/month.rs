@@ -7,12 +7,12 @@
 //! The expectation is computed by a model of its own: which ticks run which
 //! job (catch-up once after the outage), which runs are fulls (`full_every
 //! = "7d"`), and which snapshots the retention rules then keep
-//! (`backup_core::retention::plan`, whose semantics have their own tests).
+//! (`backup_ops::retention::plan`, whose semantics have their own tests).
 
 use std::collections::BTreeMap;
 use std::fs;
 
-use backup_core::retention::{plan, Item, Rules};
+use backup_ops::retention::{plan, Item, Rules};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 

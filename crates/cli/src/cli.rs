@@ -36,7 +36,7 @@ pub struct GlobalArgs {
         env = "BACKUP_CONFIG",
         global = true,
         value_name = "FILE",
-        default_value = backup_core::config::DEFAULT_PATH
+        default_value = backup_ops::config::DEFAULT_PATH
     )]
     pub config: PathBuf,
     #[command(flatten)]
@@ -337,7 +337,7 @@ pub struct InstallArgs {
     #[arg(long, value_name = "PATH")]
     pub binary: Option<PathBuf>,
     /// Where LoadCredential= reads systemd credentials (password_credential) from
-    #[arg(long, value_name = "DIR", default_value = backup_core::install::CREDENTIAL_DIR)]
+    #[arg(long, value_name = "DIR", default_value = backup_ops::install::CREDENTIAL_DIR)]
     pub credential_dir: PathBuf,
     /// The timers' RandomizedDelaySec=, spreading hosts that share a repository
     #[arg(long, value_name = "DURATION", default_value = "5m")]

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use backup_core::config::{Config, PasswordSource, RepositorySpec};
 use backup_core::{
-    open, Backend, BackendOptions, Catalog, Id, LockKind, LockOptions, RepoLock, Repository,
-    RetryEvent, RetryNotify,
+    open, Backend, BackendOptions, Id, LockKind, LockOptions, RepoLock, Repository, RetryEvent,
+    RetryNotify,
 };
+use backup_ops::config::{Config, PasswordSource, RepositorySpec};
+use backup_ops::Catalog;
 
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
@@ -16,7 +17,7 @@ use crate::password;
 
 /// The configuration file, checked; every mistake in one error.
 pub fn config(g: &GlobalArgs) -> Result<Config> {
-    backup_core::config::load(&g.config).map_err(|errors| {
+    backup_ops::config::load(&g.config).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         UsageError(lines.join("\n")).into()
     })
@@ -53,7 +54,7 @@ fn spec_at(g: &GlobalArgs, location: &str) -> Option<RepositorySpec> {
     if !g.config.exists() {
         return None;
     }
-    let config = backup_core::config::load(&g.config).ok()?;
+    let config = backup_ops::config::load(&g.config).ok()?;
     config
         .repositories
         .into_values()
@@ -83,7 +84,7 @@ fn backend_options(
         o.limit_upload = Some(o.limit_upload.map_or(u, |r| r.min(u)));
     }
     let rate = |flag: &str, v: &str| {
-        backup_core::config::rate(v).map_err(|e| UsageError(format!("{flag}: {e}")))
+        backup_ops::config::rate(v).map_err(|e| UsageError(format!("{flag}: {e}")))
     };
     if let Some(v) = &g.limit_upload {
         o.limit_upload = Some(rate("--limit-upload", v)?);
@@ -253,7 +254,7 @@ pub fn drill_report_dir(g: &GlobalArgs, config: &Config) -> PathBuf {
 pub fn lock_options(g: &GlobalArgs) -> Result<LockOptions> {
     let wait = match g.lock_wait.trim() {
         "0" | "0s" => std::time::Duration::ZERO,
-        text => backup_core::config::units::duration(text)
+        text => backup_ops::config::units::duration(text)
             .map_err(|e| UsageError(format!("--lock-wait: {e}")))?
             .unsigned_abs(),
     };

@@ -46,12 +46,13 @@ impl ExitStatus {
     pub fn of(err: &anyhow::Error) -> ExitStatus {
         for cause in err.chain() {
             if let Some(e) = cause.downcast_ref::<backup_core::Error>() {
+                return ExitStatus::of_core(e);
+            }
+            if let Some(e) = cause.downcast_ref::<backup_ops::Error>() {
                 return match e {
-                    backup_core::Error::WrongPassphrase { .. } => ExitStatus::WrongPassphrase,
-                    backup_core::Error::Locked { .. }
-                    | backup_core::Error::RepositoryLocked { .. } => ExitStatus::Locked,
-                    backup_core::Error::Invalid { .. } => ExitStatus::Usage,
-                    e if e.is_integrity() => ExitStatus::Damaged,
+                    backup_ops::Error::Core(e) => ExitStatus::of_core(e),
+                    backup_ops::Error::Locked { .. } => ExitStatus::Locked,
+                    backup_ops::Error::Invalid { .. } => ExitStatus::Usage,
                     _ => ExitStatus::Failure,
                 };
             }
@@ -60,6 +61,17 @@ impl ExitStatus {
             }
         }
         ExitStatus::Failure
+    }
+
+    /// The status for an error of the engine.
+    fn of_core(e: &backup_core::Error) -> ExitStatus {
+        match e {
+            backup_core::Error::WrongPassphrase { .. } => ExitStatus::WrongPassphrase,
+            backup_core::Error::RepositoryLocked { .. } => ExitStatus::Locked,
+            backup_core::Error::Invalid { .. } => ExitStatus::Usage,
+            e if e.is_integrity() => ExitStatus::Damaged,
+            _ => ExitStatus::Failure,
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
-use backup_core::config::PasswordSource;
+use backup_ops::config::PasswordSource;
 
 use crate::exit::UsageError;
 

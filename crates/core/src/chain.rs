@@ -78,7 +78,7 @@ mod tests {
     use super::*;
 
     fn m(ds: &str, snap: &str, guid: u64, base: Option<u64>) -> Manifest {
-        crate::format::manifest::for_test(ds, snap, guid, base)
+        crate::test_support::manifest(ds, snap, guid, base)
     }
 
     #[test]

@@ -1,7 +1,5 @@
 //! The library's error type. Every variant names the object it is about.
 
-use std::path::PathBuf;
-
 /// Everything that can go wrong in the library.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -74,34 +72,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The local catalog (an SQLite cache) failed.
-    #[error("catalog {path}")]
-    Catalog {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
-    /// The catalog was written by a newer version of backup.
-    #[error("catalog {path} has schema version {found}, which this build (schema {known}) does not know; it is only a cache: delete it, and the next command rebuilds it")]
-    CatalogVersion {
-        path: PathBuf,
-        found: i64,
-        known: i64,
-    },
-    /// No drill recorded in the catalog has this id, or an id starting with it.
-    #[error("no drill in catalog {} has the id {query:?} or an id starting with it", catalog.display())]
-    DrillNotFound { query: String, catalog: PathBuf },
-    /// The text is the start of several drills' ids.
-    #[error("{query:?} matches {count} drills ({}{}); give a longer id", ids.join(", "), if *count > ids.len() { ", ..." } else { "" })]
-    DrillAmbiguous {
-        query: String,
-        count: usize,
-        /// The first few of them, newest first.
-        ids: Vec<String>,
-    },
-    /// Another process holds a lock.
-    #[error("{what} is already running ({holder}); not starting a second run")]
-    Locked { what: String, holder: String },
     /// Another process holds a conflicting repository lock.
     #[error("repository {location} is locked: {holder}")]
     RepositoryLocked { location: String, holder: String },
@@ -109,14 +79,6 @@ pub enum Error {
     /// have taken it over, so nothing destructive may follow.
     #[error("lost the lock on repository {location}: {reason}")]
     LockLost { location: String, reason: String },
-    /// A job's hook failed; the job stopped there.
-    #[error("{which} hook of job {job} failed: {reason} (command: {command})")]
-    Hook {
-        job: String,
-        which: &'static str,
-        command: String,
-        reason: String,
-    },
     /// The operation was interrupted by the caller.
     #[error("interrupted")]
     Interrupted,

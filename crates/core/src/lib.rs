@@ -21,22 +21,16 @@
 
 pub mod adopt;
 mod backend;
-mod catalog;
 mod chain;
 mod check;
-pub mod config;
 mod crypto;
-pub mod drill;
 mod error;
 pub mod filelist;
 mod format;
 mod host;
 mod id;
 mod ingest;
-pub mod install;
-pub mod job;
 mod keyslot;
-pub mod metrics;
 mod pause;
 mod pipe;
 mod progress;
@@ -45,17 +39,13 @@ mod records;
 mod repo_lock;
 mod repository;
 mod restore;
-pub mod retention;
-pub mod schedule;
 mod ship;
-pub mod status;
 mod stream_check;
 
 pub use backend::{
     open, open_location, Backend, BackendOptions, FileType, LocalBackend, Location, MemoryBackend,
     RetryEvent, RetryNotify, RetryPolicy, S3Settings, SftpSettings, SftpTarget,
 };
-pub use catalog::{Catalog, CatalogEntry, JobRun, SyncReport, SyncStats};
 pub use chain::{find as find_snapshot, resolve as resolve_chain};
 pub use check::{check, CheckOptions, CheckReport};
 pub use error::{Error, Result};
@@ -67,10 +57,9 @@ pub use progress::{NoProgress, Progress};
 pub use repo_lock::{list_locks, remove_locks, LockInfo, LockKind, LockOptions, RepoLock};
 pub use repository::{InitOptions, Repository};
 pub use restore::restore_stream;
-pub use schedule::{Due, Schedule, ScheduleError};
 pub use ship::{choose_base, ship, ship_stream, ShipOutcome, ShipRequest};
 
-#[cfg(test)]
-mod drill_fixture;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 #[cfg(test)]
 mod tests;

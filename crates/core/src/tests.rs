@@ -8,57 +8,13 @@ use crate::crypto::{seal_with_nonce, Keys, ObjectType};
 use crate::format::blob;
 use crate::format::manifest::Manifest;
 use crate::progress::NoProgress;
-use crate::repository::{InitOptions, Repository};
-use crate::{
-    check, resolve_chain, restore_stream, ship_stream, CheckOptions, ChunkerParams, Error, Id,
-    KdfParams,
-};
+use crate::repository::Repository;
+use crate::{check, resolve_chain, restore_stream, ship_stream, CheckOptions, Error, Id};
 
-const CHEAP: KdfParams = KdfParams {
-    memory_kib: 64,
-    iterations: 1,
-    parallelism: 1,
-};
-
-pub(crate) fn small_opts() -> InitOptions {
-    let mut o = InitOptions {
-        kdf: CHEAP,
-        ..Default::default()
-    };
-    o.config.chunker = ChunkerParams {
-        min: 4 * 1024,
-        avg: 16 * 1024,
-        max: 64 * 1024,
-    };
-    o.config.pack_size = 256 * 1024;
-    o
-}
-
-/// A byte stream shaped like a zfs send stream: BEGIN record, payload, END record.
-pub(crate) fn fake_stream(payload: &[u8]) -> Vec<u8> {
-    let mut s = vec![0u8; 312];
-    s[8..16].copy_from_slice(&0x2F5B_ACBACu64.to_le_bytes());
-    s.extend_from_slice(payload);
-    let mut end = vec![0u8; 312];
-    end[0] = 5;
-    s.extend_from_slice(&end);
-    s
-}
-
-pub(crate) fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+pub(crate) use crate::test_support::{fake_stream, pseudo_random, small_opts, test_repo, CHEAP};
 
 pub(crate) fn manifest(name: &str, guid: u64, base: Option<u64>) -> Manifest {
-    crate::format::manifest::for_test("pool/ds", name, guid, base)
+    crate::test_support::manifest("pool/ds", name, guid, base)
 }
 
 pub(crate) fn restored(repo: &Repository, id: &Id) -> crate::Result<Vec<u8>> {
@@ -66,13 +22,6 @@ pub(crate) fn restored(repo: &Repository, id: &Id) -> crate::Result<Vec<u8>> {
     let mut out = Vec::new();
     restore_stream(repo, &m, &mut out, &NoProgress)?;
     Ok(out)
-}
-
-/// A fresh repository on the in-memory backend, with cheap settings.
-pub(crate) fn test_repo() -> (Arc<MemoryBackend>, Repository) {
-    let backend = Arc::new(MemoryBackend::new());
-    let repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
-    (backend, repo)
 }
 
 #[test]
@@ -300,40 +249,6 @@ fn a_damaged_index_segment_leaves_the_repository_usable_and_is_reported() {
     let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
     assert!(r.errors.iter().any(|e| e.contains(&seg)), "{:?}", r.errors);
     assert_eq!(r.damaged_snapshots.len(), 1, "{:?}", r);
-}
-
-#[test]
-fn a_damaged_manifest_is_left_out_of_the_catalog_not_fatal() {
-    let backend = Arc::new(MemoryBackend::new());
-    let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
-    let data = fake_stream(&pseudo_random(50_000, 6));
-    ship_stream(
-        &mut repo,
-        data.as_slice(),
-        manifest("a", 1, None),
-        &NoProgress,
-    )
-    .unwrap();
-    let good = ship_stream(
-        &mut repo,
-        data.as_slice(),
-        manifest("b", 2, None),
-        &NoProgress,
-    )
-    .unwrap();
-    let bad = repo
-        .manifest_ids()
-        .unwrap()
-        .into_iter()
-        .find(|i| *i != good)
-        .unwrap();
-    backend.tamper(FileType::Snapshot, &bad.to_hex(), |b| b[40] ^= 1);
-    let dir = tempfile::tempdir().unwrap();
-    let mut cat = crate::Catalog::open(&dir.path().join("c.sqlite")).unwrap();
-    let report = cat.sync(&repo).unwrap();
-    assert_eq!(report.stats.added, 1);
-    assert!(report.unreadable[0].contains(&bad.to_hex()));
-    assert_eq!(cat.snapshots().unwrap()[0].id, good);
 }
 
 /// A stream shaped like a real full: BEGIN, then WRITE records of 128 KiB

@@ -11,7 +11,7 @@ use crate::password;
 
 pub fn run(g: &GlobalArgs, c: &ConfigCommand) -> Result<ExitStatus> {
     let ConfigCommand::Check { offline } = c;
-    let config = match backup_core::config::load(&g.config) {
+    let config = match backup_ops::config::load(&g.config) {
         Ok(c) => c,
         Err(errors) => {
             for e in &errors {

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use backup_core::config::{Config, DrillPick, DrillSpec, PasswordSource, Scratch};
-use backup_core::drill::{self, Access, DrillReport, DrillRequest, Outcome};
-use backup_core::job::JobLock;
 use backup_core::{Id, LockKind, Manifest};
+use backup_ops::config::{Config, DrillPick, DrillSpec, PasswordSource, Scratch};
+use backup_ops::drill::{self, Access, DrillReport, DrillRequest, Outcome};
+use backup_ops::job::JobLock;
 use backup_zfs::Zfs;
 use jiff::Timestamp;
 

@@ -9,9 +9,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use backup_core::drill::{DrillReport, Target};
-use backup_core::status::human_age;
-use backup_core::{Catalog, Error, Repository};
+use backup_core::Repository;
+use backup_ops::drill::{DrillReport, Target};
+use backup_ops::status::human_age;
+use backup_ops::{Catalog, Error};
 
 use super::drill_show_text;
 use crate::cli::{DrillHistoryArgs, DrillShowArgs, GlobalArgs};
@@ -77,7 +78,7 @@ pub fn show(g: &GlobalArgs, a: &DrillShowArgs) -> Result<ExitStatus> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if a.markdown {
-        print!("{}", backup_core::drill::markdown(&report));
+        print!("{}", backup_ops::drill::markdown(&report));
     } else {
         drill_show_text::print(&report);
         drill_show_text::print_report_places(&report, &report_dir(g));

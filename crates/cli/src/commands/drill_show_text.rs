@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use backup_core::drill::{DatasetDrill, DrillReport, Layer, ProbeResult};
-use backup_core::status::human_age;
+use backup_ops::drill::{DatasetDrill, DrillReport, Layer, ProbeResult};
+use backup_ops::status::human_age;
 
 use super::drill_history::target;
 use crate::format::{bytes, local_time, seconds};
@@ -93,7 +93,7 @@ pub fn print_report_places(r: &DrillReport, report_dir: &Path) {
     );
 }
 
-fn target_text(t: &backup_core::drill::Target) -> String {
+fn target_text(t: &backup_ops::drill::Target) -> String {
     let verdict = match t.met {
         Some(true) => "met",
         Some(false) => "MISSED",

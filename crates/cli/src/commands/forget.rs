@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use backup_core::config::Job;
-use backup_core::job::{forget, RunEnv};
 use backup_core::prune::PruneOptions;
+use backup_ops::config::Job;
+use backup_ops::job::{forget, RunEnv};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 

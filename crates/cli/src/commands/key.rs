@@ -8,8 +8,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use backup_core::config::PasswordSource;
 use backup_core::{KdfParams, Repository};
+use backup_ops::config::PasswordSource;
 
 use crate::cli::{GlobalArgs, KeyCommand};
 use crate::context;

@@ -1,7 +1,8 @@
 //! `backup list`.
 
 use anyhow::Result;
-use backup_core::{CatalogEntry, FileType};
+use backup_core::FileType;
+use backup_ops::CatalogEntry;
 
 use crate::cli::{GlobalArgs, ListArgs};
 use crate::context;

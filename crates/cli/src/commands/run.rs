@@ -1,10 +1,11 @@
 //! `backup run JOB` and `backup run --due [JOB]`.
 
 use anyhow::{Context, Result};
-use backup_core::config::{Config, Job};
-use backup_core::job::{run_job, JobLock, JobReport, RunEnv};
-use backup_core::schedule::{due, Due, Schedule};
-use backup_core::Error;
+use backup_core::Error as CoreError;
+use backup_ops::config::{Config, Job};
+use backup_ops::job::{run_job, JobLock, JobReport, RunEnv};
+use backup_ops::schedule::{due, Due, Schedule};
+use backup_ops::Error;
 use backup_zfs::Zfs;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -140,10 +141,9 @@ fn run_one(
     };
     let report = run_job(job, &mut repo, &mut catalog, &Zfs::new(), &env, &progress)
         .map_err(|e| match e {
-            Error::RepositoryLocked { .. } => anyhow::Error::new(e).context(format!(
-                "job {}: nothing shipped (--lock-wait ran out)",
-                job.name
-            )),
+            Error::Core(CoreError::RepositoryLocked { .. }) => anyhow::Error::new(e).context(
+                format!("job {}: nothing shipped (--lock-wait ran out)", job.name),
+            ),
             e => e.into(),
         })
         .inspect_err(|_| crate::commands::status::write_metrics(g, config, now))?;

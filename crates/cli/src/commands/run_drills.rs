@@ -4,8 +4,8 @@
 //! fails or cannot run makes `run --due` fail, without stopping the others.
 
 use anyhow::{Context, Result};
-use backup_core::config::{Config, Job};
-use backup_core::schedule::{due, Due, Schedule};
+use backup_ops::config::{Config, Job};
+use backup_ops::schedule::{due, Due, Schedule};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 

@@ -2,7 +2,7 @@
 //! [`schedule_units`](super::schedule_units).
 
 use anyhow::{Context, Result};
-use backup_core::schedule::Schedule;
+use backup_ops::schedule::Schedule;
 use jiff::Zoned;
 
 use super::schedule_units;

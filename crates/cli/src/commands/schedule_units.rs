@@ -1,13 +1,13 @@
 //! `backup schedule install | show | remove`: the files come from
-//! [`backup_core::install`]; here are the options, the output and
+//! [`backup_ops::install`]; here are the options, the output and
 //! `systemctl`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use backup_core::config::{Config, Job};
-use backup_core::install::{self, ChangeKind, GeneratedFile, Options};
+use backup_ops::config::{Config, Job};
+use backup_ops::install::{self, ChangeKind, GeneratedFile, Options};
 
 use crate::cli::{GlobalArgs, InstallArgs, PlaceArgs, RemoveArgs};
 use crate::exit::{ExitStatus, UsageError};
@@ -146,7 +146,7 @@ fn verb(kind: ChangeKind) -> &'static str {
 fn config(g: &GlobalArgs) -> Result<Config> {
     let path = std::fs::canonicalize(&g.config)
         .with_context(|| format!("the configuration file {}", g.config.display()))?;
-    backup_core::config::load(&path).map_err(|errors| {
+    backup_ops::config::load(&path).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         UsageError(lines.join("\n")).into()
     })
@@ -198,7 +198,7 @@ fn options(a: &InstallArgs) -> Result<Options> {
             .and_then(std::fs::canonicalize)
             .context("finding this binary (use --binary)")?,
     };
-    let randomized_delay = backup_core::config::duration(&a.randomized_delay)
+    let randomized_delay = backup_ops::config::duration(&a.randomized_delay)
         .map_err(|e| UsageError(format!("--randomized-delay: {e}")))?;
     Ok(Options {
         binary,

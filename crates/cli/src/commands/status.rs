@@ -9,9 +9,10 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use backup_core::config::{duration, Config, RepositorySpec};
-use backup_core::status::{self, RepositorySource, Status, StorageStats, Thresholds};
-use backup_core::{Catalog, Repository};
+use backup_core::Repository;
+use backup_ops::config::{duration, Config, RepositorySpec};
+use backup_ops::status::{self, RepositorySource, Status, StorageStats, Thresholds};
+use backup_ops::Catalog;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
@@ -82,7 +83,7 @@ pub fn write_metrics(g: &GlobalArgs, config: &Config, now: Timestamp) {
 
 fn try_write_metrics(g: &GlobalArgs, config: &Config, now: Timestamp, path: &Path) -> Result<()> {
     let st = gather(g, config, None, now)?;
-    backup_core::metrics::write_atomic(path, backup_core::metrics::render(&st).as_bytes())?;
+    backup_ops::metrics::write_atomic(path, backup_ops::metrics::render(&st).as_bytes())?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! `backup status` for people: a compact block per job, then repositories.
 
-use backup_core::drill::Outcome;
-use backup_core::status::{human_age, DrillSummary, JobStatus, RepositoryStatus, Status};
+use backup_ops::drill::Outcome;
+use backup_ops::status::{human_age, DrillSummary, JobStatus, RepositoryStatus, Status};
 
 use crate::format::{bytes, time};
 

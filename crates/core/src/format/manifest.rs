@@ -135,33 +135,3 @@ pub fn decode(keys: &Keys, sealed: &[u8]) -> Result<Manifest, String> {
     }
     Ok(m)
 }
-
-/// A manifest with everything but its identity empty, for tests.
-#[cfg(test)]
-pub(crate) fn for_test(dataset: &str, snapshot: &str, guid: u64, base: Option<u64>) -> Manifest {
-    Manifest {
-        version: VERSION,
-        dataset: dataset.into(),
-        snapshot: snapshot.into(),
-        guid,
-        createtxg: guid,
-        creation: 0,
-        base: base.map(|g| BaseRef {
-            guid: g,
-            snapshot: String::new(),
-        }),
-        layout: LAYOUT_RECORDS.into(),
-        send_flags: vec![],
-        stream_len: 0,
-        stream_digest: String::new(),
-        meta_chunks: vec![],
-        data_chunks: vec![],
-        stats: ShipStats::default(),
-        host: "test".into(),
-        zfs: "test".into(),
-        tool_version: "test".into(),
-        shipped_at: 0,
-        files: None,
-        volume: None,
-    }
-}

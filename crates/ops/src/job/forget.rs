@@ -8,9 +8,9 @@ use jiff::Timestamp;
 
 use super::snapshot_time;
 use crate::config::Job;
-use crate::id::Id;
 use crate::retention::{self, Decision, Item, Plan, Reason};
-use crate::Manifest;
+use backup_core::Id;
+use backup_core::Manifest;
 
 /// The plan for a set of jobs.
 #[derive(Debug, Clone, Default)]
@@ -123,8 +123,8 @@ fn keep_for(d: &mut Decision, dependent: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::manifest::for_test;
     use crate::retention::Rules;
+    use backup_core::test_support::manifest as for_test;
 
     fn job(name: &str, prefix: &str, keep_last: u32) -> Job {
         crate::config::Job {

@@ -26,10 +26,10 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::backend::{Backend, FileType};
 use crate::catalog::{Catalog, CatalogEntry, JobRun};
 use crate::config::{Config, Job};
 use crate::error::Result;
+use backup_core::{Backend, FileType};
 
 pub use drill::{allowed_age, drill_status, AllowedAge, DrillStatus, DrillSummary, MIN_GRACE};
 pub use nagios::{

@@ -5,12 +5,12 @@ use std::path::Path;
 
 use backup_zfs::{DatasetName, Zfs};
 
-use crate::filelist::{self, VolumeDigest};
-use crate::repository::Repository;
-use crate::Manifest;
+use backup_core::filelist::{self, VolumeDigest};
+use backup_core::Manifest;
+use backup_core::Repository;
 
 use super::report::{Layer, Status};
-use crate::filelist::Comparison;
+use backup_core::filelist::Comparison;
 
 /// Paths listed per kind of mismatch in a report; all are counted.
 pub const LIST_CAP: usize = 20;

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use backup_zfs::DatasetName;
 
 use crate::config::{DrillPick, DrillSpec, Job};
-use crate::error::{Error, Result};
-use crate::id::Id;
-use crate::Manifest;
+use crate::error::Result;
+use backup_core::Id;
+use backup_core::Manifest;
 
 /// Whether `job` ships `dataset`: one of its datasets, or below one when
 /// it is recursive, and not excluded.
@@ -34,7 +34,7 @@ pub fn pick<'a>(
     mut random: impl FnMut(usize) -> usize,
 ) -> Result<Vec<&'a (Id, Manifest)>> {
     if let DrillPick::Given(query) = pick {
-        return Ok(vec![crate::chain::find(all, query)?]);
+        return Ok(vec![backup_core::find_snapshot(all, query)?]);
     }
     let mut by_dataset: BTreeMap<&str, Vec<&(Id, Manifest)>> = BTreeMap::new();
     for e in all {
@@ -53,19 +53,21 @@ pub fn pick<'a>(
         .iter()
         .find(|d| !by_dataset.contains_key(d.as_str()))
     {
-        return Err(Error::SnapshotNotFound {
+        return Err(backup_core::Error::SnapshotNotFound {
             query: missing.to_string(),
-        });
+        }
+        .into());
     }
     if by_dataset.is_empty() {
-        return Err(Error::SnapshotNotFound {
+        return Err(backup_core::Error::SnapshotNotFound {
             query: job
                 .datasets
                 .iter()
                 .map(|d| d.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-        });
+        }
+        .into());
     }
     Ok(by_dataset
         .into_values()
@@ -83,7 +85,7 @@ pub fn pick<'a>(
 mod tests {
     use super::*;
     use crate::config::DrillSpec;
-    use crate::format::manifest::for_test;
+    use backup_core::test_support::manifest as for_test;
 
     fn job(recursive: bool) -> Job {
         let text = format!(

@@ -361,7 +361,7 @@ fn in_cron_a_job_with_a_drill_asks_every_five_minutes() {
 
 /// schedules/systemd and schedules/cron.d hold what `backup schedule
 /// install` writes for schedules/backup.toml. Refresh them with
-/// `BACKUP_BLESS=1 cargo test -p backup-core install::tests::examples`.
+/// `BACKUP_BLESS=1 cargo test -p backup-ops install::tests::examples`.
 #[test]
 fn examples_in_schedules_are_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schedules");
@@ -384,7 +384,7 @@ fn examples_in_schedules_are_current() {
         let on_disk = std::fs::read_to_string(&f.path).unwrap_or_default();
         assert!(
             on_disk == f.content,
-            "{} is out of date; refresh with BACKUP_BLESS=1 cargo test -p backup-core \
+            "{} is out of date; refresh with BACKUP_BLESS=1 cargo test -p backup-ops \
              install::tests::examples\n--- expected:\n{}",
             f.path.display(),
             f.content

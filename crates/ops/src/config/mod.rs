@@ -92,7 +92,7 @@ pub struct RepositorySpec {
     pub password: PasswordSource,
     /// How the backend is opened: limits, transfers, retries, S3 and SFTP
     /// settings (no cache directory: the caller adds it).
-    pub backend: crate::BackendOptions,
+    pub backend: backup_core::BackendOptions,
     /// `s3.secret_access_key_file`, read when the repository is opened.
     pub s3_secret_file: Option<PathBuf>,
 }

@@ -7,12 +7,12 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use super::*;
-use crate::backend::MemoryBackend;
 use crate::drill::Outcome;
 use crate::drill_fixture::report;
-use crate::format::manifest::for_test;
-use crate::repository::{InitOptions, Repository};
-use crate::KdfParams;
+use backup_core::test_support::manifest as for_test;
+use backup_core::KdfParams;
+use backup_core::MemoryBackend;
+use backup_core::{InitOptions, Repository};
 
 const H: i64 = 3600;
 

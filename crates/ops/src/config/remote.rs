@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::model::RepositoryConf;
 use super::units;
 use super::validate::Checker;
-use crate::backend::{BackendOptions, Location, S3Settings, SftpSettings};
+use backup_core::{BackendOptions, Location, S3Settings, SftpSettings};
 
 impl Checker<'_> {
     /// The backend options of `repositories.NAME` and its secret key file.
@@ -20,7 +20,7 @@ impl Checker<'_> {
             Ok(l) => Some(l),
             Err(e) => {
                 let reason = match e {
-                    crate::Error::Invalid { reason, .. } => reason,
+                    backup_core::Error::Invalid { reason, .. } => reason,
                     other => other.to_string(),
                 };
                 self.fail(&format!("{key}.location"), &r.location, reason);

@@ -40,7 +40,7 @@ pub fn run_probe(
         "{}-probe-{}-{}.out",
         super::scratch::PREFIX,
         std::process::id(),
-        &crate::Id::random().to_hex()[..8]
+        &backup_core::Id::random().to_hex()[..8]
     ));
     let spawned = std::fs::File::create(&out_path)
         .and_then(|f| Ok((f.try_clone()?, f)))

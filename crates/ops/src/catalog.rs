@@ -9,11 +9,13 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::{Error, Result};
-use crate::id::Id;
-use crate::repository::Repository;
-use crate::Manifest;
+use backup_core::Id;
+use backup_core::Manifest;
+use backup_core::Repository;
 
 mod drills;
+#[cfg(test)]
+mod tests;
 
 /// The schema version this build writes. Bump it with a migration step.
 const SCHEMA_VERSION: i64 = 4;
@@ -218,7 +220,7 @@ impl Catalog {
         for id in in_repo.difference(&have) {
             match repo.read_manifest(id) {
                 Ok(m) => new.push((*id, m)),
-                Err(e @ Error::Backend { .. }) => return Err(e),
+                Err(e @ backup_core::Error::Backend { .. }) => return Err(e.into()),
                 Err(e) => unreadable.push(e.to_string()),
             }
         }
@@ -442,7 +444,7 @@ fn insert(tx: &rusqlite::Transaction<'_>, id: &Id, m: &Manifest) -> rusqlite::Re
     let light = Manifest {
         meta_chunks: Vec::new(),
         data_chunks: Vec::new(),
-        files: m.files.clone().map(|f| crate::filelist::FileListRef {
+        files: m.files.clone().map(|f| backup_core::filelist::FileListRef {
             chunks: Vec::new(),
             ..f
         }),

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::filelist::Comparison;
+use backup_core::filelist::Comparison;
 
 /// Version of the report format.
 pub const REPORT_VERSION: u32 = 1;

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 
 use backup_zfs::{DatasetName, ReceiveArgs, ReceiveSink, SnapshotName, Zfs};
 
-use crate::id::Id;
-use crate::progress::Progress;
-use crate::repository::Repository;
-use crate::restore::restore_stream;
-use crate::Manifest;
+use backup_core::restore_stream;
+use backup_core::Id;
+use backup_core::Manifest;
+use backup_core::Progress;
+use backup_core::Repository;
 
 use super::report::{Layer, Status};
 

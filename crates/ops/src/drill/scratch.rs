@@ -42,7 +42,7 @@ impl ScratchSpace {
     ) -> Result<ScratchSpace> {
         std::fs::create_dir_all(work_dir)
             .map_err(|e| Error::io(format!("creating {}", work_dir.display()), e))?;
-        let name = format!("{PREFIX}{}", &crate::Id::random().to_hex()[..8]);
+        let name = format!("{PREFIX}{}", &backup_core::Id::random().to_hex()[..8]);
         let mountpoint = work_dir.join(&name);
         match scratch {
             Scratch::Under(parent) => {

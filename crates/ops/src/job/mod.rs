@@ -15,17 +15,17 @@ pub use forget::{is_job_snapshot, plan_forget, ForgetPlan};
 pub use hook::run_hook;
 pub use lock::JobLock;
 
-use crate::backend::FileType;
 use crate::catalog::{Catalog, JobRun};
 use crate::config::{FullEvery, Job};
 use crate::error::{Error, Result};
-use crate::progress::Progress;
-use crate::prune::{self, PruneOptions};
-use crate::repo_lock::{LockKind, LockOptions, RepoLock};
-use crate::repository::Repository;
 use crate::retention::{self, Item};
-use crate::ship::{ship, ShipOutcome, ShipRequest};
-use crate::Manifest;
+use backup_core::prune::{self, PruneOptions};
+use backup_core::FileType;
+use backup_core::Manifest;
+use backup_core::Progress;
+use backup_core::Repository;
+use backup_core::{ship, ShipOutcome, ShipRequest};
+use backup_core::{LockKind, LockOptions, RepoLock};
 
 /// What a job run did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -178,12 +178,12 @@ fn run_steps(
     report
         .locks_taken_over
         .extend_from_slice(shared.taken_over());
-    if let Some(note) = crate::adopt::resume(repo, &shared)?.and_then(|a| a.describe()) {
+    if let Some(note) = backup_core::adopt::resume(repo, &shared)?.and_then(|a| a.describe()) {
         report.notes.push(note);
     }
     catalog.sync(repo)?;
     let entries = catalog.snapshots()?;
-    let mut shipped: HashMap<u64, crate::Id> =
+    let mut shipped: HashMap<u64, backup_core::Id> =
         entries.iter().map(|e| (e.manifest.guid, e.id)).collect();
     for ds in &datasets {
         let mine: Vec<&Manifest> = entries
@@ -391,7 +391,7 @@ fn hold_base(
     job: &Job,
     zfs: &Zfs,
     ds: &DatasetName,
-    shipped: &HashMap<u64, crate::Id>,
+    shipped: &HashMap<u64, backup_core::Id>,
 ) -> Result<()> {
     let snaps = own_snapshots(job, zfs, ds)?;
     let Some(base) = snaps.iter().rev().find(|s| shipped.contains_key(&s.guid)) else {
@@ -418,7 +418,7 @@ fn source_retention(
     job: &Job,
     zfs: &Zfs,
     ds: &DatasetName,
-    shipped: &HashMap<u64, crate::Id>,
+    shipped: &HashMap<u64, backup_core::Id>,
     now: Timestamp,
     tz: &TimeZone,
 ) -> Result<Vec<String>> {
@@ -468,7 +468,7 @@ fn source_retention(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::manifest::for_test;
+    use backup_core::test_support::manifest as for_test;
 
     #[test]
     fn time_comes_from_the_name() {

@@ -10,11 +10,11 @@ use backup_zfs::{DatasetName, Zfs};
 use jiff::Timestamp;
 
 use crate::config::{DrillPick, DrillSpec, Job};
-use crate::error::{Error, Result};
-use crate::id::Id;
-use crate::progress::Progress;
-use crate::repository::Repository;
-use crate::Manifest;
+use crate::error::Result;
+use backup_core::Id;
+use backup_core::Manifest;
+use backup_core::Progress;
+use backup_core::Repository;
 
 use super::files;
 use super::probe::run_probe;
@@ -80,7 +80,7 @@ pub fn run(
         job: req.job.name.clone(),
         repository: repo.backend().location(),
         repository_id: repo.id().to_hex(),
-        host: crate::host::hostname(),
+        host: backup_zfs::host::hostname(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         zfs: zfs
             .dialect()
@@ -156,14 +156,14 @@ fn prepare(
     let mut size = 0;
     let mut chains = Vec::new();
     for (tid, m) in &targets {
-        let chain = crate::chain::resolve(all, tid)?;
+        let chain = backup_core::resolve_chain(all, tid)?;
         size += chain.iter().map(|(_, m)| m.stream_len).sum::<u64>();
         report.datasets.push(planned(req, m, *tid, &chain));
         chains.push(chain.iter().map(|(id, _)| *id).collect());
     }
     report.scratch.leftovers_removed = remove_leftovers(zfs, &req.spec.scratch, &req.work_dir)?;
     if req.stop.load(Ordering::Relaxed) {
-        return Err(Error::Interrupted);
+        return Err(backup_core::Error::Interrupted.into());
     }
     let pool_size = (size.saturating_mul(4)).max(MIN_POOL_BYTES);
     let scratch = ScratchSpace::create(zfs, &req.spec.scratch, &req.work_dir, id, pool_size)?;

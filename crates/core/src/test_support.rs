@@ -1,0 +1,93 @@
+//! Fixtures for the tests of crates built on the engine (compiled only for
+//! this crate's tests and with the `test-support` feature, which release
+//! builds do not enable).
+
+use std::sync::Arc;
+
+use crate::backend::MemoryBackend;
+use crate::format::config::ChunkerParams;
+use crate::format::manifest::{BaseRef, Manifest, ShipStats};
+use crate::keyslot::KdfParams;
+use crate::repository::{InitOptions, Repository};
+
+/// A manifest with everything but its identity empty, for tests.
+pub fn manifest(dataset: &str, snapshot: &str, guid: u64, base: Option<u64>) -> Manifest {
+    Manifest {
+        version: crate::format::manifest::VERSION,
+        dataset: dataset.into(),
+        snapshot: snapshot.into(),
+        guid,
+        createtxg: guid,
+        creation: 0,
+        base: base.map(|g| BaseRef {
+            guid: g,
+            snapshot: String::new(),
+        }),
+        layout: crate::format::manifest::LAYOUT_RECORDS.into(),
+        send_flags: vec![],
+        stream_len: 0,
+        stream_digest: String::new(),
+        meta_chunks: vec![],
+        data_chunks: vec![],
+        stats: ShipStats::default(),
+        host: "test".into(),
+        zfs: "test".into(),
+        tool_version: "test".into(),
+        shipped_at: 0,
+        files: None,
+        volume: None,
+    }
+}
+
+/// Key derivation costs that make a test repository open at once.
+pub const CHEAP: KdfParams = KdfParams {
+    memory_kib: 64,
+    iterations: 1,
+    parallelism: 1,
+};
+
+/// Repository settings for tests: cheap keys, small chunks and packs.
+pub fn small_opts() -> InitOptions {
+    let mut o = InitOptions {
+        kdf: CHEAP,
+        ..Default::default()
+    };
+    o.config.chunker = ChunkerParams {
+        min: 4 * 1024,
+        avg: 16 * 1024,
+        max: 64 * 1024,
+    };
+    o.config.pack_size = 256 * 1024;
+    o
+}
+
+/// A byte stream shaped like a zfs send stream: BEGIN record, payload, END record.
+pub fn fake_stream(payload: &[u8]) -> Vec<u8> {
+    let mut s = vec![0u8; 312];
+    s[8..16].copy_from_slice(&0x2F5B_ACBACu64.to_le_bytes());
+    s.extend_from_slice(payload);
+    let mut end = vec![0u8; 312];
+    end[0] = 5;
+    s.extend_from_slice(&end);
+    s
+}
+
+/// `n` bytes of a seeded xorshift sequence: incompressible and repeatable.
+pub fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A fresh repository on the in-memory backend, with cheap settings.
+pub fn test_repo() -> (Arc<MemoryBackend>, Repository) {
+    let backend = Arc::new(MemoryBackend::new());
+    let repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    (backend, repo)
+}

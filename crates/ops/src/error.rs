@@ -1,0 +1,104 @@
+//! The application's error type: what jobs, drills, schedules, the catalog
+//! and unit installation add to the engine's [`backup_core::Error`], which
+//! it wraps unchanged.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the application layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The engine failed: storage, format, crypto, ship, restore, check.
+    #[error(transparent)]
+    Core(#[from] backup_core::Error),
+    /// A zfs command run by the application itself (snapshots, scratch
+    /// space, source retention) failed.
+    #[error(transparent)]
+    Zfs(#[from] backup_zfs::ZfsError),
+    /// Invalid parameters or configuration given by the caller.
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: String, reason: String },
+    /// Reading or writing a local file failed.
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The local catalog (an SQLite cache) failed.
+    #[error("catalog {path}")]
+    Catalog {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    /// The catalog was written by a newer version of backup.
+    #[error("catalog {path} has schema version {found}, which this build (schema {known}) does not know; it is only a cache: delete it, and the next command rebuilds it")]
+    CatalogVersion {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+
+    /// No drill recorded in the catalog has this id, or an id starting with it.
+    #[error("no drill in catalog {} has the id {query:?} or an id starting with it", catalog.display())]
+    DrillNotFound { query: String, catalog: PathBuf },
+
+    /// The text is the start of several drills' ids.
+    #[error("{query:?} matches {count} drills ({}{}); give a longer id", ids.join(", "), if *count > ids.len() { ", ..." } else { "" })]
+    DrillAmbiguous {
+        query: String,
+        count: usize,
+        /// The first few of them, newest first.
+        ids: Vec<String>,
+    },
+
+    /// Another process holds a lock.
+    #[error("{what} is already running ({holder}); not starting a second run")]
+    Locked { what: String, holder: String },
+
+    /// A job's hook failed; the job stopped there.
+    #[error("{which} hook of job {job} failed: {reason} (command: {command})")]
+    Hook {
+        job: String,
+        which: &'static str,
+        command: String,
+        reason: String,
+    },
+}
+
+/// Shorthand for the application's results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Damaged stored bytes; an engine error, so that it counts as damage
+    /// wherever the engine's does.
+    pub(crate) fn corrupt(object: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::Core(backup_core::Error::Corrupt {
+            object: object.into(),
+            reason: reason.into(),
+        })
+    }
+
+    /// True if the error means the repository's data is damaged (see
+    /// [`backup_core::Error::is_integrity`]).
+    pub fn is_integrity(&self) -> bool {
+        matches!(self, Error::Core(e) if e.is_integrity())
+    }
+
+    /// The engine's error, if this is one.
+    pub fn core(&self) -> Option<&backup_core::Error> {
+        match self {
+            Error::Core(e) => Some(e),
+            _ => None,
+        }
+    }
+}
