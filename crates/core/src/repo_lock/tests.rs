@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::tests::test_repo;
+use crate::test_support::test_repo;
 
 fn quick() -> LockOptions {
     LockOptions {
