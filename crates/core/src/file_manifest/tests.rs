@@ -138,7 +138,7 @@ fn store_and_load_round_trip_dedup_and_detect_damage() {
     assert_eq!(backend.list(FileType::Pack).unwrap().len(), packs);
 
     // From a fresh open: the index segments were written.
-    let reopened = crate::Repository::open(backend.clone(), b"pw").unwrap();
+    let reopened = crate::repository::Repository::open(backend.clone(), b"pw").unwrap();
     assert_eq!(load_file_list(&reopened, &r, "p/d@s").unwrap(), big);
 
     // A wrong digest in the reference is an integrity error naming the snapshot.

@@ -24,7 +24,7 @@ use crate::workers::workers;
 /// Adjacent blobs of one pack are fetched in one read of at most this size.
 const MAX_RUN: u64 = 16 * 1024 * 1024;
 
-/// The most runs one reader reads at once, however many transfers the
+/// The most runs one `read_chunks` reads at once, however many transfers the
 /// backend allows: each holds up to `MAX_RUN` bytes twice (read, and waiting).
 const READ_AHEAD: usize = 4;
 

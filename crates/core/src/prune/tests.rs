@@ -1,3 +1,6 @@
+//! Prune: plans and their sizes, what a prune removes and keeps, a prune
+//! stopped at any step, and refusals when the repository is damaged.
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 

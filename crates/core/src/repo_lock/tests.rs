@@ -1,3 +1,5 @@
+//! Repository locks: taking, waiting, stale and foreign locks, removal.
+
 use std::time::Duration;
 
 use super::*;
