@@ -1,5 +1,6 @@
-//! Walk, compare, encoding and storage of file lists, on temporary
-//! directories and the in-memory backend.
+//! Walking and comparing trees, on temporary directories; the fixtures
+//! (`populate`, `sample`, `file`, `list`) serve the encoding and
+//! file-manifest tests too.
 
 use std::ffi::OsStr;
 use std::fs;
