@@ -12,7 +12,8 @@ use std::process::{Child, Output};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use backup_core::filelist::{compare, load, walk, FileList};
+use backup_core::filelist::{compare, walk, FileList};
+use backup_core::load_file_list;
 use backup_core::{LocalBackend, Manifest, Repository};
 use backup_zfs::{DatasetName, SnapshotName};
 
@@ -36,7 +37,7 @@ fn manifest_of(repo: &Repository, snap: &SnapshotName) -> Manifest {
 fn file_list_of(repo: &Repository, snap: &SnapshotName) -> FileList {
     let m = manifest_of(repo, snap);
     let files = m.files.as_ref().expect("a file manifest was recorded");
-    load(repo, files, &m.full_name()).unwrap()
+    load_file_list(repo, files, &m.full_name()).unwrap()
 }
 
 /// What the snapshot holds, walked through a clone of our own.
@@ -352,7 +353,7 @@ fn prune_keeps_file_manifests_and_check_reads_them() {
     assert!(!kept.is_empty());
     for (_, m) in &kept {
         let files = m.files.as_ref().expect("recorded");
-        let list = load(&repo, files, &m.full_name()).unwrap();
+        let list = load_file_list(&repo, files, &m.full_name()).unwrap();
         assert!(list.get(b"run2-49").is_some());
     }
     let out = env.backup(["check", "--read-data", "--json"]);

@@ -16,10 +16,8 @@
 
 use std::collections::HashSet;
 
-use crate::backend::FileType;
 use crate::error::Result;
 use crate::format::index::PackBlobs;
-use crate::format::pack::{self, Entry};
 use crate::id::Id;
 use crate::repo_lock::RepoLock;
 use crate::repository::Repository;
@@ -34,43 +32,17 @@ pub struct Adopted {
     pub unreadable: Vec<String>,
 }
 
-/// Reads a pack's blob list from its own trailer.
-pub(crate) fn read_trailer(repo: &Repository, name: &str, size: u64) -> Result<Vec<Entry>, String> {
-    let b = repo.backend();
-    let min = (pack::HEADER_LEN + pack::FOOTER_LEN) as u64;
-    if size < min {
-        return Err(format!("it is {size} bytes, too short to be a pack"));
-    }
-    let footer = b
-        .read_range(
-            FileType::Pack,
-            name,
-            size - pack::FOOTER_LEN as u64,
-            pack::FOOTER_LEN as u64,
-        )
-        .map_err(|e| e.to_string())?;
-    let tlen = u64::from(pack::footer_trailer_len(&footer)?);
-    let tstart = (size - pack::FOOTER_LEN as u64)
-        .checked_sub(tlen)
-        .filter(|s| *s >= pack::HEADER_LEN as u64)
-        .ok_or("trailer length exceeds the pack")?;
-    let sealed = b
-        .read_range(FileType::Pack, name, tstart, tlen)
-        .map_err(|e| e.to_string())?;
-    pack::parse_trailer(repo.keys(), &sealed, tstart)
-}
-
 /// Indexes every pack that is in the repository but in no index segment.
 pub fn adopt_unindexed_packs(repo: &mut Repository) -> Result<Adopted> {
     let indexed: HashSet<Id> = repo.index().packs().iter().copied().collect();
     let mut found = Vec::new();
     let mut out = Adopted::default();
-    for (name, size) in repo.backend().list(FileType::Pack)? {
+    for (name, size) in repo.packs().list_packs()? {
         let Ok(id) = name.parse::<Id>() else { continue };
         if indexed.contains(&id) {
             continue;
         }
-        match read_trailer(repo, &name, size) {
+        match repo.packs().read_trailer(&name, size) {
             Ok(entries) => {
                 out.packs += 1;
                 out.bytes += entries.iter().map(|e| u64::from(e.length)).sum::<u64>();
@@ -79,10 +51,7 @@ pub fn adopt_unindexed_packs(repo: &mut Repository) -> Result<Adopted> {
             Err(why) => out.unreadable.push(format!("pack {name}: {why}")),
         }
     }
-    for batch in found.chunks(crate::ingest::CHECKPOINT_PACKS) {
-        repo.write_index_segment(batch)?;
-        repo.index_packs(batch);
-    }
+    repo.packs_mut().index_packs(&found)?;
     Ok(out)
 }
 
@@ -113,5 +82,71 @@ impl Adopted {
             ));
         }
         (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::backend::{Backend, FileType, MemoryBackend};
+    use crate::check::{check, CheckOptions};
+    use crate::progress::NoProgress;
+    use crate::ship::ship_stream;
+    use crate::test_support::{
+        fake_stream, pool_ds_manifest as manifest, pseudo_random, small_opts,
+    };
+
+    #[test]
+    fn packs_of_an_interrupted_ship_are_adopted_and_not_uploaded_again() {
+        let backend = Arc::new(MemoryBackend::new());
+        let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+        let data = fake_stream(&pseudo_random(3_000_000, 11));
+        ship_stream(
+            &mut repo,
+            data.as_slice(),
+            manifest("a", 1, None),
+            &NoProgress,
+        )
+        .unwrap();
+        let packs = backend.list(FileType::Pack).unwrap();
+        assert!(packs.len() > 8, "several checkpoints: {}", packs.len());
+        // As if the ship had died before any segment and its manifest: only
+        // the packs are left, plus a junk pack that must be left alone.
+        for (name, _) in backend.list(FileType::Index).unwrap() {
+            backend.remove(FileType::Index, &name).unwrap();
+        }
+        for (name, _) in backend.list(FileType::Snapshot).unwrap() {
+            backend.remove(FileType::Snapshot, &name).unwrap();
+        }
+        backend
+            .write(FileType::Pack, &"ee".repeat(32), b"not a pack at all")
+            .unwrap();
+        let mut repo = Repository::open(backend.clone(), b"pw").unwrap();
+        assert!(repo.index().is_empty());
+        let adopted = adopt_unindexed_packs(&mut repo).unwrap();
+        assert_eq!(adopted.packs, packs.len());
+        assert_eq!(adopted.unreadable.len(), 1, "{adopted:?}");
+        assert!(adopted.unreadable[0].contains(&"ee".repeat(32)));
+        // The same stream again stores nothing new.
+        let before = backend.list(FileType::Pack).unwrap().len();
+        ship_stream(
+            &mut repo,
+            data.as_slice(),
+            manifest("a", 1, None),
+            &NoProgress,
+        )
+        .unwrap();
+        assert_eq!(backend.list(FileType::Pack).unwrap().len(), before);
+        // And a reopened repository sees the adopted packs in its index.
+        let repo = Repository::open(backend, b"pw").unwrap();
+        assert_eq!(repo.index().packs().len(), packs.len());
+        let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
+        assert!(
+            r.errors.iter().all(|e| e.contains(&"ee".repeat(32))),
+            "{:?}",
+            r.errors
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! guid. Pure functions over manifests.
 
 use crate::error::{Error, Result};
+use crate::format::manifest::Manifest;
 use crate::id::Id;
-use crate::Manifest;
 
 /// The streams to apply, in order, to restore `target`: the full stream
 /// first, `target` last. A base is found by guid, preferring a manifest of

@@ -6,13 +6,14 @@ use std::collections::{HashMap, HashSet};
 use crate::backend::FileType;
 use crate::chain;
 use crate::error::{Error, Result};
-use crate::filelist::load;
-use crate::format::pack;
-use crate::format::{blob, index::PackBlobs};
+use crate::file_manifest::load_file_list;
+use crate::format::index::PackBlobs;
+use crate::format::manifest::Manifest;
 use crate::id::Id;
 use crate::keyslot::KeySlot;
+use crate::pack_store::BlobVerdict;
 use crate::progress::Progress;
-use crate::repository::{check_name, Repository};
+use crate::repository::Repository;
 
 /// What to check.
 #[derive(Clone, Copy, Debug, Default)]
@@ -70,14 +71,15 @@ pub fn check(
     }
 
     // Index segments, and the packs they name.
+    let store = repo.packs();
     let mut segments: Vec<PackBlobs> = Vec::new();
-    for (name, _) in backend.list(FileType::Index)? {
-        match repo.read_index_segment(&name) {
+    for name in store.segment_names()? {
+        match store.read_index_segment(&name) {
             Ok(s) => segments.extend(s),
             Err(e) => r.errors.push(e.to_string()),
         }
     }
-    let stored: HashMap<String, u64> = backend.list(FileType::Pack)?.into_iter().collect();
+    let stored: HashMap<String, u64> = store.list_packs()?.into_iter().collect();
     let mut bad_chunks: HashSet<Id> = HashSet::new();
     let mut indexed: HashSet<Id> = HashSet::new();
     for seg in &segments {
@@ -114,7 +116,7 @@ pub fn check(
         }
     }
     r.snapshots = manifests.len();
-    let label = |id: &Id, m: &crate::Manifest| format!("{} ({})", m.full_name(), id.short());
+    let label = |id: &Id, m: &Manifest| format!("{} ({})", m.full_name(), id.short());
     for (id, m) in &manifests {
         let missing = m.all_chunks().filter(|c| !repo.index().contains(c)).count();
         if missing > 0 {
@@ -152,7 +154,7 @@ pub fn check(
                 ));
             } else if p >= 100.0 && files.chunks.iter().all(|c| repo.index().contains(c)) {
                 // Every blob was read; also check the whole: length, digest, decoding.
-                match load(repo, files, &label(id, m)) {
+                match load_file_list(repo, files, &label(id, m)) {
                     Ok(_) => r.file_manifests_read += 1,
                     Err(e) => r.errors.push(e.to_string()),
                 }
@@ -177,7 +179,7 @@ pub fn check(
 
 /// Compares a pack's own trailer with what the index says it holds.
 fn check_trailer(repo: &Repository, name: &str, size: u64, seg: &PackBlobs) -> Result<(), String> {
-    let entries = crate::adopt::read_trailer(repo, name, size)?;
+    let entries = repo.packs().read_trailer(name, size)?;
     let mut listed: Vec<_> = seg.entries.clone();
     let mut own = entries;
     listed.sort_by_key(|e| e.offset);
@@ -213,7 +215,7 @@ fn read_data(
     progress.begin("read data", None);
     for pack_id in chosen {
         let name = pack_id.to_hex();
-        let bytes = match repo.backend().read(FileType::Pack, &name) {
+        let back = match repo.packs().read_back(&name) {
             Ok(b) => b,
             Err(e) => {
                 r.errors.push(e.to_string());
@@ -221,22 +223,21 @@ fn read_data(
             }
         };
         r.packs_read += 1;
-        r.bytes_read += bytes.len() as u64;
-        progress.advance(bytes.len() as u64);
-        if let Err(e) = check_name("pack", &name, &bytes) {
+        r.bytes_read += back.len;
+        progress.advance(back.len);
+        if let Err(e) = back.name {
             r.errors.push(e.to_string());
         }
-        let entries = match pack::parse(repo.keys(), &bytes) {
-            Ok(e) => e,
+        let blobs = match back.blobs {
+            Ok(b) => b,
             Err(reason) => {
                 r.errors.push(format!("pack {name}: {reason}"));
                 continue;
             }
         };
-        for e in entries {
-            let b = &bytes[e.offset as usize..(e.offset + e.length) as usize];
+        for BlobVerdict { entry: e, damage } in blobs {
             r.blobs_read += 1;
-            if let Err(reason) = blob::decode(repo.keys(), b, Some(&e.id)) {
+            if let Some(reason) = damage {
                 r.errors.push(format!(
                     "pack {name}: blob at offset {}: {reason}",
                     e.offset
@@ -247,4 +248,75 @@ fn read_data(
     }
     progress.end();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::backend::{Backend, FileType, MemoryBackend};
+    use crate::progress::NoProgress;
+    use crate::ship::ship_stream;
+    use crate::test_support::{
+        fake_stream, pool_ds_manifest as manifest, pseudo_random, restored, small_opts,
+    };
+
+    #[test]
+    fn damaged_pack_is_found_by_check_and_fails_restore() {
+        let backend = Arc::new(MemoryBackend::new());
+        let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+        let data = fake_stream(&pseudo_random(600_000, 3));
+        let id = ship_stream(
+            &mut repo,
+            data.as_slice(),
+            manifest("a", 1, None),
+            &NoProgress,
+        )
+        .unwrap();
+        let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
+        backend.tamper(FileType::Pack, &pack, |b| b[100] ^= 0x20);
+
+        let structure = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
+        assert!(
+            structure.ok(),
+            "a flipped data byte is only visible when reading data"
+        );
+        let r = check(
+            &repo,
+            CheckOptions {
+                read_data_percent: Some(100.0),
+            },
+            &NoProgress,
+        )
+        .unwrap();
+        assert!(!r.ok());
+        assert!(r.errors.iter().any(|e| e.contains(&pack)), "{:?}", r.errors);
+        assert_eq!(r.damaged_snapshots.len(), 1);
+        let e = restored(&repo, &id).unwrap_err();
+        assert!(e.is_integrity(), "{e}");
+        assert!(e.to_string().contains("pool/ds@a"), "{e}");
+    }
+
+    #[test]
+    fn missing_pack_is_named() {
+        let backend = Arc::new(MemoryBackend::new());
+        let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+        let data = fake_stream(&pseudo_random(300_000, 4));
+        let id = ship_stream(
+            &mut repo,
+            data.as_slice(),
+            manifest("a", 1, None),
+            &NoProgress,
+        )
+        .unwrap();
+        let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
+        backend.remove(FileType::Pack, &pack).unwrap();
+        let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
+        assert!(r
+            .errors
+            .iter()
+            .any(|e| e.contains(&pack) && e.contains("missing")));
+        assert!(restored(&repo, &id).is_err());
+    }
 }

@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::error::{Error, Result};
+
 /// A 32-byte identifier, shown and stored as 64 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(pub [u8; 32]);
@@ -40,6 +42,18 @@ impl Id {
     pub fn from_slice(b: &[u8]) -> Option<Id> {
         <[u8; 32]>::try_from(b).ok().map(Id)
     }
+}
+
+/// Content-addressed objects must hash to their names: `kind` and `name`
+/// go into the error.
+pub(crate) fn check_name(kind: &str, name: &str, bytes: &[u8]) -> Result<()> {
+    if Id::of_bytes(bytes).to_hex() != name {
+        return Err(Error::corrupt(
+            format!("{kind} {name}"),
+            "content does not match its name",
+        ));
+    }
+    Ok(())
 }
 
 /// The text is not 64 hex digits.

@@ -18,28 +18,22 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-use crossbeam_channel::{bounded, Receiver};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use fastcdc::v2020::{Normalization, StreamCDC};
 
-use crate::backend::FileType;
 use crate::error::{Error, Result};
-use crate::format::blob;
 use crate::format::index::PackBlobs;
 use crate::format::manifest::ShipStats;
-use crate::format::pack::{Entry, PackWriter};
 use crate::id::Id;
+use crate::pack_store::{PackStore, SealedPack};
 use crate::pipe::{pipe, PipeWriter};
 use crate::progress::Progress;
 use crate::records::{Lane, Splitter};
 use crate::repository::Repository;
 use crate::stream_check::StreamCheck;
-
-/// Packs written between two index checkpoints, so an interrupted ship
-/// leaves most of its work indexed and a later ship does not upload it again.
-pub(crate) const CHECKPOINT_PACKS: usize = 8;
+use crate::workers::workers;
 
 /// What ingesting a stream produced.
 #[derive(Debug)]
@@ -65,13 +59,6 @@ struct Done {
     blob: Option<Vec<u8>>,
 }
 
-/// Number of worker threads for CPU-bound stages.
-pub(crate) fn workers() -> usize {
-    thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 8)
-}
-
 /// Reads `reader` to its end, splits it into the lanes of the `records`
 /// layout, and stores every chunk not yet stored. The new packs are indexed
 /// (segments written) before this returns; no manifest is written: that is
@@ -93,7 +80,7 @@ pub(crate) fn ingest<R: Read + Send>(
 
     // The first real failure wins; `Interrupted` only means a neighbour stopped.
     let packs = stored.packs?;
-    repo.index_packs(&packs);
+    repo.packs_mut().record(&packs);
     let (check, digest) = split?;
     stored.cut?;
     let (lanes, stats) = stored.packed?;
@@ -119,7 +106,7 @@ pub(crate) fn ingest_bytes<R: Read + Send>(
 ) -> Result<(Vec<Id>, ShipStats)> {
     let stored = store_lanes(repo, vec![reader], what);
     let packs = stored.packs?;
-    repo.index_packs(&packs);
+    repo.packs_mut().record(&packs);
     stored.cut?;
     let (mut lanes, stats) = stored.packed?;
     Ok((lanes.pop().ok_or(Error::Interrupted)?, stats))
@@ -137,17 +124,17 @@ struct Stored {
 }
 
 /// Cuts each lane by FastCDC and stores its chunks: N workers (keyed hash,
-/// dedup lookup, zstd, seal), the packer on this thread, an uploader
-/// thread writing packs and index segments.
+/// dedup lookup, zstd, seal), the packer on this thread, the pack store's
+/// uploader thread writing packs and index segments.
 fn store_lanes<L: Read + Send>(repo: &Repository, lanes: Vec<L>, what: &str) -> Stored {
     let n = workers();
     let lane_count = lanes.len();
     let (work_tx, work_rx) = bounded::<Work>(2 * n);
     let (done_tx, done_rx) = bounded::<Done>(2 * n);
-    let (pack_tx, pack_rx) = bounded::<(Id, Vec<u8>, Vec<Entry>)>(1);
-    let r = repo;
-    let keys = r.keys();
-    let cfg = r.config().clone();
+    let (pack_tx, pack_rx) = bounded::<SealedPack>(1);
+    let keys = repo.keys();
+    let store = repo.packs();
+    let cfg = repo.config().clone();
     let seed = keys.chunker_seed();
 
     thread::scope(|s| {
@@ -182,8 +169,7 @@ fn store_lanes<L: Read + Send>(repo: &Repository, lanes: Vec<L>, what: &str) -> 
             s.spawn(move || {
                 for Work { lane, seq, data } in work_rx {
                     let id = keys.chunk_id(&data);
-                    let blob =
-                        (!r.index().contains(&id)).then(|| blob::encode(keys, id, &data, level));
+                    let blob = (!store.contains(&id)).then(|| store.seal_blob(id, &data, level));
                     let raw_len = data.len() as u32;
                     if done_tx
                         .send(Done {
@@ -201,90 +187,14 @@ fn store_lanes<L: Read + Send>(repo: &Repository, lanes: Vec<L>, what: &str) -> 
             });
         }
         drop((work_rx, done_tx));
-        let uploader = s.spawn(move || upload_packs(r, pack_rx));
+        let uploader = s.spawn(move || store.upload(pack_rx));
 
-        let packed = pack_blobs(done_rx, pack_tx, r, cfg.pack_size as usize, lane_count);
+        let packed = pack_blobs(done_rx, pack_tx, store, cfg.pack_size as usize, lane_count);
         let cut: Result<()> = chunkers
             .into_iter()
             .try_for_each(|c| c.join().expect("chunker thread panicked"));
         let packs = uploader.join().expect("uploader thread panicked");
         Stored { packs, cut, packed }
-    })
-}
-
-/// Writes the packer's packs, `transfers()` at a time, and indexes them:
-/// after every `CHECKPOINT_PACKS` durable packs, and once at the end, a
-/// segment lists packs whose writes have returned. When one write fails the
-/// others finish what they hold and take nothing new, and the packs already
-/// durable are still indexed, so a later ship does not upload them again.
-fn upload_packs(
-    r: &Repository,
-    pack_rx: Receiver<(Id, Vec<u8>, Vec<Entry>)>,
-) -> Result<Vec<PackBlobs>> {
-    let transfers = r.backend().transfers().max(1);
-    let failed = AtomicBool::new(false);
-    let (durable_tx, durable_rx) = bounded::<PackBlobs>(transfers);
-    thread::scope(|s| {
-        let mut writers = Vec::new();
-        for _ in 0..transfers {
-            let (pack_rx, durable_tx, failed) = (pack_rx.clone(), durable_tx.clone(), &failed);
-            writers.push(s.spawn(move || -> Result<()> {
-                for (id, bytes, entries) in pack_rx {
-                    if failed.load(Ordering::SeqCst) {
-                        return Err(Error::Interrupted);
-                    }
-                    if let Err(e) = r.backend().write(FileType::Pack, &id.to_hex(), &bytes) {
-                        failed.store(true, Ordering::SeqCst);
-                        return Err(e);
-                    }
-                    drop(bytes);
-                    if durable_tx.send(PackBlobs { pack: id, entries }).is_err() {
-                        return Err(Error::Interrupted);
-                    }
-                }
-                Ok(())
-            }));
-        }
-        drop((pack_rx, durable_tx));
-        let mut all = Vec::new();
-        let mut unindexed = 0;
-        let mut indexed = Ok(());
-        for p in durable_rx {
-            all.push(p);
-            // Test hook: the fault tests stop the server here.
-            crate::pause::pause_until_released(&format!("pack-written-{}", all.len()), "");
-            unindexed += 1;
-            if unindexed == CHECKPOINT_PACKS && indexed.is_ok() {
-                indexed = r
-                    .write_index_segment(&all[all.len() - unindexed..])
-                    .map(|_| ());
-                if indexed.is_err() {
-                    failed.store(true, Ordering::SeqCst);
-                }
-                unindexed = 0;
-            }
-        }
-        if unindexed > 0 && indexed.is_ok() {
-            indexed = r
-                .write_index_segment(&all[all.len() - unindexed..])
-                .map(|_| ());
-        }
-        // The first real failure: a write's, else the index's.
-        let mut first = None;
-        for w in writers {
-            match w.join().expect("pack writer panicked") {
-                Err(Error::Interrupted) | Ok(()) => {}
-                Err(e) => {
-                    first.get_or_insert(e);
-                }
-            }
-        }
-        match (first, indexed) {
-            (Some(e), _) => Err(e),
-            (None, Err(e)) => Err(e),
-            (None, Ok(())) if failed.load(Ordering::SeqCst) => Err(Error::Interrupted),
-            (None, Ok(())) => Ok(all),
-        }
     })
 }
 
@@ -326,16 +236,16 @@ fn split_stream<R: Read>(
 /// Collects worker results into packs (in arrival order) and each lane's
 /// chunk list (in stream order).
 fn pack_blobs(
-    done_rx: crossbeam_channel::Receiver<Done>,
-    pack_tx: crossbeam_channel::Sender<(Id, Vec<u8>, Vec<Entry>)>,
-    repo: &Repository,
+    done_rx: Receiver<Done>,
+    pack_tx: Sender<SealedPack>,
+    store: &PackStore,
     pack_size: usize,
     lane_count: usize,
 ) -> Result<(Vec<Vec<Id>>, ShipStats)> {
     let mut lanes: Vec<Vec<Option<Id>>> = vec![Vec::new(); lane_count];
     let mut seen = HashSet::new();
     let mut stats = ShipStats::default();
-    let mut pack = PackWriter::new();
+    let mut packer = store.packer(pack_size);
     for d in done_rx {
         let chunks = &mut lanes[d.lane];
         if chunks.len() <= d.seq {
@@ -350,16 +260,12 @@ fn pack_blobs(
         stats.new_chunks += 1;
         stats.new_raw_bytes += u64::from(d.raw_len);
         stats.new_stored_bytes += b.len() as u64;
-        pack.add(d.id, &b, d.raw_len);
-        if pack.len() >= pack_size {
-            let full = std::mem::take(&mut pack).finish(repo.keys());
+        if let Some(full) = packer.add(d.id, &b, d.raw_len) {
             pack_tx.send(full).map_err(|_| Error::Interrupted)?;
         }
     }
-    if !pack.is_empty() {
-        pack_tx
-            .send(pack.finish(repo.keys()))
-            .map_err(|_| Error::Interrupted)?;
+    if let Some(last) = packer.finish() {
+        pack_tx.send(last).map_err(|_| Error::Interrupted)?;
     }
     let lanes = lanes
         .into_iter()

@@ -83,7 +83,7 @@ impl KeySlot {
             params,
             salt: hex::encode(salt),
             created: jiff::Timestamp::now().to_string(),
-            hostname: crate::host::hostname(),
+            hostname: backup_zfs::host::hostname(),
             sealed_master: hex::encode(sealed),
         })
     }

@@ -19,29 +19,32 @@
 //! assert_eq!(repo.id(), again.id());
 //! ```
 
-pub mod adopt;
+mod adopt;
 mod backend;
 mod chain;
 mod check;
 mod crypto;
 mod error;
+mod file_manifest;
 pub mod filelist;
 mod format;
-mod host;
 mod id;
 mod ingest;
 mod keyslot;
+mod pack_store;
 mod pause;
 mod pipe;
 mod progress;
-pub mod prune;
+mod prune;
 mod records;
 mod repo_lock;
 mod repository;
 mod restore;
 mod ship;
 mod stream_check;
+mod workers;
 
+pub use adopt::{adopt_unindexed_packs, resume, Adopted};
 pub use backend::{
     open, open_location, Backend, BackendOptions, FileType, LocalBackend, Location, MemoryBackend,
     RetryEvent, RetryNotify, RetryPolicy, S3Settings, SftpSettings, SftpTarget,
@@ -49,11 +52,13 @@ pub use backend::{
 pub use chain::{find as find_snapshot, resolve as resolve_chain};
 pub use check::{check, CheckOptions, CheckReport};
 pub use error::{Error, Result};
+pub use file_manifest::{load_file_list, store_file_list};
 pub use format::config::{ChunkerParams, ConfigBody};
 pub use format::manifest::{BaseRef, Manifest, ShipStats};
 pub use id::Id;
 pub use keyslot::{KdfParams, KeySlot};
 pub use progress::{NoProgress, Progress};
+pub use prune::{plan_prune, prune, PruneOptions, PrunePlan, Pruner};
 pub use repo_lock::{list_locks, remove_locks, LockInfo, LockKind, LockOptions, RepoLock};
 pub use repository::{InitOptions, Repository};
 pub use restore::restore_stream;
@@ -61,5 +66,3 @@ pub use ship::{choose_base, ship, ship_stream, ShipOutcome, ShipRequest};
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
-#[cfg(test)]
-mod tests;

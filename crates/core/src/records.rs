@@ -279,7 +279,7 @@ mod tests {
         let mut seed = 0x1234_5678_9abc_def1u64;
         let mut noise = |n: usize| -> Vec<u8> {
             seed += 2; // pseudo_random sets the low bit: step by 2 for new streams
-            crate::tests::pseudo_random(n, seed)
+            crate::test_support::pseudo_random(n, seed)
         };
         let mut cases = vec![good.clone(), Vec::new(), vec![1, 2, 3]];
         for cut in [1, 311, 312, 313, 700, good.len() - 1] {

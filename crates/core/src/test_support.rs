@@ -5,15 +5,19 @@
 use std::sync::Arc;
 
 use crate::backend::MemoryBackend;
+use crate::error::Result;
 use crate::format::config::ChunkerParams;
-use crate::format::manifest::{BaseRef, Manifest, ShipStats};
+use crate::format::manifest::{self, BaseRef, Manifest, ShipStats};
+use crate::id::Id;
 use crate::keyslot::KdfParams;
+use crate::progress::NoProgress;
 use crate::repository::{InitOptions, Repository};
+use crate::restore::restore_stream;
 
 /// A manifest with everything but its identity empty, for tests.
 pub fn manifest(dataset: &str, snapshot: &str, guid: u64, base: Option<u64>) -> Manifest {
     Manifest {
-        version: crate::format::manifest::VERSION,
+        version: manifest::VERSION,
         dataset: dataset.into(),
         snapshot: snapshot.into(),
         guid,
@@ -23,7 +27,7 @@ pub fn manifest(dataset: &str, snapshot: &str, guid: u64, base: Option<u64>) -> 
             guid: g,
             snapshot: String::new(),
         }),
-        layout: crate::format::manifest::LAYOUT_RECORDS.into(),
+        layout: manifest::LAYOUT_RECORDS.into(),
         send_flags: vec![],
         stream_len: 0,
         stream_digest: String::new(),
@@ -37,6 +41,19 @@ pub fn manifest(dataset: &str, snapshot: &str, guid: u64, base: Option<u64>) -> 
         files: None,
         volume: None,
     }
+}
+
+/// A manifest of `pool/ds@snapshot`, for tests.
+pub fn pool_ds_manifest(snapshot: &str, guid: u64, base: Option<u64>) -> Manifest {
+    manifest("pool/ds", snapshot, guid, base)
+}
+
+/// The stream of the snapshot `id`, restored and verified.
+pub fn restored(repo: &Repository, id: &Id) -> Result<Vec<u8>> {
+    let m = repo.read_manifest(id)?;
+    let mut out = Vec::new();
+    restore_stream(repo, &m, &mut out, &NoProgress)?;
+    Ok(out)
 }
 
 /// Key derivation costs that make a test repository open at once.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use backup_core::prune::PruneOptions;
+use backup_core::PruneOptions;
 use backup_ops::config::Job;
 use backup_ops::job::{forget, RunEnv};
 use jiff::tz::TimeZone;

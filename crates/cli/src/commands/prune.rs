@@ -1,7 +1,7 @@
 //! `backup prune`.
 
 use anyhow::Result;
-use backup_core::prune::{self, PruneOptions, PrunePlan};
+use backup_core::{plan_prune, prune, PruneOptions, PrunePlan};
 use backup_core::{LockKind, Repository};
 
 use crate::cli::{GlobalArgs, PruneArgs};
@@ -35,7 +35,7 @@ pub fn prune_repo(
     json: bool,
 ) -> Result<()> {
     let lock = context::lock(g, repo, LockKind::Exclusive, "prune")?;
-    let pruner = prune::plan(repo, opts)?;
+    let pruner = plan_prune(repo, opts)?;
     if json {
         println!("{}", serde_json::to_string_pretty(pruner.plan())?);
     } else {
@@ -45,7 +45,7 @@ pub fn prune_repo(
         return Ok(());
     }
     let progress = CliProgress::new(g.quiet || json);
-    let done = prune::execute(repo, pruner, &lock, &progress)?;
+    let done = prune(repo, pruner, &lock, &progress)?;
     let mut catalog = context::catalog(g, repo)?;
     catalog.sync(repo)?;
     if !json {

@@ -28,7 +28,7 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
     // Unlock first: a wrong passphrase must not leave a new snapshot behind.
     let mut repo = context::open_repo(g)?;
     let lock = context::lock(g, &repo, backup_core::LockKind::Shared, "ship")?;
-    if let Some(note) = backup_core::adopt::resume(&mut repo, &lock)?.and_then(|a| a.describe()) {
+    if let Some(note) = backup_core::resume(&mut repo, &lock)?.and_then(|a| a.describe()) {
         eprintln!("{note}");
     }
     let cat = context::synced_catalog(g, &repo)?;

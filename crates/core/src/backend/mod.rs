@@ -101,7 +101,7 @@ pub trait Backend: Send + Sync {
     /// Writes a whole object (see the durability contract).
     fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()>;
 
-    /// Reads a whole object; [`Error::Missing`](crate::Error::Missing) if absent.
+    /// Reads a whole object; [`Error::Missing`](crate::error::Error::Missing) if absent.
     fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>>;
 
     /// Reads `len` bytes at `offset`; a short object is an error.

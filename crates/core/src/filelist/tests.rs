@@ -1,5 +1,6 @@
-//! Walk, compare, encoding and storage of file lists, on temporary
-//! directories and the in-memory backend.
+//! Walking and comparing trees, on temporary directories; the fixtures
+//! (`populate`, `sample`, `file`, `list`) serve the encoding and
+//! file-manifest tests too.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -10,10 +11,9 @@ use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::*;
-use crate::backend::{Backend, FileType};
-use crate::tests::{pseudo_random, test_repo};
+use crate::test_support::pseudo_random;
 
-const NON_UTF8: &[u8] = b"caf\xe9 \xff";
+pub(crate) const NON_UTF8: &[u8] = b"caf\xe9 \xff";
 
 fn set_mtime(p: &Path, secs: u64, nanos: u32) {
     let t = UNIX_EPOCH + Duration::new(secs, nanos);
@@ -27,7 +27,7 @@ fn set_mtime(p: &Path, secs: u64, nanos: u32) {
 }
 
 /// A tree with every kind the walker knows (devices only as root).
-fn populate(root: &Path) -> bool {
+pub(crate) fn populate(root: &Path) -> bool {
     fs::create_dir_all(root.join("dir/sub")).unwrap();
     fs::write(root.join("dir/a.txt"), b"hello").unwrap();
     fs::write(root.join("big"), pseudo_random(3 << 20, 9)).unwrap();
@@ -161,7 +161,7 @@ fn an_unchanged_file_takes_its_digest_from_the_previous_list() {
     );
 }
 
-fn file(path: &str, content: &[u8]) -> Entry {
+pub(crate) fn file(path: &str, content: &[u8]) -> Entry {
     Entry {
         path: path.as_bytes().to_vec(),
         kind: Kind::File,
@@ -180,13 +180,13 @@ fn file(path: &str, content: &[u8]) -> Entry {
     }
 }
 
-fn list(entries: Vec<Entry>) -> FileList {
+pub(crate) fn list(entries: Vec<Entry>) -> FileList {
     let mut entries = entries;
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     FileList { entries }
 }
 
-fn sample() -> FileList {
+pub(crate) fn sample() -> FileList {
     let mut root = file("", b"");
     root.kind = Kind::Dir;
     root.size = 0;
@@ -274,97 +274,4 @@ fn compare_counts_everything_but_lists_only_cap() {
     assert_eq!(c.changed, 50);
     assert_eq!(c.changed_paths.len(), 2);
     assert_eq!(compare(&expected, &changed, 0).changed_paths.len(), 0);
-}
-
-#[test]
-fn encoding_round_trips_and_is_deterministic() {
-    let l = sample();
-    let bytes = encode(&l);
-    assert_eq!(&bytes[..4], b"BKFL");
-    assert_eq!(bytes[4], 1);
-    assert_eq!(u64::from_le_bytes(bytes[8..16].try_into().unwrap()), 6);
-    assert_eq!(decode(&bytes).unwrap(), l);
-    assert_eq!(encode(&l.clone()), bytes);
-    assert_eq!(
-        decode(&encode(&FileList::default())).unwrap(),
-        FileList::default()
-    );
-
-    let tmp = tempfile::tempdir().unwrap();
-    populate(tmp.path());
-    let walked = walk(tmp.path(), None).unwrap();
-    assert_eq!(decode(&encode(&walked)).unwrap(), walked);
-}
-
-#[test]
-fn decoding_refuses_garbage_with_a_reason() {
-    let good = encode(&sample());
-    for cut in 0..good.len() {
-        assert!(decode(&good[..cut]).is_err(), "cut at {cut} accepted");
-    }
-    let bad = |f: &dyn Fn(&mut Vec<u8>), why: &str| {
-        let mut b = good.clone();
-        f(&mut b);
-        let e = decode(&b).unwrap_err();
-        assert!(e.contains(why), "{e}");
-    };
-    bad(&|b| b[0] = b'X', "magic");
-    bad(&|b| b[4] = 2, "version 2");
-    bad(&|b| b[6] = 1, "reserved");
-    bad(&|b| b.push(0), "trailing");
-    bad(&|b| b[8] = 200, "cannot fit");
-    // The root entry's kind byte, then its flags: a digest on a directory.
-    bad(&|b| b[20] = 9, "unknown kind 9");
-    bad(&|b| b[21] = 4, "do not fit");
-    bad(&|b| b[21] = 0x80, "unknown flags");
-    // Two entries out of order.
-    let mut l = sample();
-    l.entries.swap(1, 2);
-    let e = decode(&encode(&l)).unwrap_err();
-    assert!(e.contains("is not after"), "{e}");
-    let mut l = sample();
-    l.entries[1].mtime_nsec = 1_000_000_000;
-    assert!(decode(&encode(&l)).unwrap_err().contains("nanoseconds"));
-}
-
-#[test]
-fn store_and_load_round_trip_dedup_and_detect_damage() {
-    let (backend, mut repo) = test_repo();
-    // A list big enough for several chunks (16 KiB average in tests).
-    let big = list(
-        (0..3000u32)
-            .map(|i| file(&format!("dir/file number {i:05}"), &i.to_le_bytes()))
-            .collect(),
-    );
-    let r = store(&mut repo, &big, "clone", 1.5).unwrap();
-    assert!(r.chunks.len() > 3, "{} chunks", r.chunks.len());
-    assert_eq!(
-        (r.entries, r.bytes, r.view.as_str()),
-        (3000, 3000 * 4, "clone")
-    );
-    assert_eq!(r.len, encode(&big).len() as u64);
-    assert_eq!(load(&repo, &r, "p/d@s").unwrap(), big);
-
-    // The same list again stores nothing.
-    let packs = backend.list(FileType::Pack).unwrap().len();
-    let again = store(&mut repo, &big, "clone", 2.0).unwrap();
-    assert_eq!(again.chunks, r.chunks);
-    assert_eq!(backend.list(FileType::Pack).unwrap().len(), packs);
-
-    // From a fresh open: the index segments were written.
-    let reopened = crate::Repository::open(backend.clone(), b"pw").unwrap();
-    assert_eq!(load(&reopened, &r, "p/d@s").unwrap(), big);
-
-    // A wrong digest in the reference is an integrity error naming the snapshot.
-    let mut wrong = r.clone();
-    wrong.digest = "00".repeat(32);
-    let e = load(&repo, &wrong, "p/d@s").unwrap_err();
-    assert!(e.is_integrity() && e.to_string().contains("p/d@s"), "{e}");
-
-    // A flipped byte in a stored chunk.
-    let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
-    backend.tamper(FileType::Pack, &pack, |b| b[100] ^= 0x20);
-    let e = load(&repo, &r, "p/d@s").unwrap_err();
-    assert!(e.is_integrity(), "{e}");
-    assert!(e.to_string().contains("p/d@s"), "{e}");
 }

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::file_list::{FileListRef, VolumeDigest};
 use crate::crypto::{Keys, ObjectType};
-use crate::filelist::{FileListRef, VolumeDigest};
 use crate::id::Id;
 
 /// Manifest format version written by this build.

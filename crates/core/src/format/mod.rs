@@ -3,6 +3,7 @@
 
 pub mod blob;
 pub mod config;
+pub mod file_list;
 pub mod index;
 pub mod manifest;
 pub mod pack;
@@ -11,3 +12,6 @@ pub mod pack;
 pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,12 +1,20 @@
+//! Prune: plans and their sizes, what a prune removes and keeps, a prune
+//! stopped at any step, and refusals when the repository is damaged.
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::*;
-use crate::backend::{Backend, MemoryBackend};
+use crate::backend::{Backend, FileType, MemoryBackend};
+use crate::check::{check, CheckOptions};
+use crate::format::blob;
+use crate::format::pack::PackWriter;
 use crate::progress::NoProgress;
 use crate::repo_lock::{LockKind, LockOptions};
-use crate::tests::{fake_stream, manifest, pseudo_random, restored, small_opts};
-use crate::{check, ship_stream, CheckOptions};
+use crate::ship::ship_stream;
+use crate::test_support::{
+    fake_stream, pool_ds_manifest as manifest, pseudo_random, restored, small_opts,
+};
 
 /// A store that fails every change after the first `budget` ones (locks
 /// aside): a prune stopped at that point, as by a crash.
@@ -103,14 +111,14 @@ fn pack_bytes(backend: &MemoryBackend) -> u64 {
 
 /// Prunes, rewriting every partly used pack.
 fn prune_all(repo: &mut Repository) -> Result<PrunePlan> {
-    let pruner = plan(
+    let pruner = plan_prune(
         repo,
         PruneOptions {
             repack_unused_percent: 0.0,
         },
     )?;
     let lock = exclusive(repo);
-    execute(repo, pruner, &lock, &NoProgress)
+    prune(repo, pruner, &lock, &NoProgress)
 }
 
 /// `check` finds no error and every kept snapshot restores.
@@ -136,14 +144,14 @@ fn prune_removes_what_no_snapshot_needs_and_keeps_the_rest() {
     let f = fixture();
     let mut repo = Repository::open(f.backend.clone(), b"pw").unwrap();
     let before = pack_bytes(&f.backend);
-    let pruner = plan(&repo, PruneOptions::default()).unwrap();
+    let pruner = plan_prune(&repo, PruneOptions::default()).unwrap();
     let p = pruner.plan().clone();
     assert_eq!(p.snapshots, 2);
     assert!(!p.unused_packs.is_empty(), "{p:?}");
     assert_eq!(p.orphan_packs.len(), 1, "{p:?}");
     assert_eq!(p.pack_bytes, before);
     let lock = exclusive(&repo);
-    execute(&mut repo, pruner, &lock, &NoProgress).unwrap();
+    prune(&mut repo, pruner, &lock, &NoProgress).unwrap();
     drop(lock);
     let after = pack_bytes(&f.backend);
     assert!(after < before - 1_000_000, "{before} -> {after}");
@@ -151,7 +159,7 @@ fn prune_removes_what_no_snapshot_needs_and_keeps_the_rest() {
     let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     // Nothing more to do.
-    assert!(plan(&repo, PruneOptions::default())
+    assert!(plan_prune(&repo, PruneOptions::default())
         .unwrap()
         .plan()
         .is_empty());
@@ -161,14 +169,14 @@ fn prune_removes_what_no_snapshot_needs_and_keeps_the_rest() {
 fn repack_threshold_decides_which_partly_used_packs_are_rewritten() {
     let f = fixture();
     let repo = Repository::open(f.backend.clone(), b"pw").unwrap();
-    let all = plan(
+    let all = plan_prune(
         &repo,
         PruneOptions {
             repack_unused_percent: 0.0,
         },
     )
     .unwrap();
-    let none = plan(
+    let none = plan_prune(
         &repo,
         PruneOptions {
             repack_unused_percent: 100.1,
@@ -222,7 +230,7 @@ fn prune_refuses_when_a_needed_chunk_is_nowhere() {
         f.backend.remove(FileType::Index, &name).unwrap();
     }
     let repo2 = Repository::open(f.backend.clone(), b"pw").unwrap();
-    let e = plan(&repo2, PruneOptions::default()).err().unwrap();
+    let e = plan_prune(&repo2, PruneOptions::default()).err().unwrap();
     assert!(e.to_string().contains("no stored pack holds it"), "{e}");
     drop(repo);
 }

@@ -1,7 +1,9 @@
+//! Repository locks: taking, waiting, stale and foreign locks, removal.
+
 use std::time::Duration;
 
 use super::*;
-use crate::tests::test_repo;
+use crate::test_support::test_repo;
 
 fn quick() -> LockOptions {
     LockOptions {

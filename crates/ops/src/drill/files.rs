@@ -46,10 +46,11 @@ pub fn verify(
             None,
         );
     };
-    let expected = match filelist::load(repo, r, &format!("the file manifest of {name}")) {
-        Ok(l) => l,
-        Err(e) => return (Layer::new(Status::Fail, e.to_string()), None),
-    };
+    let expected =
+        match backup_core::load_file_list(repo, r, &format!("the file manifest of {name}")) {
+            Ok(l) => l,
+            Err(e) => return (Layer::new(Status::Fail, e.to_string()), None),
+        };
     let actual = match filelist::walk(mnt, None) {
         Ok(l) => l,
         Err(e) => {

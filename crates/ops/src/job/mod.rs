@@ -19,11 +19,11 @@ use crate::catalog::{Catalog, JobRun};
 use crate::config::{FullEvery, Job};
 use crate::error::{Error, Result};
 use crate::retention::{self, Item};
-use backup_core::prune::{self, PruneOptions};
 use backup_core::FileType;
 use backup_core::Manifest;
 use backup_core::Progress;
 use backup_core::Repository;
+use backup_core::{plan_prune, prune, PruneOptions};
 use backup_core::{ship, ShipOutcome, ShipRequest};
 use backup_core::{LockKind, LockOptions, RepoLock};
 
@@ -178,7 +178,7 @@ fn run_steps(
     report
         .locks_taken_over
         .extend_from_slice(shared.taken_over());
-    if let Some(note) = backup_core::adopt::resume(repo, &shared)?.and_then(|a| a.describe()) {
+    if let Some(note) = backup_core::resume(repo, &shared)?.and_then(|a| a.describe()) {
         report.notes.push(note);
     }
     catalog.sync(repo)?;
@@ -312,8 +312,8 @@ fn prune_now(
     progress: &dyn Progress,
 ) -> Result<String> {
     let lock = RepoLock::acquire(repo, LockKind::Exclusive, "prune", env.lock)?;
-    let pruner = prune::plan(repo, PruneOptions::default())?;
-    let done = prune::execute(repo, pruner, &lock, progress)?;
+    let pruner = plan_prune(repo, PruneOptions::default())?;
+    let done = prune(repo, pruner, &lock, progress)?;
     catalog.record_prune(env.now.as_second())?;
     Ok(format!(
         "{} unused and {} rewritten pack(s), {} interrupted ship(s)' packs; {} bytes freed",

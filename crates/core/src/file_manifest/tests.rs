@@ -1,13 +1,18 @@
-//! File lists in a repository with snapshots: prune keeps their chunks,
-//! check verifies them, and their damage does not make a stream unrestorable.
+//! File lists in a repository: stored and loaded back, kept by prune,
+//! verified by check, and their damage does not make a stream unrestorable.
 
 use super::*;
 use crate::backend::{Backend, FileType};
+use crate::check::{check, CheckOptions};
+use crate::filelist::tests::{file, list};
+use crate::format::file_list::{Entry, Kind};
 use crate::progress::NoProgress;
-use crate::prune::{execute, plan, PruneOptions};
+use crate::prune::{plan_prune, prune, PruneOptions};
 use crate::repo_lock::{LockKind, LockOptions, RepoLock};
-use crate::tests::{fake_stream, manifest, pseudo_random, restored, test_repo};
-use crate::{check, ship_stream, CheckOptions};
+use crate::ship::ship_stream;
+use crate::test_support::{
+    fake_stream, pool_ds_manifest as manifest, pseudo_random, restored, test_repo,
+};
 
 fn tree(n: u32) -> FileList {
     FileList {
@@ -40,7 +45,7 @@ const ALL: CheckOptions = CheckOptions {
 fn prune_keeps_file_list_chunks_and_check_verifies_them() {
     let (backend, mut repo) = test_repo();
     let list = tree(2000);
-    let files = store(&mut repo, &list, "clone", 0.1).unwrap();
+    let files = store_file_list(&mut repo, &list, "clone", 0.1).unwrap();
     // The stream is shipped after the list: the list's packs hold nothing else.
     let mut m = manifest("a", 1, None);
     m.files = Some(files.clone());
@@ -48,7 +53,7 @@ fn prune_keeps_file_list_chunks_and_check_verifies_them() {
     let id = ship_stream(&mut repo, stream.as_slice(), m, &NoProgress).unwrap();
     assert_eq!(repo.read_manifest(&id).unwrap().files, Some(files.clone()));
 
-    let pruner = plan(&repo, PruneOptions::default()).unwrap();
+    let pruner = plan_prune(&repo, PruneOptions::default()).unwrap();
     assert!(pruner.plan().is_empty(), "{:?}", pruner.plan());
     assert!(pruner.plan().referenced_blobs > files.chunks.len());
 
@@ -58,11 +63,11 @@ fn prune_keeps_file_list_chunks_and_check_verifies_them() {
         .unwrap();
     let lock =
         RepoLock::acquire(&repo, LockKind::Exclusive, "prune", LockOptions::default()).unwrap();
-    let pruner = plan(&repo, PruneOptions::default()).unwrap();
+    let pruner = plan_prune(&repo, PruneOptions::default()).unwrap();
     assert_eq!(pruner.plan().orphan_packs.len(), 1);
-    execute(&mut repo, pruner, &lock, &NoProgress).unwrap();
+    prune(&mut repo, pruner, &lock, &NoProgress).unwrap();
     drop(lock);
-    assert_eq!(load(&repo, &files, "pool/ds@a").unwrap(), list);
+    assert_eq!(load_file_list(&repo, &files, "pool/ds@a").unwrap(), list);
     let r = check(&repo, ALL, &NoProgress).unwrap();
     assert!(r.ok(), "{:?}", r.errors);
     assert_eq!(r.file_manifests_read, 1);
@@ -71,7 +76,7 @@ fn prune_keeps_file_list_chunks_and_check_verifies_them() {
 #[test]
 fn a_damaged_file_list_is_an_error_of_check_but_the_stream_still_restores() {
     let (backend, mut repo) = test_repo();
-    let files = store(&mut repo, &tree(500), "snapdir", 0.1).unwrap();
+    let files = store_file_list(&mut repo, &tree(500), "snapdir", 0.1).unwrap();
     let list_packs = backend.list(FileType::Pack).unwrap();
     let mut m = manifest("a", 1, None);
     m.files = Some(files.clone());
@@ -106,4 +111,46 @@ fn a_damaged_file_list_is_an_error_of_check_but_the_stream_still_restores() {
         "{:?}",
         r.errors
     );
+}
+
+#[test]
+fn store_and_load_round_trip_dedup_and_detect_damage() {
+    let (backend, mut repo) = test_repo();
+    // A list big enough for several chunks (16 KiB average in tests).
+    let big = list(
+        (0..3000u32)
+            .map(|i| file(&format!("dir/file number {i:05}"), &i.to_le_bytes()))
+            .collect(),
+    );
+    let r = store_file_list(&mut repo, &big, "clone", 1.5).unwrap();
+    assert!(r.chunks.len() > 3, "{} chunks", r.chunks.len());
+    assert_eq!(
+        (r.entries, r.bytes, r.view.as_str()),
+        (3000, 3000 * 4, "clone")
+    );
+    assert_eq!(r.len, encode(&big).len() as u64);
+    assert_eq!(load_file_list(&repo, &r, "p/d@s").unwrap(), big);
+
+    // The same list again stores nothing.
+    let packs = backend.list(FileType::Pack).unwrap().len();
+    let again = store_file_list(&mut repo, &big, "clone", 2.0).unwrap();
+    assert_eq!(again.chunks, r.chunks);
+    assert_eq!(backend.list(FileType::Pack).unwrap().len(), packs);
+
+    // From a fresh open: the index segments were written.
+    let reopened = crate::repository::Repository::open(backend.clone(), b"pw").unwrap();
+    assert_eq!(load_file_list(&reopened, &r, "p/d@s").unwrap(), big);
+
+    // A wrong digest in the reference is an integrity error naming the snapshot.
+    let mut wrong = r.clone();
+    wrong.digest = "00".repeat(32);
+    let e = load_file_list(&repo, &wrong, "p/d@s").unwrap_err();
+    assert!(e.is_integrity() && e.to_string().contains("p/d@s"), "{e}");
+
+    // A flipped byte in a stored chunk.
+    let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
+    backend.tamper(FileType::Pack, &pack, |b| b[100] ^= 0x20);
+    let e = load_file_list(&repo, &r, "p/d@s").unwrap_err();
+    assert!(e.is_integrity(), "{e}");
+    assert!(e.to_string().contains("p/d@s"), "{e}");
 }

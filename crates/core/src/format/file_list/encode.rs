@@ -51,10 +51,8 @@ fn kind_of(code: u8) -> Option<Kind> {
     })
 }
 
-/// Encodes `list` (whose entries must be sorted by path, as [`walk`]
+/// Encodes `list` (whose entries must be sorted by path, as a walk
 /// returns them).
-///
-/// [`walk`]: super::walk
 pub fn encode(list: &FileList) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + list.entries.len() * (FIXED_LEN + 64));
     out.extend_from_slice(MAGIC);

@@ -21,11 +21,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::backend::FileType;
 use crate::error::{Error, Result};
-use crate::format::blob;
 use crate::format::index::PackBlobs;
-use crate::format::pack::{self, Entry, PackWriter};
+use crate::format::pack::{self, Entry};
 use crate::id::Id;
 use crate::pause::pause_point;
 use crate::progress::Progress;
@@ -117,7 +115,7 @@ impl Pruner {
 /// Computes what prune would do. Reads every manifest and index segment;
 /// fails, naming the object, if one is unreadable or a referenced chunk is
 /// in no index.
-pub fn plan(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
+pub fn plan_prune(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
     let refuse = |why: String| Error::Invalid {
         what: "prune".into(),
         reason: format!(
@@ -134,8 +132,9 @@ pub fn plan(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
     let mut segments = Vec::new();
     let mut packs: Vec<PackBlobs> = Vec::new();
     let mut seen: HashSet<Id> = HashSet::new();
-    for (name, _) in repo.backend().list(FileType::Index)? {
+    for name in repo.packs().segment_names()? {
         let s = repo
+            .packs()
             .read_index_segment(&name)
             .map_err(|e| refuse(e.to_string()))?;
         for p in s {
@@ -145,7 +144,7 @@ pub fn plan(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
         }
         segments.push(name);
     }
-    let sizes: HashMap<String, u64> = repo.backend().list(FileType::Pack)?.into_iter().collect();
+    let sizes: HashMap<String, u64> = repo.packs().list_packs()?.into_iter().collect();
 
     let mut plan = PrunePlan {
         snapshots,
@@ -218,8 +217,8 @@ pub fn plan(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
 }
 
 /// Carries out a plan. The caller holds `lock`, an exclusive lock taken
-/// before [`plan`]; it is checked before every step that removes anything.
-pub fn execute(
+/// before [`plan_prune`]; it is checked before every step that removes anything.
+pub fn prune(
     repo: &mut Repository,
     pruner: Pruner,
     lock: &RepoLock,
@@ -229,39 +228,15 @@ pub fn execute(
     if plan.is_empty() {
         return Ok(plan);
     }
-    let backend = repo.backend().clone();
+    let store = repo.packs();
 
     // 1. Repack.
     progress.begin("repacking", Some(plan.repack_used_bytes));
-    let mut new_packs: Vec<PackBlobs> = Vec::new();
-    let mut writer = PackWriter::new();
-    let pack_size = repo.config().pack_size as usize;
-    let flush = |w: PackWriter, out: &mut Vec<PackBlobs>| -> Result<()> {
-        let (id, bytes, entries) = w.finish(repo.keys());
-        backend.write(FileType::Pack, &id.to_hex(), &bytes)?;
-        out.push(PackBlobs { pack: id, entries });
-        Ok(())
-    };
-    for p in &repack {
-        let name = p.seg.pack.to_hex();
-        let bytes = backend.read(FileType::Pack, &name)?;
-        for e in &p.used {
-            let (at, len) = (e.offset as usize, e.length as usize);
-            let b = bytes.get(at..at + len).ok_or_else(|| {
-                Error::corrupt(format!("pack {name}"), "shorter than its index says")
-            })?;
-            blob::decode(repo.keys(), b, Some(&e.id))
-                .map_err(|r| Error::corrupt(format!("pack {name}"), r))?;
-            writer.add(e.id, b, e.raw_len);
-            progress.advance(len as u64);
-            if writer.len() >= pack_size {
-                flush(std::mem::take(&mut writer), &mut new_packs)?;
-            }
-        }
-    }
-    if !writer.is_empty() {
-        flush(writer, &mut new_packs)?;
-    }
+    let new_packs = store.repack(
+        repack.iter().map(|p| (p.seg.pack, p.used.as_slice())),
+        repo.config().pack_size as usize,
+        progress,
+    )?;
     progress.end();
     pause_point("prune:repacked");
 
@@ -269,7 +244,7 @@ pub fn execute(
     let all: Vec<PackBlobs> = keep.into_iter().map(|p| p.seg).chain(new_packs).collect();
     let mut written = HashSet::new();
     for part in all.chunks(PACKS_PER_SEGMENT) {
-        written.insert(repo.write_index_segment(part)?.to_hex());
+        written.insert(store.write_index_segment(part)?.to_hex());
     }
     pause_point("prune:indexed");
 
@@ -277,7 +252,7 @@ pub fn execute(
     lock.check()?;
     for name in &plan.index_segments {
         if !written.contains(name) {
-            backend.remove(FileType::Index, name)?;
+            store.remove_index_segment(name)?;
         }
     }
     pause_point("prune:old-index-removed");
@@ -296,7 +271,7 @@ pub fn execute(
             pause_point("prune:half-removed");
             lock.check()?;
         }
-        backend.remove(FileType::Pack, name)?;
+        store.remove_pack(name)?;
         progress.advance(1);
     }
     progress.end();

@@ -5,8 +5,10 @@ use std::time::Instant;
 
 use backup_zfs::{SnapshotName, Zfs};
 
-use super::{digest_device, store, walk_counted, FileList, FileListRef, VolumeDigest, WalkStats};
+use super::store_file_list;
 use crate::error::Result;
+use crate::filelist::{digest_device, walk_counted, WalkStats};
+use crate::format::file_list::{FileList, FileListRef, VolumeDigest};
 use crate::pause::pause_until_released;
 use crate::repository::Repository;
 
@@ -71,7 +73,7 @@ pub(crate) fn record(
     let kind = view.kind();
     // The view goes before storing: the clone holds the snapshot.
     view.close()?;
-    out.files = Some(store(repo, &list, kind.as_str(), seconds)?);
+    out.files = Some(store_file_list(repo, &list, kind.as_str(), seconds)?);
     out.stats = stats;
     Ok(out)
 }

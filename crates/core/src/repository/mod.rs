@@ -1,4 +1,5 @@
-//! An open, unlocked repository: backend, keys, config and the blob index.
+//! An open, unlocked repository: backend, keys, config, manifests, and the
+//! pack store that owns packs and the blob index.
 
 use std::sync::Arc;
 
@@ -6,11 +7,11 @@ use crate::backend::{Backend, FileType};
 use crate::crypto::Keys;
 use crate::error::{Error, Result};
 use crate::format::config::{self, ConfigBody};
-use crate::format::index::{self, Index, PackBlobs};
-use crate::format::{blob, manifest};
-use crate::id::Id;
+use crate::format::index::Index;
+use crate::format::manifest::{self, Manifest};
+use crate::id::{check_name, Id};
 use crate::keyslot::{KdfParams, KeySlot};
-use crate::Manifest;
+use crate::pack_store::PackStore;
 
 /// Choices made once, at `init`.
 #[derive(Clone, Debug, Default)]
@@ -27,8 +28,7 @@ pub struct Repository {
     id: Id,
     keys: Keys,
     config: ConfigBody,
-    index: Index,
-    index_problems: Vec<String>,
+    packs: PackStore,
     key: OpenedKey,
 }
 
@@ -81,12 +81,11 @@ impl Repository {
             &config::encode(&keys, &id, &opts.config),
         )?;
         Ok(Repository {
+            packs: PackStore::new(backend.clone(), keys.clone()),
             backend,
             id,
             keys,
             config: opts.config,
-            index: Index::new(),
-            index_problems: Vec::new(),
             key,
         })
     }
@@ -167,17 +166,14 @@ impl Repository {
         key: OpenedKey,
     ) -> Result<Repository> {
         let config = config::decode_body(&keys, &backend.read(FileType::Config, "config")?)?;
-        let mut repo = Repository {
+        Ok(Repository {
+            packs: PackStore::open(backend.clone(), keys.clone())?,
             backend,
             id,
             keys,
             config,
-            index: Index::new(),
-            index_problems: Vec::new(),
             key,
-        };
-        repo.reload_index()?;
-        Ok(repo)
+        })
     }
 
     /// Reads every index segment again. A segment that cannot be read is
@@ -185,46 +181,12 @@ impl Repository {
     /// the repository stays usable (`check` names it; a restore that needs
     /// its blobs fails naming the missing chunk).
     pub fn reload_index(&mut self) -> Result<()> {
-        let mut index = Index::new();
-        let mut problems = Vec::new();
-        for (name, _) in self.backend.list(FileType::Index)? {
-            match self.read_index_segment(&name) {
-                Ok(packs) => packs.iter().for_each(|p| index.add_pack(p)),
-                Err(e @ Error::Backend { .. }) => return Err(e),
-                Err(e) => problems.push(e.to_string()),
-            }
-        }
-        self.index = index;
-        self.index_problems = problems;
-        Ok(())
+        self.packs.reload_index()
     }
 
     /// Index segments that could not be read when the index was loaded.
     pub fn index_problems(&self) -> &[String] {
-        &self.index_problems
-    }
-
-    /// Reads and checks one index segment.
-    pub fn read_index_segment(&self, name: &str) -> Result<Vec<PackBlobs>> {
-        let bytes = self.backend.read(FileType::Index, name)?;
-        check_name("index segment", name, &bytes)?;
-        index::decode_segment(&self.keys, &bytes)
-            .map_err(|r| Error::corrupt(format!("index segment {name}"), r))
-    }
-
-    /// Writes an index segment; its packs must already be durable.
-    pub fn write_index_segment(&self, packs: &[PackBlobs]) -> Result<Id> {
-        let bytes = index::encode_segment(&self.keys, packs);
-        let id = Id::of_bytes(&bytes);
-        self.backend.write(FileType::Index, &id.to_hex(), &bytes)?;
-        Ok(id)
-    }
-
-    /// Adds packs to the in-memory index (after their segment is written).
-    pub(crate) fn index_packs(&mut self, packs: &[PackBlobs]) {
-        for p in packs {
-            self.index.add_pack(p);
-        }
+        self.packs.index_problems()
     }
 
     /// Ids of every snapshot manifest.
@@ -307,23 +269,6 @@ impl Repository {
         &self.key.bytes
     }
 
-    /// Reads, opens and verifies one blob.
-    pub fn read_blob(&self, id: &Id) -> Result<Vec<u8>> {
-        let loc = self.index.get(id).ok_or_else(|| Error::Missing {
-            kind: "chunk",
-            name: id.to_hex(),
-        })?;
-        let pack = self.index.pack_id(loc.pack);
-        let bytes = self.backend.read_range(
-            FileType::Pack,
-            &pack.to_hex(),
-            loc.offset.into(),
-            loc.length.into(),
-        )?;
-        blob::decode(&self.keys, &bytes, Some(id))
-            .map_err(|r| Error::corrupt(format!("pack {pack}"), r))
-    }
-
     /// The repository's id.
     pub fn id(&self) -> Id {
         self.id
@@ -336,12 +281,23 @@ impl Repository {
 
     /// The blob index.
     pub fn index(&self) -> &Index {
-        &self.index
+        self.packs.index()
     }
 
-    /// The backend.
+    /// The backend. Packs and index segments are the pack store's
+    /// ([`packs`](Self::packs)): go through it for them.
     pub fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend
+    }
+
+    /// The pack store: packs, index segments and the blob index.
+    pub(crate) fn packs(&self) -> &PackStore {
+        &self.packs
+    }
+
+    /// The pack store, to record newly indexed packs.
+    pub(crate) fn packs_mut(&mut self) -> &mut PackStore {
+        &mut self.packs
     }
 
     pub(crate) fn keys(&self) -> &Keys {
@@ -363,13 +319,5 @@ fn read_header(backend: &dyn Backend) -> Result<Id> {
     config::parse_header(&bytes)
 }
 
-/// Content-addressed objects must hash to their names.
-pub(crate) fn check_name(kind: &str, name: &str, bytes: &[u8]) -> Result<()> {
-    if Id::of_bytes(bytes).to_hex() != name {
-        return Err(Error::corrupt(
-            format!("{kind} {name}"),
-            "content does not match its name",
-        ));
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,8 @@ use std::time::Instant;
 use backup_zfs::{SendArgs, Snapshot, SnapshotName, Zfs};
 
 use crate::error::{Error, Result};
-use crate::filelist::{load, record, FileList, Recorded, WalkStats};
+use crate::file_manifest::{load_file_list, record, Recorded};
+use crate::filelist::{FileList, WalkStats};
 use crate::format::manifest::{self, BaseRef, Manifest};
 use crate::id::Id;
 use crate::ingest::ingest;
@@ -155,7 +156,7 @@ pub fn ship(
         meta_chunks: ingested.meta_chunks,
         data_chunks: ingested.data_chunks,
         stats,
-        host: crate::host::hostname(),
+        host: backup_zfs::host::hostname(),
         zfs: zfs.dialect()?.name(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         shipped_at: jiff::Timestamp::now().as_second(),
@@ -178,7 +179,7 @@ pub fn ship(
 /// slower, never wrong; `check` reports the damage).
 fn base_file_list(repo: &Repository, id: &Id) -> Option<FileList> {
     let m = repo.read_manifest(id).ok()?;
-    load(repo, m.files.as_ref()?, &m.full_name()).ok()
+    load_file_list(repo, m.files.as_ref()?, &m.full_name()).ok()
 }
 
 /// Ships a stream that does not come from `zfs send` of a live snapshot
@@ -207,34 +208,4 @@ pub fn ship_stream<R: std::io::Read + Send>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn snap(n: &str, guid: u64, txg: u64) -> Snapshot {
-        Snapshot {
-            name: SnapshotName::parse(&format!("p/d@{n}")).unwrap(),
-            guid,
-            createtxg: txg,
-            creation: 0,
-        }
-    }
-
-    #[test]
-    fn base_is_newest_shipped_older_snapshot_by_guid() {
-        let src = vec![
-            snap("a", 1, 10),
-            snap("b", 2, 20),
-            snap("c", 3, 30),
-            snap("d", 4, 40),
-        ];
-        let mut shipped = HashMap::new();
-        assert!(choose_base(&src, &src[3], &shipped).is_none());
-        shipped.insert(1, Id([1; 32]));
-        shipped.insert(3, Id([3; 32]));
-        assert_eq!(choose_base(&src, &src[3], &shipped).unwrap().guid, 3);
-        assert_eq!(choose_base(&src, &src[2], &shipped).unwrap().guid, 1);
-        // A snapshot with the same name but another guid is not a base.
-        let renamed = vec![snap("c", 99, 30)];
-        assert!(choose_base(&renamed, &src[3], &shipped).is_none());
-    }
-}
+mod tests;

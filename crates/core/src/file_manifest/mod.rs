@@ -1,13 +1,20 @@
-//! Storing a file list in the repository like stream data, and loading it
-//! back, authenticated and checked.
+//! A snapshot's file manifest in the repository: recorded while it is
+//! shipped ([`record`]), stored like stream data through the ingest
+//! pipeline, and loaded back through the pack store, authenticated and
+//! checked. The list itself and its encoding are `format::file_list`'s.
 
-use super::encode::{decode, encode};
-use super::{FileList, FileListRef};
+mod record;
+
+#[cfg(test)]
+mod tests;
+
+pub(crate) use record::{record, Recorded};
+
 use crate::error::{Error, Result};
+use crate::format::file_list::{decode, encode, FileList, FileListRef};
 use crate::ingest::ingest_bytes;
 use crate::progress::NoProgress;
 use crate::repository::Repository;
-use crate::restore::fetch_chunks;
 
 /// Encodes `list` and stores it as chunks, exactly like stream data
 /// (FastCDC with the repository's parameters and seed, keyed ids, zstd,
@@ -16,7 +23,7 @@ use crate::restore::fetch_chunks;
 /// this returns; the caller commits by naming the result in a manifest.
 /// `view` says how the tree was read ("snapdir" or "clone"), `seconds` how
 /// long the walk took.
-pub fn store(
+pub fn store_file_list(
     repo: &mut Repository,
     list: &FileList,
     view: &str,
@@ -39,10 +46,11 @@ pub fn store(
 /// length and digest of the whole checked, then decoded. Damage is an
 /// integrity error ([`Error::is_integrity`]) naming `what` (e.g. the
 /// snapshot's full name).
-pub fn load(repo: &Repository, r: &FileListRef, what: &str) -> Result<FileList> {
+pub fn load_file_list(repo: &Repository, r: &FileListRef, what: &str) -> Result<FileList> {
     let name = format!("the file manifest of {what}");
     let mut bytes = Vec::with_capacity(r.len.min(1 << 30) as usize);
-    fetch_chunks(repo, &name, &r.chunks, &mut bytes, &NoProgress)?;
+    repo.packs()
+        .read_chunks(&name, &r.chunks, &mut bytes, &NoProgress)?;
     let digest = blake3::hash(&bytes).to_hex().to_string();
     if bytes.len() as u64 != r.len || digest != r.digest {
         return Err(Error::corrupt(

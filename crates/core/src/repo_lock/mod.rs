@@ -17,13 +17,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use backup_zfs::host::process_start;
+use backup_zfs::host::{hostname, process_start};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, FileType};
 use crate::crypto::{Keys, ObjectType};
 use crate::error::{Error, Result};
-use crate::host::hostname;
 use crate::id::Id;
 use crate::repository::Repository;
 

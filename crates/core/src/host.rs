@@ -1,3 +1,0 @@
-//! Facts about the running host.
-
-pub use backup_zfs::host::hostname;
