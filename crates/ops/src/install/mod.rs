@@ -36,6 +36,7 @@ mod cron;
 mod drill_units;
 mod quote;
 mod systemd;
+mod unit;
 
 use std::path::{Path, PathBuf};
 
