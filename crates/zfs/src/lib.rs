@@ -78,6 +78,7 @@ mod parse;
 mod pool;
 mod receive;
 mod send;
+mod snapshot;
 mod stream_header;
 mod streaming;
 mod view;
@@ -89,7 +90,7 @@ pub mod testpool;
 
 pub use crate::dialect::{Dialect, Features};
 pub use crate::error::ZfsError;
-pub use crate::list::Snapshot;
+pub use crate::snapshot::Snapshot;
 pub use crate::mounts::LOCK_FILE as MOUNT_LOCK_FILE;
 pub use crate::name::{DatasetName, NameError, SnapshotName, MAX_NAME_LEN};
 pub use crate::receive::{ReceiveArgs, ReceiveSink};
