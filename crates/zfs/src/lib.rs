@@ -90,11 +90,11 @@ pub mod testpool;
 
 pub use crate::dialect::{Dialect, Features};
 pub use crate::error::ZfsError;
-pub use crate::snapshot::Snapshot;
 pub use crate::mounts::LOCK_FILE as MOUNT_LOCK_FILE;
 pub use crate::name::{DatasetName, NameError, SnapshotName, MAX_NAME_LEN};
 pub use crate::receive::{ReceiveArgs, ReceiveSink};
 pub use crate::send::{SendArgs, SendStream};
+pub use crate::snapshot::Snapshot;
 pub use crate::view::{is_view_clone, SnapshotView, ViewKind, VIEW_PREFIX, VIEW_PROPERTY};
 pub use crate::zfs::{WedgeRecovery, Zfs, FUSE_TIMEOUT, OPENZFS_TIMEOUT, TIMEOUT_ENV};
 

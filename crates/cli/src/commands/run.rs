@@ -106,7 +106,6 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
     Ok(worst.worse(drills))
 }
 
-
 /// Runs one job now, prints its report.
 fn run_one(
     g: &GlobalArgs,

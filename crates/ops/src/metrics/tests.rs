@@ -1,6 +1,6 @@
 use super::*;
+use crate::drill::fixture::report;
 use crate::drill::{Outcome, Target};
-use crate::drill_fixture::report;
 use crate::status::{
     DatasetSnapshot, DrillStatus, DrillSummary, Failure, JobStatus, RepositoryStatus, RunSummary,
     Status, Success,

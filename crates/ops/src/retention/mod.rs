@@ -81,14 +81,6 @@ mod plan;
 mod policy;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_calendar;
-#[cfg(test)]
-mod tests_chain;
-#[cfg(test)]
-mod tests_month;
-#[cfg(test)]
-mod tests_table;
 
 pub use plan::{plan, Decision, Plan, Reason};
 pub use policy::Rules;

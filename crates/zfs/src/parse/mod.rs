@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::error::ZfsError;
-use crate::snapshot::Snapshot;
 use crate::name::{DatasetName, SnapshotName};
+use crate::snapshot::Snapshot;
 
 fn parse_err(command: &str, line: &str, reason: impl Into<String>) -> ZfsError {
     ZfsError::Parse {

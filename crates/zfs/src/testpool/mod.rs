@@ -44,9 +44,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use self::daemon::binaries;
 pub use self::daemon::PID_FILE;
 pub use self::wedge::{recover, FUSECTL};
-use self::daemon::binaries;
 use crate::dialect::Dialect;
 use crate::error::ZfsError;
 use crate::name::DatasetName;
