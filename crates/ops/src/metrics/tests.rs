@@ -1,3 +1,6 @@
+//! Metrics samples from a status with a fake clock: jobs, repositories,
+//! drills, and the text exposition format.
+
 use super::*;
 use crate::drill::fixture::report;
 use crate::drill::{Outcome, Target};
