@@ -49,7 +49,7 @@
 //! # Example
 //!
 //! ```
-//! use backup_core::retention::{plan, Item, Reason, Rules};
+//! use backup_ops::retention::{plan, Item, Reason, Rules};
 //! use jiff::{tz::TimeZone, Timestamp};
 //!
 //! let item = |n: u64, time: &str, base: Option<u64>| Item {
