@@ -42,8 +42,12 @@ Exit codes:
   0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN";
 
 impl ExitStatus {
-    /// The status for an error from a command.
+    /// The status for an error from a command. A [`ClosedStdout`] anywhere
+    /// in its context is a success: the reader stopped, nothing failed.
     pub fn of(err: &anyhow::Error) -> ExitStatus {
+        if err.is::<ClosedStdout>() {
+            return ExitStatus::Success;
+        }
         for cause in err.chain() {
             if let Some(e) = cause.downcast_ref::<backup_core::Error>() {
                 return ExitStatus::of_core(e);
@@ -61,6 +65,21 @@ impl ExitStatus {
             }
         }
         ExitStatus::Failure
+    }
+
+    /// The status to exit with after several jobs or drills: any failure
+    /// wins over a lock, a lock over success.
+    pub fn worse(self, other: ExitStatus) -> ExitStatus {
+        let rank = |s| match s {
+            ExitStatus::Success => 0,
+            ExitStatus::Locked => 1,
+            _ => 2,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
     }
 
     /// The status for an error of the engine.
@@ -94,3 +113,10 @@ impl From<ExitStatus> for ExitCode {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// Standard output was closed by its reader (`backup restore --to-file - |
+/// head`): attached as context to the write error, it makes the exit quiet
+/// and successful (ripgrep, bupstash), while the error keeps its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+pub struct ClosedStdout;

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::exit::ExitStatus;
+use crate::exit::{ClosedStdout, ExitStatus};
 
 fn main() -> ExitCode {
     // SIGPIPE stays ignored (Rust's default): a `zfs receive` that dies must
@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(status) => status.into(),
-        Err(e) if stdout_closed(&e) => ExitStatus::Success.into(),
+        Err(e) if e.is::<ClosedStdout>() => ExitStatus::of(&e).into(),
         Err(e) => {
             eprintln!("backup: error: {e:#}");
             ExitStatus::of(&e).into()
@@ -50,11 +50,3 @@ fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Key(c) => commands::key::run(g, c),
     }
 }
-
-/// True if the error is a broken pipe on standard output.
-fn stdout_closed(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.to_string() == STDOUT_CLOSED)
-}
-
-/// The context attached to write errors on standard output.
-pub const STDOUT_CLOSED: &str = "standard output was closed";

@@ -36,6 +36,3 @@ pub mod status;
 pub use catalog::{Catalog, CatalogEntry, JobRun, SyncReport, SyncStats};
 pub use error::{Error, Result};
 pub use schedule::{Due, Schedule, ScheduleError};
-
-#[cfg(test)]
-mod drill_fixture;

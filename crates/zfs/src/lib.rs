@@ -78,6 +78,7 @@ mod parse;
 mod pool;
 mod receive;
 mod send;
+mod snapshot;
 mod stream_header;
 mod streaming;
 mod view;
@@ -89,43 +90,13 @@ pub mod testpool;
 
 pub use crate::dialect::{Dialect, Features};
 pub use crate::error::ZfsError;
-pub use crate::list::Snapshot;
 pub use crate::mounts::LOCK_FILE as MOUNT_LOCK_FILE;
 pub use crate::name::{DatasetName, NameError, SnapshotName, MAX_NAME_LEN};
 pub use crate::receive::{ReceiveArgs, ReceiveSink};
 pub use crate::send::{SendArgs, SendStream};
+pub use crate::snapshot::Snapshot;
 pub use crate::view::{is_view_clone, SnapshotView, ViewKind, VIEW_PREFIX, VIEW_PROPERTY};
 pub use crate::zfs::{WedgeRecovery, Zfs, FUSE_TIMEOUT, OPENZFS_TIMEOUT, TIMEOUT_ENV};
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn send_sync<T: Send + Sync>() {}
-    fn send<T: Send>() {}
-
-    /// The environment variable that makes
-    /// [`hangs_when_asked_to_prove_the_time_limits`] hang.
-    const HANG: &str = "BACKUP_TEST_HANG";
-
-    /// A test-only hook for scripts/check-time-limits.sh: with
-    /// `BACKUP_TEST_HANG` set (only that script sets it), this test hangs,
-    /// and nextest must kill it within the unit-test limit of
-    /// .config/nextest.toml and name it (TIMEOUT). Otherwise it passes at once.
-    #[test]
-    fn hangs_when_asked_to_prove_the_time_limits() {
-        if std::env::var_os(HANG).is_some() {
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(3600));
-            }
-        }
-    }
-
-    #[test]
-    fn handles_cross_threads() {
-        send_sync::<Zfs>();
-        send_sync::<ZfsError>();
-        send::<SendStream>();
-        send::<ReceiveSink>();
-    }
-}
+mod tests;

@@ -6,21 +6,11 @@ use crate::name::{DatasetName, SnapshotName};
 use crate::parse::{
     parse_snapshot_list, parse_snapshot_names, parse_snapshot_props, sort_snapshots,
 };
+use crate::snapshot::Snapshot;
 use crate::zfs::Zfs;
 
 /// How many snapshots one `zfs get` asks about (keeps the argument list short).
 const GET_BATCH: usize = 256;
-
-/// A snapshot as ZFS identifies it: the guid is its identity, createtxg its
-/// order; the name is for humans.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Snapshot {
-    pub name: SnapshotName,
-    pub guid: u64,
-    pub createtxg: u64,
-    /// Unix seconds.
-    pub creation: i64,
-}
 
 const PROPS: &str = "guid,createtxg,creation";
 

@@ -83,7 +83,7 @@ impl Zfs {
     /// Starts `zfs receive [-F] [-u] TARGET`.
     pub fn receive(&self, args: &ReceiveArgs) -> Result<ReceiveSink, ZfsError> {
         let target_exists = self.dataset_exists(&args.target)?;
-        let fuse = matches!(self.dialect()?, crate::Dialect::ZfsFuse);
+        let fuse = matches!(self.dialect()?, crate::dialect::Dialect::ZfsFuse);
         if fuse && args.force && target_exists && self.unmount_if_mounted(&args.target)? {
             std::thread::sleep(FUSE_UNMOUNT_SETTLE);
         }

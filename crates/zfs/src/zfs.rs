@@ -424,7 +424,7 @@ pub(crate) fn parse_dataset_names(
 }
 
 #[cfg(test)]
-mod list_tests {
+mod tests {
     use super::*;
 
     #[test]
@@ -437,11 +437,6 @@ mod list_tests {
         assert_eq!(names, ["tank/vm", "tank/vm/a b", "tank/vm/a b/disk"]);
         assert!(parse_dataset_names("zfs list", &root, "tank/other\n").is_err());
     }
-}
-
-#[cfg(test)]
-mod run_tests {
-    use super::*;
 
     #[test]
     fn a_command_the_daemon_dropped_is_recognised() {

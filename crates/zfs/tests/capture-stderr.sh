@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-captures the zfs stderr texts that crates/zfs/src/classify_tests.rs uses
+# Re-captures the zfs stderr texts that crates/zfs/src/classify/tests/ uses
 # as fixtures, on whatever ZFS this machine has (zfs-fuse 0.7 here, OpenZFS
 # in the openzfs-vm lane). Prints each command, its stderr and exit status.
 #

@@ -69,7 +69,7 @@ fn drill_run(g: &GlobalArgs, a: &DrillRunArgs) -> Result<ExitStatus> {
                 ExitStatus::of(&e)
             }
         };
-        worst = super::run::worse(worst, status);
+        worst = worst.worse(status);
     }
     Ok(worst)
 }

@@ -10,11 +10,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use backup_core::Repository;
-use backup_ops::drill::{DrillReport, Target};
-use backup_ops::status::human_age;
+use backup_ops::drill::DrillReport;
 use backup_ops::{Catalog, Error};
 
-use super::drill_show_text;
+use super::drill_show_text::{self, target};
 use crate::cli::{DrillHistoryArgs, DrillShowArgs, GlobalArgs};
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
@@ -224,12 +223,4 @@ fn print_table(reports: &[DrillReport]) {
     for row in &rows {
         line(row.iter().map(String::as_str).collect());
     }
-}
-
-/// "5m/2h 00m", "5m/-" without a target, a trailing "!" when missed.
-pub fn target(t: &Target) -> String {
-    let achieved = human_age(t.achieved_seconds.round() as i64);
-    let target = t.target_seconds.map_or("-".to_string(), human_age);
-    let missed = if t.met == Some(false) { "!" } else { "" };
-    format!("{achieved}/{target}{missed}")
 }

@@ -4,10 +4,9 @@
 
 use std::path::Path;
 
-use backup_ops::drill::{DatasetDrill, DrillReport, Layer, ProbeResult};
+use backup_ops::drill::{DatasetDrill, DrillReport, Layer, ProbeResult, Target};
 use backup_ops::status::human_age;
 
-use super::drill_history::target;
 use crate::format::{bytes, local_time, seconds};
 
 /// The whole report for people (`drill show`, and `drill run`'s summary).
@@ -93,7 +92,15 @@ pub fn print_report_places(r: &DrillReport, report_dir: &Path) {
     );
 }
 
-fn target_text(t: &backup_ops::drill::Target) -> String {
+/// "5m/2h 00m", "5m/-" without a target, a trailing "!" when missed.
+pub fn target(t: &Target) -> String {
+    let achieved = human_age(t.achieved_seconds.round() as i64);
+    let target = t.target_seconds.map_or("-".to_string(), human_age);
+    let missed = if t.met == Some(false) { "!" } else { "" };
+    format!("{achieved}/{target}{missed}")
+}
+
+fn target_text(t: &Target) -> String {
     let verdict = match t.met {
         Some(true) => "met",
         Some(false) => "MISSED",

@@ -10,7 +10,7 @@ use backup_zfs::{DatasetName, ReceiveArgs, Zfs};
 
 use crate::cli::{GlobalArgs, RestoreArgs};
 use crate::context;
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{ClosedStdout, ExitStatus, UsageError};
 use crate::format::bytes;
 use crate::progress::CliProgress;
 
@@ -124,7 +124,7 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
                     .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             });
             if broken && path == "-" {
-                return Err(e.context(crate::STDOUT_CLOSED));
+                return Err(e.context(ClosedStdout));
             }
             return Err(e.context(format!("{}, writing to {path}", ctx())));
         }

@@ -66,7 +66,7 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
                     "backup: job {}: reading its last run from the catalog: {e:#}",
                     job.name
                 );
-                worst = worse(worst, ExitStatus::of(&e));
+                worst = worst.worse(ExitStatus::of(&e));
                 continue;
             }
         };
@@ -97,27 +97,13 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
                         ExitStatus::of(&e)
                     }
                 };
-                worst = worse(worst, status);
+                worst = worst.worse(status);
             }
         }
     }
     // Drills after the jobs, so a drill restores what they just shipped.
     let drills = run_drills::due_drills(g, &config, &jobs, now, a.json);
-    Ok(worse(worst, drills))
-}
-
-/// The status to exit with after several jobs: any failure wins over a lock.
-pub fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
-    let rank = |s| match s {
-        ExitStatus::Success => 0,
-        ExitStatus::Locked => 1,
-        _ => 2,
-    };
-    if rank(b) > rank(a) {
-        b
-    } else {
-        a
-    }
+    Ok(worst.worse(drills))
 }
 
 /// Runs one job now, prints its report.

@@ -10,7 +10,6 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use super::drill::{drill_job, DrillRunOpts};
-use super::run::worse;
 use crate::cli::GlobalArgs;
 use crate::context;
 use crate::exit::ExitStatus;
@@ -32,7 +31,7 @@ pub fn due_drills(
                 ExitStatus::of(&e)
             }
         };
-        worst = worse(worst, status);
+        worst = worst.worse(status);
     }
     worst
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use backup_core::test_support::{fake_stream, pseudo_random, small_opts};
 use backup_core::{ship_stream, FileType, Manifest, MemoryBackend, NoProgress, Repository};
 
+use super::drills::DrillRow;
 use super::Catalog;
 
 fn manifest(name: &str, guid: u64, base: Option<u64>) -> Manifest {
@@ -43,4 +44,49 @@ fn a_damaged_manifest_is_left_out_of_the_catalog_not_fatal() {
     assert_eq!(report.stats.added, 1);
     assert!(report.unreadable[0].contains(&bad.to_hex()));
     assert_eq!(cat.snapshots().unwrap()[0].id, good);
+}
+
+#[test]
+fn a_version_3_catalog_is_migrated_keeping_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT INTO meta VALUES ('schema_version', '0');",
+        )
+        .unwrap();
+        for step in &super::MIGRATIONS[..3] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.execute_batch(
+            "UPDATE meta SET value = '3' WHERE key = 'schema_version';
+             INSERT INTO job_runs (job, started, finished, ok, shipped, stream_bytes, stored_bytes, run_at)
+             VALUES ('web', 10, 20, 1, 1, 5, 5, 10);",
+        )
+        .unwrap();
+    }
+    let c = Catalog::open(&path).unwrap();
+    assert_eq!(c.last_run_at("web").unwrap(), Some(10));
+    c.put_drill(&DrillRow {
+        id: "web-19700101T001640Z-0001",
+        job: "web",
+        started: 1000,
+        finished: 1300,
+        outcome: "pass",
+        report: "{}",
+    })
+    .unwrap();
+    assert_eq!(c.last_drill_at("web").unwrap(), Some(1000));
+    drop(c);
+    let version: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, "4");
 }

@@ -18,7 +18,7 @@
 //! full_every = "7d"
 //! keep_repository = { keep_hourly = 24, keep_daily = 7 }
 //! "#;
-//! let config = backup_core::config::parse("backup.toml".as_ref(), text).unwrap();
+//! let config = backup_ops::config::parse("backup.toml".as_ref(), text).unwrap();
 //! assert_eq!(config.jobs["home"].datasets[0].as_str(), "tank/home");
 //! ```
 

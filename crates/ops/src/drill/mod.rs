@@ -3,6 +3,9 @@
 //! each phase against RTO and RPO targets, and report.
 
 mod files;
+#[cfg(test)]
+pub(crate) mod fixture;
+mod history;
 mod markdown;
 mod probe;
 mod receive;

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::systemd::{delay_text, header, sandbox, service_basics, unit_base, writable_paths};
+use super::unit::{delay_text, header, sandbox, service_basics, unit_base, writable_paths};
 use super::{GeneratedFile, InstallError, Options};
 use crate::config::{Config, Job, Scratch};
 use crate::schedule::Schedule;

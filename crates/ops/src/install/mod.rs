@@ -11,7 +11,7 @@
 //! leaves every other file alone.
 //!
 //! ```
-//! use backup_core::install::{systemd_units, Options};
+//! use backup_ops::install::{systemd_units, Options};
 //!
 //! let text = r#"
 //! [repositories.nas]
@@ -23,7 +23,7 @@
 //! datasets = ["tank/home"]
 //! schedule = "30 2 * * 1-5"
 //! "#;
-//! let config = backup_core::config::parse("/etc/backup/backup.toml".as_ref(), text).unwrap();
+//! let config = backup_ops::config::parse("/etc/backup/backup.toml".as_ref(), text).unwrap();
 //! let jobs: Vec<_> = config.jobs.values().collect();
 //! let files = systemd_units(&config, &jobs, &Options::new("/usr/bin/backup")).unwrap();
 //! assert_eq!(files[0].path.to_str(), Some("/etc/systemd/system/backup-home.service"));
@@ -36,6 +36,7 @@ mod cron;
 mod drill_units;
 mod quote;
 mod systemd;
+mod unit;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,9 @@
+//! Metrics samples from a status with a fake clock: jobs, repositories,
+//! drills, and the text exposition format.
+
 use super::*;
+use crate::drill::fixture::report;
 use crate::drill::{Outcome, Target};
-use crate::drill_fixture::report;
 use crate::status::{
     DatasetSnapshot, DrillStatus, DrillSummary, Failure, JobStatus, RepositoryStatus, RunSummary,
     Status, Success,

@@ -49,7 +49,7 @@
 //! # Example
 //!
 //! ```
-//! use backup_core::retention::{plan, Item, Reason, Rules};
+//! use backup_ops::retention::{plan, Item, Reason, Rules};
 //! use jiff::{tz::TimeZone, Timestamp};
 //!
 //! let item = |n: u64, time: &str, base: Option<u64>| Item {
@@ -81,14 +81,6 @@ mod plan;
 mod policy;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_calendar;
-#[cfg(test)]
-mod tests_chain;
-#[cfg(test)]
-mod tests_month;
-#[cfg(test)]
-mod tests_table;
 
 pub use plan::{plan, Decision, Plan, Reason};
 pub use policy::Rules;

@@ -5,7 +5,8 @@ use std::fmt;
 
 use jiff::{tz::TimeZone, Span, Timestamp};
 
-use super::{Item, Rules};
+use super::policy::{Period, Rules};
+use super::Item;
 
 /// Why a snapshot is kept, or that nothing keeps it.
 #[derive(Debug, Clone)]
@@ -36,6 +37,20 @@ pub enum Reason {
     NoRules,
     /// Removed: no rule and no kept dependent keeps it.
     NoRuleKeepsIt,
+}
+
+impl Reason {
+    /// Why the rule of `period` keeps the newest snapshot of the period
+    /// `label`.
+    fn of_period(period: Period, label: String) -> Reason {
+        match period {
+            Period::Hour => Reason::Hourly(label),
+            Period::Day => Reason::Daily(label),
+            Period::Week => Reason::Weekly(label),
+            Period::Month => Reason::Monthly(label),
+            Period::Year => Reason::Yearly(label),
+        }
+    }
 }
 
 impl PartialEq for Reason {
@@ -213,7 +228,7 @@ fn apply_rules(
             }
             let label = period.label(tz.to_datetime(items[i].time));
             if last.as_ref() != Some(&label) {
-                reasons[i].push(period.reason(label.clone()));
+                reasons[i].push(Reason::of_period(period, label.clone()));
                 last = Some(label);
                 kept += 1;
             }

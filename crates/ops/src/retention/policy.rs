@@ -3,8 +3,6 @@
 use jiff::{civil::DateTime, Span};
 use serde::{Deserialize, Serialize};
 
-use super::Reason;
-
 /// What to keep, per group. Every field is optional; see the module
 /// documentation for the exact semantics.
 ///
@@ -92,16 +90,6 @@ impl Period {
             }
             Period::Month => format!("{:04}-{:02}", dt.year(), dt.month()),
             Period::Year => format!("{:04}", dt.year()),
-        }
-    }
-
-    pub(super) fn reason(self, label: String) -> Reason {
-        match self {
-            Period::Hour => Reason::Hourly(label),
-            Period::Day => Reason::Daily(label),
-            Period::Week => Reason::Weekly(label),
-            Period::Month => Reason::Monthly(label),
-            Period::Year => Reason::Yearly(label),
         }
     }
 }

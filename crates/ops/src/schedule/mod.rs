@@ -27,7 +27,7 @@
 //! now from its last run, for catch-up after downtime.
 //!
 //! ```
-//! use backup_core::schedule::{due, Due, Schedule};
+//! use backup_ops::schedule::{due, Due, Schedule};
 //! use jiff::civil::date;
 //!
 //! let schedule = Schedule::parse("Mon..Fri 22:00 Europe/Paris")?;

@@ -31,13 +31,13 @@ impl Schedule {
     /// day of month and day of week are both restricted.
     ///
     /// ```
-    /// use backup_core::schedule::Schedule;
+    /// use backup_ops::schedule::Schedule;
     ///
     /// let cron = Schedule::parse("*/15 2 * * 1-5")?;
     /// assert_eq!(cron.on_calendar(), ["Mon..Fri *-*-* 02:00/15:00"]);
     /// let calendar = Schedule::parse("Mon..Fri 22:00 Europe/Paris")?;
     /// assert_eq!(calendar.on_calendar(), ["Mon..Fri *-*-* 22:00:00 Europe/Paris"]);
-    /// # Ok::<(), backup_core::schedule::ScheduleError>(())
+    /// # Ok::<(), backup_ops::schedule::ScheduleError>(())
     /// ```
     pub fn on_calendar(&self) -> Vec<String> {
         match self.syntax {

@@ -7,8 +7,8 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use super::*;
+use crate::drill::fixture::report;
 use crate::drill::Outcome;
-use crate::drill_fixture::report;
 use backup_core::test_support::manifest as for_test;
 use backup_core::KdfParams;
 use backup_core::MemoryBackend;

@@ -25,6 +25,26 @@ fn io_error(what: &str, source: std::io::Error) -> ZfsError {
     }
 }
 
+/// `zfs`/`zpool` from PATH, else from /usr/sbin or /sbin.
+pub(crate) fn binaries() -> (PathBuf, PathBuf) {
+    let find = |bin: &str| -> PathBuf {
+        let on_path = std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|dir| dir.join(bin))
+            .find(|p| p.is_file());
+        on_path
+            .or_else(|| {
+                ["/usr/sbin", "/sbin"]
+                    .iter()
+                    .map(|d| Path::new(d).join(bin))
+                    .find(|p| p.is_file())
+            })
+            .unwrap_or_else(|| PathBuf::from(bin))
+    };
+    (find("zfs"), find("zpool"))
+}
+
 /// `zpool list -H -o name`, bounded by [`PROBE_TIMEOUT`].
 pub(crate) fn zpool_list(zpool_bin: &Path) -> Result<String, ZfsError> {
     let probe = Zfs::with_binaries("zfs", zpool_bin).with_timeout(PROBE_TIMEOUT);

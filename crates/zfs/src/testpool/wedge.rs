@@ -143,7 +143,7 @@ pub(crate) fn anything_waiting() -> bool {
 /// another test process recovered it meanwhile). One recovery at a time on
 /// the machine.
 pub fn recover() -> Option<String> {
-    let zpool = super::binaries().1;
+    let zpool = daemon::binaries().1;
     let Ok(_lock) = run_dir_lock("recover.lock") else {
         return Some("could not take the recovery lock".to_owned());
     };

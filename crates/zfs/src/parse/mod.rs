@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::error::ZfsError;
-use crate::list::Snapshot;
 use crate::name::{DatasetName, SnapshotName};
+use crate::snapshot::Snapshot;
 
 fn parse_err(command: &str, line: &str, reason: impl Into<String>) -> ZfsError {
     ZfsError::Parse {
@@ -161,5 +161,4 @@ pub(crate) fn parse_mountpoint(command: &str, stdout: &str) -> Result<Option<Pat
 }
 
 #[cfg(test)]
-#[path = "parse_tests.rs"]
 mod tests;

@@ -1,6 +1,6 @@
 //! Turns the stderr of a failed `zfs` command into a typed [`ZfsError`].
 //!
-//! Each rule is tested on real stderr in `classify_tests.rs`: texts marked
+//! Each rule is tested on real stderr in `tests/`: texts marked
 //! "verified against zfs-fuse 0.7" were captured on this project's test
 //! machine with the command recorded above the fixture; texts marked
 //! "verified against OpenZFS 2.1.11" were captured in the openzfs-vm lane
@@ -210,9 +210,4 @@ fn dependents(raw: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
-#[path = "classify_tests.rs"]
 mod tests;
-
-#[cfg(test)]
-#[path = "classify_openzfs_tests.rs"]
-mod openzfs_tests;

@@ -3,8 +3,8 @@
 
 use jiff::{tz::TimeZone, Span, Timestamp};
 
-use super::tests::{chained, kept, ts, why};
-use super::{plan, Item, Plan, Reason, Rules};
+use super::{chained, kept, ts, why};
+use crate::retention::{plan, Item, Plan, Reason, Rules};
 
 /// Hourly snapshots of `tank/h` through November 2026 (UTC): a full at
 /// 00:00, then each hour an incremental from the previous one when
@@ -175,14 +175,14 @@ fn the_module_never_reads_the_clock() {
     let clock = concat!("now", "()");
     let host_zone = concat!("TimeZone::", "system");
     for (file, text) in [
-        ("mod.rs", include_str!("mod.rs")),
-        ("policy.rs", include_str!("policy.rs")),
-        ("plan.rs", include_str!("plan.rs")),
-        ("tests.rs", include_str!("tests.rs")),
-        ("tests_calendar.rs", include_str!("tests_calendar.rs")),
-        ("tests_chain.rs", include_str!("tests_chain.rs")),
-        ("tests_month.rs", include_str!("tests_month.rs")),
-        ("tests_table.rs", include_str!("tests_table.rs")),
+        ("mod.rs", include_str!("../mod.rs")),
+        ("policy.rs", include_str!("../policy.rs")),
+        ("plan.rs", include_str!("../plan.rs")),
+        ("tests/mod.rs", include_str!("mod.rs")),
+        ("tests/calendar.rs", include_str!("calendar.rs")),
+        ("tests/chain.rs", include_str!("chain.rs")),
+        ("tests/month.rs", include_str!("month.rs")),
+        ("tests/table.rs", include_str!("table.rs")),
     ] {
         assert!(!text.contains(clock), "{file} reads the clock");
         assert!(!text.contains(host_zone), "{file} reads the host's zone");

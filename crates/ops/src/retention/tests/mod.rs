@@ -1,6 +1,11 @@
 //! Table cases for the rule pass, and the helpers the other test files
-//! share. Calendar periods are in `tests_calendar.rs`, chains in
-//! `tests_chain.rs`, whole scenarios in `tests_month.rs`.
+//! share. Calendar periods are in `calendar.rs`, chains in `chain.rs`,
+//! whole scenarios in `month.rs`, the JSON table in `table.rs`.
+
+mod calendar;
+mod chain;
+mod month;
+mod table;
 
 use jiff::{tz::TimeZone, Span, Timestamp};
 

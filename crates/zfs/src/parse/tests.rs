@@ -1,3 +1,5 @@
+//! Tests of the parsers on captured scripted `zfs` output.
+
 use super::*;
 
 fn ds(s: &str) -> DatasetName {

@@ -2,8 +2,8 @@
 
 use jiff::{tz::TimeZone, Span};
 
-use super::tests::{chained, kept, ts, why};
-use super::{plan, Item, Rules};
+use super::{chained, kept, ts, why};
+use crate::retention::{plan, Item, Rules};
 
 const NOW: &str = "2026-11-30T23:30Z";
 

@@ -215,5 +215,4 @@ impl FromStr for SnapshotName {
 }
 
 #[cfg(test)]
-#[path = "name_tests.rs"]
 mod tests;

@@ -1,13 +1,9 @@
 //! OpenZFS stderr, captured in the openzfs-vm lane (OpenZFS 2.1.11-1+deb12u1,
 //! Debian 12) by `crates/zfs/tests/capture-stderr.sh`, pool `zbtcap303`;
-//! `full1`, `inc12`, `inc23` as in `classify_tests.rs`. Where OpenZFS prints
+//! `full1`, `inc12`, `inc23` as in `zfs_fuse.rs`. Where OpenZFS prints
 //! what zfs-fuse prints, the zfs-fuse fixture covers both and is not repeated.
 
 use super::*;
-
-fn run(command: &str, object: &str, stderr: &str) -> ZfsError {
-    classify(Context { command, object }, "exit status: 1", stderr)
-}
 
 fn not_found(e: &ZfsError) -> &str {
     match e {

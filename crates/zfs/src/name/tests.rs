@@ -1,3 +1,5 @@
+//! Tests of dataset and snapshot name validation.
+
 use super::*;
 
 #[test]

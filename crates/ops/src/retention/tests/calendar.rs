@@ -2,8 +2,8 @@
 
 use jiff::{tz::TimeZone, Span};
 
-use super::tests::{full, kept, paris, rules, ts, why, NOV30};
-use super::{plan, Item};
+use super::{full, kept, paris, rules, ts, why, NOV30};
+use crate::retention::{plan, Item};
 
 #[test]
 fn keep_daily_takes_the_newest_of_each_day() {

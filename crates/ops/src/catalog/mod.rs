@@ -13,7 +13,7 @@ use backup_core::Id;
 use backup_core::Manifest;
 use backup_core::Repository;
 
-mod drills;
+pub(crate) mod drills;
 #[cfg(test)]
 mod tests;
 

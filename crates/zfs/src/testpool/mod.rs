@@ -44,6 +44,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use self::daemon::binaries;
 pub use self::daemon::PID_FILE;
 pub use self::wedge::{recover, FUSECTL};
 use crate::dialect::Dialect;
@@ -155,26 +156,6 @@ impl Drop for TestPool {
     }
 }
 
-/// `zfs`/`zpool` from PATH, else from /usr/sbin or /sbin.
-fn binaries() -> (PathBuf, PathBuf) {
-    let find = |bin: &str| -> PathBuf {
-        let on_path = std::env::var_os("PATH")
-            .into_iter()
-            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-            .map(|dir| dir.join(bin))
-            .find(|p| p.is_file());
-        on_path
-            .or_else(|| {
-                ["/usr/sbin", "/sbin"]
-                    .iter()
-                    .map(|d| Path::new(d).join(bin))
-                    .find(|p| p.is_file())
-            })
-            .unwrap_or_else(|| PathBuf::from(bin))
-    };
-    (find("zfs"), find("zpool"))
-}
-
 /// A pool name: a letter first, then pid, counter and clock, so parallel
 /// test processes and threads never collide.
 fn unique_name() -> String {
@@ -248,16 +229,4 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_pid_is_read_from_test_pool_names_only() {
-        assert_eq!(pid_of(&unique_name()), Some(std::process::id()));
-        assert_eq!(pid_of("zbt123x0x456"), Some(123));
-        assert_eq!(pid_of("zbt123x0"), None);
-        assert_eq!(pid_of("zbtxx0x1"), None);
-        assert_eq!(pid_of("tank"), None);
-        assert_eq!(pid_of("backupdrill1a2b3c4d"), None);
-    }
-}
+mod tests;

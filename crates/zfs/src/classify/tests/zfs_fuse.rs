@@ -1,14 +1,10 @@
 //! Real zfs-fuse 0.7 stderr, one fixture per case, with the command that
 //! produced it (re-capture with `crates/zfs/tests/capture-stderr.sh`).
-//! OpenZFS texts are in `classify_openzfs_tests.rs`.
+//! OpenZFS texts are in `openzfs.rs`.
 //! Pool `zbtexp1` on a sparse file; `full1` = `zfs send 'zbtexp1/with
 //! space@s1'`, `inc12`/`inc23` = `zfs send -i @s1 @s2` / `-i @s2 @s3`.
 
 use super::*;
-
-fn run(command: &str, object: &str, stderr: &str) -> ZfsError {
-    classify(Context { command, object }, "exit status: 1", stderr)
-}
 
 // $ zfs list -H -t snapshot -o name -d 1 zbtexp1/nope
 // verified against zfs-fuse 0.7 (also `zfs get`, `zfs destroy`, `zfs send` of a

@@ -3,8 +3,8 @@
 
 use jiff::tz::TimeZone;
 
-use super::tests::{full, kept, ts};
-use super::{plan, Item, Rules};
+use super::{full, kept, ts};
+use crate::retention::{plan, Item, Rules};
 
 struct Case {
     name: &'static str,

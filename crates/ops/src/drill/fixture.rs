@@ -1,8 +1,8 @@
 //! A fabricated [`DrillReport`] for the tests of what surrounds drills
-//! (catalog, status, metrics): plausible in every field, so a test changes
-//! only what it is about.
+//! (their history in the catalog, status, metrics): plausible in every
+//! field, so a test changes only what it is about.
 
-use crate::drill::{
+use super::report::{
     Access, DatasetDrill, DrillReport, Layer, Link, Outcome, Phases, ProbeResult, ScratchInfo,
     Status, Target, REPORT_VERSION,
 };
