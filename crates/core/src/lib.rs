@@ -1,4 +1,4 @@
-//! `backup-core`: the library behind the `backup` command.
+//! `backup-core`: the storage engine of `backup`.
 //!
 //! It ships ZFS send streams into a repository that is content-defined
 //! chunked (FastCDC), deduplicated (keyed BLAKE3 ids), compressed (zstd) and
@@ -7,6 +7,29 @@
 //! the format down to the byte and why its write order is crash-safe.
 //!
 //! The library never prints; long operations report through [`Progress`].
+//!
+//! # What it holds
+//!
+//! - The repository ([`Repository`]): its format (every byte layout,
+//!   file-manifest encoding included, in one private `format` module),
+//!   crypto and key slots ([`KeySlot`], [`KdfParams`]), and backends
+//!   ([`open`]: a directory, SFTP, S3, with retries, throttling and a
+//!   metadata cache layered around them).
+//! - The pack store, private: the one owner of packs and index segments.
+//!   It seals, packs, writes and indexes blobs, and locates, reads and
+//!   authenticates them; every operation below asks it.
+//! - Operations, all as functions or types at the crate root: [`ship`]
+//!   and [`ship_stream`], [`restore_stream`], [`resolve_chain`] and
+//!   [`find_snapshot`], [`plan_prune`] and [`prune`], [`check`],
+//!   [`resume`] (adopting what an interrupted ship left), lease locks
+//!   ([`RepoLock`]), and file manifests ([`store_file_list`],
+//!   [`load_file_list`], the walk and comparison in [`filelist`]).
+//!
+//! Configuration, jobs, schedules, retention, drills and the catalog are
+//! the application's, in `backup-ops`, which depends on this crate; this
+//! crate never depends on it (`scripts/check-layers.sh`). Its errors are
+//! [`Error`]s: storage, format, integrity, chains and locks, with
+//! [`backup_zfs::ZfsError`] wrapped unchanged.
 //!
 //! ```
 //! use std::sync::Arc;
