@@ -100,6 +100,7 @@ fn watch(shared: &Shared, pid: u32, limit: Duration) {
             Some(since) => {
                 let left = (since + limit).saturating_duration_since(Instant::now());
                 if left.is_zero() {
+                    #[allow(unsafe_code)]
                     // SAFETY: kill(2) on the pid of a child that has not been
                     // reaped (the watchdog stops before every reap).
                     unsafe {
