@@ -365,6 +365,8 @@ fn a_drill_killed_with_sigkill_is_cleaned_up_by_the_next() {
         child.wait().unwrap();
         // The probe we made it start: stopped by its pid.
         let pid: i32 = fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
+        #[allow(unsafe_code)]
+        // SAFETY: kill(2) takes plain integers; no memory is shared.
         unsafe {
             libc::kill(pid, libc::SIGKILL);
         }

@@ -184,6 +184,7 @@ impl Drop for Daemon {
 }
 
 fn signal(pid: i32, sig: i32) {
+    #[allow(unsafe_code)]
     // SAFETY: kill(2) has no memory effects; pids come from our own tree.
     unsafe {
         libc::kill(pid, sig);
@@ -261,6 +262,7 @@ fn spawn_from_keeper(mut cmd: Command) -> io::Result<Child> {
         Mutex::new(tx)
     });
     let parent = std::process::id() as i32;
+    #[allow(unsafe_code)]
     // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between
     // fork and exec.
     unsafe {

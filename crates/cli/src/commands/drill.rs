@@ -106,6 +106,7 @@ fn catch_signals(catch: bool) {
     } else {
         libc::SIG_DFL
     };
+    #[allow(unsafe_code)]
     // SAFETY: the handler only stores to an atomic.
     unsafe {
         libc::signal(libc::SIGINT, handler);
