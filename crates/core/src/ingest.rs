@@ -68,7 +68,7 @@ struct Done {
 /// Number of worker threads for CPU-bound stages.
 pub(crate) fn workers() -> usize {
     thread::available_parallelism()
-        .map_or(2, |n| n.get())
+        .map_or(2, std::num::NonZero::get)
         .clamp(1, 8)
 }
 

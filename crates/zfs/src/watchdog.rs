@@ -28,7 +28,9 @@ struct Shared {
 
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -113,12 +115,15 @@ fn watch(shared: &Shared, pid: u32, limit: Duration) {
             }
         };
         state = match wait {
-            None => shared.wake.wait(state).unwrap_or_else(|p| p.into_inner()),
+            None => shared
+                .wake
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
             Some(left) => {
                 shared
                     .wake
                     .wait_timeout(state, left)
-                    .unwrap_or_else(|p| p.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .0
             }
         };

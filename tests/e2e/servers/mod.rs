@@ -298,7 +298,7 @@ pub fn respawn(mut spawn: impl FnMut() -> Result<(), (Daemon, Option<ExitStatus>
         match spawn() {
             Ok(()) => return,
             Err((daemon, _)) if attempt < 25 && bind_failed(&daemon) => {
-                thread::sleep(Duration::from_millis(200))
+                thread::sleep(Duration::from_millis(200));
             }
             Err((mut daemon, why)) => daemon.fail("restart", why),
         }

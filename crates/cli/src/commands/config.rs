@@ -30,7 +30,7 @@ pub fn run(g: &GlobalArgs, c: &ConfigCommand) -> Result<ExitStatus> {
                 match zfs.dataset_exists(ds) {
                     Ok(true) => {}
                     Ok(false) => {
-                        errors.push(config.error_at(&key, format!("dataset {ds} does not exist")))
+                        errors.push(config.error_at(&key, format!("dataset {ds} does not exist")));
                     }
                     Err(e) => errors
                         .push(config.error_at(&key, format!("cannot ask zfs about {ds}: {e}"))),

@@ -195,7 +195,7 @@ pub fn drill_job(
     }
     match written {
         Ok((json, md)) if !opts.json => {
-            println!("reports: {} and {}", json.display(), md.display())
+            println!("reports: {} and {}", json.display(), md.display());
         }
         Ok(_) => {}
         Err(e) => eprintln!("backup: drill {}: {e:#}", report.id),

@@ -136,7 +136,7 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
             restore_stream(repo, m, &mut w, progress).with_context(ctx)?;
             let f = w
                 .into_inner()
-                .map_err(|e| e.into_error())
+                .map_err(std::io::IntoInnerError::into_error)
                 .context("flushing")?;
             f.sync_all()
                 .with_context(|| format!("fsync {}", tmp.display()))?;

@@ -207,7 +207,7 @@ mod tests {
         let notify: RetryNotify = Arc::new(move |e: &RetryEvent<'_>| {
             s.lock()
                 .unwrap()
-                .push((e.op, e.object.to_string(), e.attempt))
+                .push((e.op, e.object.to_string(), e.attempt));
         });
         let b = Retrying::new(
             flaky(2, std::io::ErrorKind::ConnectionReset),

@@ -40,7 +40,10 @@ pub enum Reason {
 
 impl PartialEq for Reason {
     fn eq(&self, other: &Reason) -> bool {
-        use Reason::*;
+        use Reason::{
+            BaseOf, Daily, Future, Hourly, Last, Monthly, Newest, NoRuleKeepsIt, NoRules, Weekly,
+            Within, Yearly,
+        };
         match (self, other) {
             (Last(a), Last(b)) => a == b,
             (Hourly(a), Hourly(b))
