@@ -122,6 +122,7 @@ impl TestPool {
         })
     }
 
+    /// The pool's name.
     pub fn name(&self) -> &str {
         &self.name
     }

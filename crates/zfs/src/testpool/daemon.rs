@@ -99,7 +99,7 @@ fn start(zpool_bin: &Path) -> Result<u32, ZfsError> {
             let _ = std::io::Read::read_to_string(&mut log, &mut stderr);
             return Err(ZfsError::Command {
                 command: format!("{start} ({attempt} attempts)"),
-                status: status_text(&status),
+                status: status_text(status),
                 stderr,
             });
         }
