@@ -86,9 +86,13 @@ impl fmt::Display for Reason {
 pub struct Decision {
     /// [`Item::key`], to map back to the caller's record.
     pub key: String,
+    /// [`Item::name`]: the name people read.
     pub name: String,
+    /// [`Item::group`]: normally the dataset.
     pub group: String,
+    /// [`Item::time`]: the snapshot's creation time.
     pub time: Timestamp,
+    /// Whether the snapshot is kept (else it is pruned).
     pub keep: bool,
     /// Every reason that keeps it, or [`Reason::NoRuleKeepsIt`].
     pub reasons: Vec<Reason>,
