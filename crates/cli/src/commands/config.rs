@@ -9,6 +9,8 @@ use crate::context;
 use crate::exit::ExitStatus;
 use crate::password;
 
+// A `Result` like every command's `run`, for the dispatch in main.
+#[allow(clippy::unnecessary_wraps)]
 pub fn run(g: &GlobalArgs, c: &ConfigCommand) -> Result<ExitStatus> {
     let ConfigCommand::Check { offline } = c;
     let config = match backup_ops::config::load(&g.config) {
