@@ -208,6 +208,7 @@ fn a_healthy_repository_passes_every_layer_and_leaves_nothing() {
 }
 
 #[test]
+#[allow(clippy::case_sensitive_file_extension_comparisons)] // the drill names its pool file `<pool>.img`
 fn without_a_drill_table_the_drill_uses_a_throwaway_pool() {
     let de = drill_env("");
     let (code, r) = de.drill(["--snapshot", "random"]);
