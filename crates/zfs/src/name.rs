@@ -44,7 +44,7 @@ pub enum NameError {
         /// The offending component.
         component: String,
     },
-    /// A character outside letters, digits and `_ . : - ` and space.
+    /// A character other than an ASCII letter or digit, `_`, `.`, `:`, `-` or a space.
     #[error("invalid ZFS name {input:?}: character {ch:?} is not allowed")]
     InvalidChar {
         /// The name as given.
