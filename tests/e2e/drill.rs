@@ -208,6 +208,7 @@ fn a_healthy_repository_passes_every_layer_and_leaves_nothing() {
 }
 
 #[test]
+#[allow(clippy::case_sensitive_file_extension_comparisons)] // the drill names its pool file `<pool>.img`
 fn without_a_drill_table_the_drill_uses_a_throwaway_pool() {
     let de = drill_env("");
     let (code, r) = de.drill(["--snapshot", "random"]);
@@ -365,6 +366,8 @@ fn a_drill_killed_with_sigkill_is_cleaned_up_by_the_next() {
         child.wait().unwrap();
         // The probe we made it start: stopped by its pid.
         let pid: i32 = fs::read_to_string(&marker).unwrap().trim().parse().unwrap();
+        #[allow(unsafe_code)]
+        // SAFETY: kill(2) takes plain integers; no memory is shared.
         unsafe {
             libc::kill(pid, libc::SIGKILL);
         }

@@ -55,7 +55,7 @@ fn broken_zfs(env: &mut Env, mode: &str) {
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())
         .unwrap();
-    let exit = if mode == "fail" { 1 } else { 0 };
+    let exit = i32::from(mode == "fail");
     let script = format!(
         "#!/bin/sh\nif [ \"$1\" = send ]; then\n  {real} \"$@\" | head -c 200000\n  exit {exit}\nfi\nexec {real} \"$@\"\n"
     );

@@ -218,7 +218,9 @@ fn a_simulated_month_of_run_due_ends_with_what_the_policies_say() {
             .or_default()
             .push(e["snapshot"].as_str().unwrap().into());
     }
-    have.values_mut().for_each(|v| v.sort());
+    for v in have.values_mut() {
+        v.sort();
+    }
     assert_eq!(have, expect_repo, "repository snapshots");
     // The repository is whole (pruned weekly by the web job, and once more
     // now), and the newest

@@ -88,7 +88,7 @@ fn s3_server_stopped_mid_ship_then_resumed() {
 }
 
 /// `--limit-upload` holds a ship to the rate, over the wire.
-fn upload_is_limited(r: RemoteEnv) {
+fn upload_is_limited(r: &RemoteEnv) {
     r.init();
     r.fill(8, 6);
     let started = Instant::now();
@@ -103,18 +103,18 @@ fn upload_is_limited(r: RemoteEnv) {
 
 #[test]
 fn sftp_upload_limit_is_kept() {
-    upload_is_limited(RemoteEnv::sftp());
+    upload_is_limited(&RemoteEnv::sftp());
 }
 
 #[test]
 fn s3_upload_limit_is_kept() {
-    upload_is_limited(RemoteEnv::s3());
+    upload_is_limited(&RemoteEnv::s3());
 }
 
 /// A server that accepts the first connection and never answers, then is
 /// slow (1 MiB/s each way): the hung connection times out and is retried,
 /// the limit holds, and everything round-trips.
-fn slow_server(r: RemoteEnv) {
+fn slow_server(r: &RemoteEnv) {
     r.init();
     // The hung connection was the init's first: it was retried.
     let proxy = r.proxy.as_ref().unwrap();
@@ -137,7 +137,7 @@ fn sftp_slow_and_hanging_server() {
         rate: 1 << 20,
         hang_first: 1,
     });
-    slow_server(r);
+    slow_server(&r);
 }
 
 #[test]
@@ -146,5 +146,5 @@ fn s3_slow_and_hanging_server() {
         rate: 1 << 20,
         hang_first: 1,
     });
-    slow_server(r);
+    slow_server(&r);
 }

@@ -14,6 +14,7 @@ fn touch(path: &Path, when: &str) {
 /// Text, random data, a large sparse file, names with spaces and non-ASCII,
 /// a symlink, odd modes and owners, fixed mtimes.
 fn populate(root: &Path) {
+    use std::io::{Seek, SeekFrom, Write};
     fs::write(root.join("readme.txt"), "hello, restore\n".repeat(1000)).unwrap();
     fs::write(root.join("random.bin"), noise(6 << 20, 1)).unwrap();
     let sparse = fs::File::create(root.join("sparse.img")).unwrap();
@@ -23,7 +24,6 @@ fn populate(root: &Path) {
         .write(true)
         .open(root.join("sparse.img"))
         .unwrap();
-    use std::io::{Seek, SeekFrom, Write};
     f.seek(SeekFrom::Start(1 << 30)).unwrap();
     f.write_all(&noise(64 * 1024, 2)).unwrap();
     drop(f);
@@ -50,6 +50,7 @@ fn populate(root: &Path) {
 
 /// Changes of every kind, most of the random file untouched (dedup).
 fn modify(root: &Path) {
+    use std::io::{Seek, SeekFrom, Write};
     let mut text = fs::read_to_string(root.join("readme.txt")).unwrap();
     text.push_str("one more line\n");
     fs::write(root.join("readme.txt"), text).unwrap();
@@ -61,7 +62,6 @@ fn modify(root: &Path) {
         .write(true)
         .open(root.join("random.bin"))
         .unwrap();
-    use std::io::{Seek, SeekFrom, Write};
     f.seek(SeekFrom::Start(3 << 20)).unwrap();
     f.write_all(&noise(4096, 4)).unwrap();
 }
@@ -196,6 +196,7 @@ fn second_send_is_a_no_op_and_a_forced_full_of_unchanged_data_stores_almost_noth
 /// device, turning /dev/null into a regular file. A FIFO stands in for it.
 #[test]
 fn restore_to_a_device_or_fifo_writes_in_place() {
+    use std::os::unix::fs::FileTypeExt;
     let env = Env::new();
     let ds = env.dataset("d");
     fs::write(env.mountpoint(&ds).join("f"), noise(100_000, 3)).unwrap();
@@ -215,7 +216,6 @@ fn restore_to_a_device_or_fifo_writes_in_place() {
     ]);
     assert_ok(&out, "restore into a fifo");
     let got = reader.join().unwrap();
-    use std::os::unix::fs::FileTypeExt;
     assert!(
         fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
         "the fifo was replaced"

@@ -149,6 +149,7 @@ fn status_shows_successes_failures_and_ages_against_now() {
 
 #[test]
 fn every_run_writes_the_metrics_textfile_atomically() {
+    use std::os::unix::fs::PermissionsExt;
     let s = status_env();
     let www = format!("{}/www", s.env.pool.root());
     assert_ok(&s.run("web", "2026-11-02T10:00:00Z"), "run");
@@ -186,7 +187,6 @@ fn every_run_writes_the_metrics_textfile_atomically() {
         "{text}"
     );
 
-    use std::os::unix::fs::PermissionsExt;
     let mode = fs::metadata(&s.metrics).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o644);
     let names: Vec<_> = fs::read_dir(s.metrics.parent().unwrap())

@@ -59,7 +59,7 @@ fn write_at(name: &str, offset: u64, data: &[u8]) {
     let mut f = loop {
         match OpenOptions::new().write(true).open(&dev) {
             Err(e) if e.kind() == ErrorKind::ReadOnlyFilesystem && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(100))
+                std::thread::sleep(Duration::from_millis(100));
             }
             r => break r.unwrap_or_else(|e| panic!("open {} for writing: {e}", dev.display())),
         }

@@ -10,6 +10,7 @@ use crate::harness::{assert_ok, stderr, Env};
 
 #[test]
 #[ignore = "stops the zfs-fuse daemon: run alone by scripts/check-wedge-recovery.sh"]
+#[allow(unsafe_code)] // kill(2) stops and resumes the daemon; SAFETY comments below
 fn backup_never_waits_forever_on_a_wedged_zfs_and_the_harness_names_the_wedge() {
     let env = Env::new();
     let ds = env.dataset("data");

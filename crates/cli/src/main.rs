@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     // surface as its own error, not kill us silently. A closed stdout
     // (`backup restore --to-file - | head`) is a quiet exit instead.
     let cli = Cli::parse();
-    match run(cli) {
+    match run(&cli) {
         Ok(status) => status.into(),
         Err(e) if e.is::<ClosedStdout>() => ExitStatus::of(&e).into(),
         Err(e) => {
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
     let g = &cli.global;
     match &cli.command {
         Command::Init(a) => commands::init::run(g, a),

@@ -25,8 +25,9 @@ use crate::repository::Repository;
 /// What adoption found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Adopted {
-    /// Packs indexed again, and their blobs' bytes.
+    /// Packs indexed again.
     pub packs: usize,
+    /// The bytes of their blobs.
     pub bytes: u64,
     /// Unindexed packs whose trailer could not be read, each with why.
     pub unreadable: Vec<String>,

@@ -7,78 +7,149 @@ pub enum Error {
     /// A backend could not read, write, list or remove an object.
     #[error("storage: {op} {path}")]
     Backend {
+        /// The operation, e.g. `read`, `write`, `list`, `connect`.
         op: &'static str,
+        /// The object's path or the repository's location.
         path: String,
+        /// What the storage reported.
         #[source]
         source: std::io::Error,
     },
     /// An object that should exist is absent.
     #[error("{kind} {name} is missing from the repository")]
-    Missing { kind: &'static str, name: String },
+    Missing {
+        /// The kind of object, e.g. `pack` or `snapshot manifest`.
+        kind: &'static str,
+        /// Its name in the repository.
+        name: String,
+    },
     /// No key slot opens with the given passphrase.
     #[error(
         "wrong passphrase: none of the {slots} key slot(s) of repository {repo} opens with it"
     )]
-    WrongPassphrase { repo: String, slots: usize },
+    WrongPassphrase {
+        /// The repository's location.
+        repo: String,
+        /// How many key slots were tried.
+        slots: usize,
+    },
     /// The repository has no key slot at all.
     #[error("repository at {location} has no key slots (keys/ is empty)")]
-    NoKeys { location: String },
+    NoKeys {
+        /// The repository's location.
+        location: String,
+    },
     /// There is no repository at this location.
     #[error("no repository at {location}: {reason}")]
-    NotARepository { location: String, reason: String },
+    NotARepository {
+        /// The location that was opened.
+        location: String,
+        /// Why it is not a repository, e.g. `it has no config`.
+        reason: String,
+    },
     /// A repository already exists where `init` was asked to make one.
     #[error("a repository already exists at {location}")]
-    AlreadyExists { location: String },
+    AlreadyExists {
+        /// The repository's location.
+        location: String,
+    },
     /// A format version or feature flag this build does not understand.
     #[error("{object}: unsupported {what} {value} (this build of backup knows {known})")]
     Unsupported {
+        /// The object that carries it, e.g. `config`.
         object: String,
+        /// What kind of value it is, e.g. `feature flag`.
         what: &'static str,
+        /// The value found.
         value: String,
+        /// The value or values this build knows.
         known: String,
     },
     /// Stored bytes failed authentication or decoding: damage or tampering.
     #[error("{object} is corrupt: {reason}")]
-    Corrupt { object: String, reason: String },
+    Corrupt {
+        /// The damaged object.
+        object: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A restored stream does not match the digest recorded when it was shipped.
     #[error("stream of {snapshot} does not match its recorded digest (expected {expected}, got {actual})")]
     StreamDigest {
+        /// The snapshot restored, `pool/ds@snap`.
         snapshot: String,
+        /// The recorded digest and length, e.g. `<hex> (<n> bytes)`.
         expected: String,
+        /// The digest and length of the stream restored, in the same form.
         actual: String,
     },
     /// A `zfs send` stream was refused before it was recorded.
     #[error("stream of {snapshot} is not a complete zfs send stream: {reason}")]
-    BadStream { snapshot: String, reason: String },
+    BadStream {
+        /// The snapshot whose stream it was.
+        snapshot: String,
+        /// What is wrong with the stream.
+        reason: String,
+    },
     /// A snapshot in the repository cannot be found by the given text.
     #[error("no snapshot in the repository matches {query:?}")]
-    SnapshotNotFound { query: String },
+    SnapshotNotFound {
+        /// The text given.
+        query: String,
+    },
     /// The text names several snapshots.
     #[error("{query:?} matches {count} snapshots in the repository; give a longer id")]
-    Ambiguous { query: String, count: usize },
+    Ambiguous {
+        /// The text given.
+        query: String,
+        /// How many snapshots it matches.
+        count: usize,
+    },
     /// An incremental's base is not in the repository.
     #[error("chain of {snapshot} is broken: base snapshot with guid {base_guid} is not in the repository")]
-    BrokenChain { snapshot: String, base_guid: u64 },
+    BrokenChain {
+        /// The snapshot whose chain was followed.
+        snapshot: String,
+        /// The zfs guid of the missing base snapshot.
+        base_guid: u64,
+    },
     /// Invalid parameters given by the caller.
     #[error("invalid {what}: {reason}")]
-    Invalid { what: String, reason: String },
+    Invalid {
+        /// What was given, e.g. `chunker parameters`.
+        what: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// A zfs command failed.
     #[error(transparent)]
     Zfs(#[from] backup_zfs::ZfsError),
     /// Reading the stream or writing the restored stream failed.
     #[error("{context}")]
     Io {
+        /// What was being done.
         context: String,
+        /// The failed read or write.
         #[source]
         source: std::io::Error,
     },
     /// Another process holds a conflicting repository lock.
     #[error("repository {location} is locked: {holder}")]
-    RepositoryLocked { location: String, holder: String },
+    RepositoryLocked {
+        /// The repository's location.
+        location: String,
+        /// Who holds the lock, as its lock describes it.
+        holder: String,
+    },
     /// Our own repository lock could not be refreshed in time: others may
     /// have taken it over, so nothing destructive may follow.
     #[error("lost the lock on repository {location}: {reason}")]
-    LockLost { location: String, reason: String },
+    LockLost {
+        /// The repository's location.
+        location: String,
+        /// Why the lock could not be refreshed.
+        reason: String,
+    },
     /// The operation was interrupted by the caller.
     #[error("interrupted")]
     Interrupted,
@@ -86,18 +157,27 @@ pub enum Error {
     /// connection, a timeout, a 5xx, throttling) until the retries ran out.
     #[error("storage: {op} {object}: gave up after {attempts} attempts over {}s; last error: {last}", elapsed.as_secs())]
     GaveUp {
+        /// The operation, e.g. `write`.
         op: &'static str,
+        /// The object and the repository, `<path> on <location>`.
         object: String,
+        /// How many attempts were made.
         attempts: u32,
+        /// The time from the first attempt to giving up.
         elapsed: std::time::Duration,
+        /// The error of the last attempt.
         last: Box<Error>,
     },
     /// An SSH server's host key is not the one known for it (or none is).
     #[error("host key of {host} {problem}: the server offers {fingerprint}. {advice}")]
     HostKey {
+        /// The server as `known_hosts` names it: `host`, or `[host]:port`.
         host: String,
+        /// What is wrong: `has CHANGED since it was recorded` or `is not known`.
         problem: &'static str,
+        /// The fingerprint(s) of the key the server offers.
         fingerprint: String,
+        /// What the user can do about it.
         advice: String,
     },
 }

@@ -235,6 +235,8 @@ fn split_stream<R: Read>(
 
 /// Collects worker results into packs (in arrival order) and each lane's
 /// chunk list (in stream order).
+// By value: dropping `pack_tx` on return is what ends the uploader's loop.
+#[allow(clippy::needless_pass_by_value)]
 fn pack_blobs(
     done_rx: Receiver<Done>,
     pack_tx: Sender<SealedPack>,

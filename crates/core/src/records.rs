@@ -294,7 +294,7 @@ mod tests {
         // A WRITE header claiming a huge payload, then the stream ends.
         let mut huge = good[..RECORD_LEN].to_vec();
         huge.extend(record(3, |r| {
-            r[32..40].copy_from_slice(&u64::MAX.to_le_bytes())
+            r[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
         }));
         huge.extend([1u8; 10]);
         cases.push(huge);

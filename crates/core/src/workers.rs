@@ -6,6 +6,6 @@ use std::thread;
 /// parallelism clamped to 1..=8, 2 if unknown.
 pub(crate) fn workers() -> usize {
     thread::available_parallelism()
-        .map_or(2, |n| n.get())
+        .map_or(2, std::num::NonZero::get)
         .clamp(1, 8)
 }

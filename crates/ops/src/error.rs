@@ -17,18 +17,27 @@ pub enum Error {
     Zfs(#[from] backup_zfs::ZfsError),
     /// Invalid parameters or configuration given by the caller.
     #[error("invalid {what}: {reason}")]
-    Invalid { what: String, reason: String },
+    Invalid {
+        /// What was given, e.g. a config key or an option.
+        what: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// Reading or writing a local file failed.
     #[error("{context}")]
     Io {
+        /// What was being done, e.g. `creating /var/lib/backup`.
         context: String,
+        /// The failed file operation.
         #[source]
         source: std::io::Error,
     },
     /// The local catalog (an SQLite cache) failed.
     #[error("catalog {path}")]
     Catalog {
+        /// The catalog's database file.
         path: PathBuf,
+        /// What SQLite reported.
         #[source]
         source: rusqlite::Error,
     },
@@ -36,19 +45,29 @@ pub enum Error {
     /// The catalog was written by a newer version of backup.
     #[error("catalog {path} has schema version {found}, which this build (schema {known}) does not know; it is only a cache: delete it, and the next command rebuilds it")]
     CatalogVersion {
+        /// The catalog's database file.
         path: PathBuf,
+        /// The schema version the catalog has.
         found: i64,
+        /// The schema version this build writes.
         known: i64,
     },
 
     /// No drill recorded in the catalog has this id, or an id starting with it.
     #[error("no drill in catalog {} has the id {query:?} or an id starting with it", catalog.display())]
-    DrillNotFound { query: String, catalog: PathBuf },
+    DrillNotFound {
+        /// The id, or start of one, given.
+        query: String,
+        /// The catalog's database file.
+        catalog: PathBuf,
+    },
 
     /// The text is the start of several drills' ids.
     #[error("{query:?} matches {count} drills ({}{}); give a longer id", ids.join(", "), if *count > ids.len() { ", ..." } else { "" })]
     DrillAmbiguous {
+        /// The start of an id given.
         query: String,
+        /// How many drills' ids start with it.
         count: usize,
         /// The first few of them, newest first.
         ids: Vec<String>,
@@ -56,14 +75,23 @@ pub enum Error {
 
     /// Another process holds a lock.
     #[error("{what} is already running ({holder}); not starting a second run")]
-    Locked { what: String, holder: String },
+    Locked {
+        /// What the lock is for, e.g. `job NAME`.
+        what: String,
+        /// Who holds it, e.g. `pid 1234`.
+        holder: String,
+    },
 
     /// A job's hook failed; the job stopped there.
     #[error("{which} hook of job {job} failed: {reason} (command: {command})")]
     Hook {
+        /// The job's name.
         job: String,
+        /// Which hook: `pre` or `post`.
         which: &'static str,
+        /// The hook's shell command.
         command: String,
+        /// How it failed: it could not start, exited non-zero, or outlived its timeout.
         reason: String,
     },
 }

@@ -173,14 +173,12 @@ pub(crate) fn run(line: &CommandLine, object: &str, limit: Duration) -> Result<O
             },
         }
     };
-    let stdout = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        Ok(read) => read,
-        Err(_) => return Err(timed_out(&mut child, &mut stderr)),
+    let Ok(stdout) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+        return Err(timed_out(&mut child, &mut stderr));
     };
     // stdout closed: the child is exiting, or closed it and hangs on.
-    let status = match wait_until(&mut child, deadline).map_err(|e| line.io_error(e))? {
-        Some(status) => status,
-        None => return Err(timed_out(&mut child, &mut stderr)),
+    let Some(status) = wait_until(&mut child, deadline).map_err(|e| line.io_error(e))? else {
+        return Err(timed_out(&mut child, &mut stderr));
     };
     let stdout = stdout.map_err(|e| line.io_error(e))?;
     Ok(Output {
@@ -287,7 +285,7 @@ impl StderrDrain {
 }
 
 /// A human rendering of an exit status, e.g. `exit status: 1`.
-pub(crate) fn status_text(status: &ExitStatus) -> String {
+pub(crate) fn status_text(status: ExitStatus) -> String {
     status.to_string()
 }
 

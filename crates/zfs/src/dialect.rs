@@ -18,7 +18,10 @@ pub enum Dialect {
     /// zfs-fuse 0.7, pool version 23: the userspace ZFS used in tests.
     ZfsFuse,
     /// OpenZFS 0.8 or later; `version` is its userland version, e.g. `2.1.11-1`.
-    OpenZfs { version: String },
+    OpenZfs {
+        /// The userland version `zfs version` printed, e.g. `2.1.11-1`.
+        version: String,
+    },
 }
 
 impl Dialect {
@@ -66,6 +69,7 @@ pub struct Features {
     pub parsable_list: bool,
     /// `zfs hold`/`holds`/`release` all work (zfs-fuse: `holds` is broken).
     pub holds: bool,
+    /// `zfs bookmark`: bookmarks of snapshots.
     pub bookmarks: bool,
     /// `zfs send -w`.
     pub raw_send: bool,
@@ -140,7 +144,7 @@ pub(crate) fn detect(
         };
         return Err(crate::classify::classify(
             ctx,
-            &status_text(&out.status),
+            &status_text(out.status),
             &out.stderr,
         ));
     }

@@ -39,6 +39,7 @@ const FUSE_UNMOUNT_SETTLE: std::time::Duration = std::time::Duration::from_milli
 /// Where and how to receive.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceiveArgs {
+    /// The dataset to receive into.
     pub target: DatasetName,
     /// `-F`: roll the target back to its most recent snapshot first (and,
     /// for a full stream, replace a target without snapshots).
@@ -51,6 +52,7 @@ pub struct ReceiveArgs {
 }
 
 impl ReceiveArgs {
+    /// Receives into `target`, without `-F` and mounted.
     pub fn new(target: DatasetName) -> Self {
         ReceiveArgs {
             target,
@@ -113,6 +115,7 @@ impl Zfs {
 }
 
 impl ReceiveSink {
+    /// The `zfs receive` command line, as shown to users.
     pub fn command(&self) -> &str {
         self.proc.line().display()
     }

@@ -12,6 +12,7 @@ use crate::zfs::Zfs;
 /// then set the flags; [`Zfs::send`] refuses flags the dialect lacks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendArgs {
+    /// The snapshot to send.
     pub snapshot: SnapshotName,
     /// `-i from`: an earlier snapshot of the same dataset.
     pub from: Option<SnapshotName>,
@@ -26,6 +27,7 @@ pub struct SendArgs {
 }
 
 impl SendArgs {
+    /// A full stream of `snapshot`, no flags set.
     pub fn full(snapshot: SnapshotName) -> Self {
         SendArgs {
             snapshot,
@@ -37,6 +39,7 @@ impl SendArgs {
         }
     }
 
+    /// An incremental stream from `from` to `snapshot`, no flags set.
     pub fn incremental(from: SnapshotName, snapshot: SnapshotName) -> Self {
         SendArgs {
             from: Some(from),

@@ -7,8 +7,12 @@ use crate::name::SnapshotName;
 /// order; the name is for humans.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Snapshot {
+    /// Its full name, `pool/ds@snap`.
     pub name: SnapshotName,
+    /// Its guid, the same on every pool it is sent to.
     pub guid: u64,
+    /// The transaction group it was created in, which orders the snapshots
+    /// of a dataset.
     pub createtxg: u64,
     /// Unix seconds.
     pub creation: i64,

@@ -113,7 +113,7 @@ impl Streaming {
                     command: self.line.display(),
                     object: &self.object,
                 };
-                Err(classify(ctx, &status_text(status), stderr))
+                Err(classify(ctx, &status_text(*status), stderr))
             }
             _ => Ok(()),
         }

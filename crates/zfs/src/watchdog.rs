@@ -28,7 +28,9 @@ struct Shared {
 
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -100,6 +102,7 @@ fn watch(shared: &Shared, pid: u32, limit: Duration) {
             Some(since) => {
                 let left = (since + limit).saturating_duration_since(Instant::now());
                 if left.is_zero() {
+                    #[allow(unsafe_code)]
                     // SAFETY: kill(2) on the pid of a child that has not been
                     // reaped (the watchdog stops before every reap).
                     unsafe {
@@ -112,12 +115,15 @@ fn watch(shared: &Shared, pid: u32, limit: Duration) {
             }
         };
         state = match wait {
-            None => shared.wake.wait(state).unwrap_or_else(|p| p.into_inner()),
+            None => shared
+                .wake
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
             Some(left) => {
                 shared
                     .wake
                     .wait_timeout(state, left)
-                    .unwrap_or_else(|p| p.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .0
             }
         };

@@ -117,10 +117,12 @@ impl Zfs {
         }
     }
 
+    /// The `zfs` program this runs.
     pub fn zfs_binary(&self) -> &Path {
         &self.zfs
     }
 
+    /// The `zpool` program this runs.
     pub fn zpool_binary(&self) -> &Path {
         &self.zpool
     }
@@ -136,6 +138,7 @@ impl Zfs {
         Ok(self.dialect.get_or_init(|| detected))
     }
 
+    /// What the dialect supports ([`Dialect::features`]), cached like it.
     pub fn features(&self) -> Result<&Features, ZfsError> {
         if let Some(f) = self.features.get() {
             return Ok(f);
@@ -196,7 +199,7 @@ impl Zfs {
             command: line.display(),
             object,
         };
-        Err(classify(ctx, &status_text(&out.status), &out.stderr))
+        Err(classify(ctx, &status_text(out.status), &out.stderr))
     }
 
     /// `err`; if it is a timeout (a command, a mount not answering), after
@@ -219,6 +222,7 @@ impl Zfs {
         }
     }
 
+    /// Whether the dataset exists (`zfs list` of it).
     pub fn dataset_exists(&self, ds: &DatasetName) -> Result<bool, ZfsError> {
         match self.run_zfs(["list", "-H", "-o", "name", ds.as_str()], ds.as_str()) {
             Ok(_) => Ok(true),

@@ -53,7 +53,7 @@ impl Garage {
             garage.write_config(ports[1]);
             match garage.spawn() {
                 Ok(()) => break,
-                Err((daemon, _)) if attempt < 5 && bind_failed(&daemon) => continue,
+                Err((daemon, _)) if attempt < 5 && bind_failed(&daemon) => {}
                 Err((mut daemon, why)) => daemon.fail("start", why),
             }
         }
@@ -338,9 +338,13 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
 
 /// `bytes` random bytes as hex, from the kernel.
 fn random_hex(bytes: usize) -> String {
+    use std::fmt::Write as _;
     let mut buf = vec![0u8; bytes];
     fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut buf))
         .expect("read /dev/urandom");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    buf.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }

@@ -184,6 +184,7 @@ impl Drop for Daemon {
 }
 
 fn signal(pid: i32, sig: i32) {
+    #[allow(unsafe_code)]
     // SAFETY: kill(2) has no memory effects; pids come from our own tree.
     unsafe {
         libc::kill(pid, sig);
@@ -261,6 +262,7 @@ fn spawn_from_keeper(mut cmd: Command) -> io::Result<Child> {
         Mutex::new(tx)
     });
     let parent = std::process::id() as i32;
+    #[allow(unsafe_code)]
     // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between
     // fork and exec.
     unsafe {
@@ -296,7 +298,7 @@ pub fn respawn(mut spawn: impl FnMut() -> Result<(), (Daemon, Option<ExitStatus>
         match spawn() {
             Ok(()) => return,
             Err((daemon, _)) if attempt < 25 && bind_failed(&daemon) => {
-                thread::sleep(Duration::from_millis(200))
+                thread::sleep(Duration::from_millis(200));
             }
             Err((mut daemon, why)) => daemon.fail("restart", why),
         }

@@ -38,12 +38,9 @@ impl Proxy {
         thread::spawn(move || {
             let mut held = Vec::new();
             while !s.load(Ordering::SeqCst) {
-                let client = match listener.accept() {
-                    Ok((client, _)) => client,
-                    Err(_) => {
-                        thread::sleep(Duration::from_millis(20));
-                        continue;
-                    }
+                let Ok((client, _)) = listener.accept() else {
+                    thread::sleep(Duration::from_millis(20));
+                    continue;
                 };
                 client.set_nonblocking(false).unwrap();
                 let n = c.fetch_add(1, Ordering::SeqCst);

@@ -49,7 +49,7 @@ impl Sshd {
             sshd.write_configs();
             match sshd.spawn() {
                 Ok(()) => break,
-                Err((daemon, _)) if attempt < 5 && bind_failed(&daemon) => continue,
+                Err((daemon, _)) if attempt < 5 && bind_failed(&daemon) => {}
                 Err((mut daemon, why)) => daemon.fail("start", why),
             }
         }

@@ -9,6 +9,8 @@ use crate::context;
 use crate::exit::ExitStatus;
 use crate::password;
 
+// A `Result` like every command's `run`, for the dispatch in main.
+#[allow(clippy::unnecessary_wraps)]
 pub fn run(g: &GlobalArgs, c: &ConfigCommand) -> Result<ExitStatus> {
     let ConfigCommand::Check { offline } = c;
     let config = match backup_ops::config::load(&g.config) {
@@ -30,7 +32,7 @@ pub fn run(g: &GlobalArgs, c: &ConfigCommand) -> Result<ExitStatus> {
                 match zfs.dataset_exists(ds) {
                     Ok(true) => {}
                     Ok(false) => {
-                        errors.push(config.error_at(&key, format!("dataset {ds} does not exist")))
+                        errors.push(config.error_at(&key, format!("dataset {ds} does not exist")));
                     }
                     Err(e) => errors
                         .push(config.error_at(&key, format!("cannot ask zfs about {ds}: {e}"))),

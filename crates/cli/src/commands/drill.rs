@@ -106,6 +106,7 @@ fn catch_signals(catch: bool) {
     } else {
         libc::SIG_DFL
     };
+    #[allow(unsafe_code)]
     // SAFETY: the handler only stores to an atomic.
     unsafe {
         libc::signal(libc::SIGINT, handler);
@@ -194,7 +195,7 @@ pub fn drill_job(
     }
     match written {
         Ok((json, md)) if !opts.json => {
-            println!("reports: {} and {}", json.display(), md.display())
+            println!("reports: {} and {}", json.display(), md.display());
         }
         Ok(_) => {}
         Err(e) => eprintln!("backup: drill {}: {e:#}", report.id),

@@ -6,7 +6,7 @@
 //! configuration's repositories (only the job's with a JOB). No passphrase
 //! is needed: a repository's public id names its catalog.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use backup_core::Repository;
@@ -96,7 +96,7 @@ struct DrillCatalog {
 /// exist yet holds no drills and is not created.
 fn catalogs(g: &GlobalArgs, job: Option<&str>) -> Result<Vec<DrillCatalog>> {
     if let Some(path) = &g.catalog {
-        return Ok(existing(path.clone(), path.display().to_string())?
+        return Ok(existing(path, path.display().to_string())?
             .into_iter()
             .collect());
     }
@@ -104,7 +104,7 @@ fn catalogs(g: &GlobalArgs, job: Option<&str>) -> Result<Vec<DrillCatalog>> {
         let backend = context::backend(g)?;
         let id = Repository::peek_id(&*backend)?;
         let name = backend.location();
-        return Ok(existing(context::catalog_path(g, &id), name)?
+        return Ok(existing(&context::catalog_path(g, &id), name)?
             .into_iter()
             .collect());
     }
@@ -130,7 +130,7 @@ fn catalogs(g: &GlobalArgs, job: Option<&str>) -> Result<Vec<DrillCatalog>> {
         let id =
             context::open_spec_backend(g, spec, None).and_then(|b| Ok(Repository::peek_id(&*b)?));
         match id {
-            Ok(id) => out.extend(existing(context::catalog_path(g, &id), name.clone())?),
+            Ok(id) => out.extend(existing(&context::catalog_path(g, &id), name.clone())?),
             Err(e) => eprintln!(
                 "backup: warning: repository {name} at {}: {e}; its drills are not listed",
                 spec.location
@@ -140,13 +140,13 @@ fn catalogs(g: &GlobalArgs, job: Option<&str>) -> Result<Vec<DrillCatalog>> {
     Ok(out)
 }
 
-fn existing(path: PathBuf, repository: String) -> Result<Option<DrillCatalog>> {
+fn existing(path: &Path, repository: String) -> Result<Option<DrillCatalog>> {
     if !path.exists() {
         return Ok(None);
     }
     Ok(Some(DrillCatalog {
         repository,
-        catalog: Catalog::open(&path)?,
+        catalog: Catalog::open(path)?,
     }))
 }
 

@@ -56,6 +56,7 @@ fn receive_chain(
     force: bool,
     progress: &CliProgress,
 ) -> Result<()> {
+    use backup_core::Progress;
     let zfs = Zfs::new();
     for (i, id) in chain.iter().enumerate() {
         let m = repo.read_manifest(id)?;
@@ -67,7 +68,6 @@ fn receive_chain(
             unmounted: false,
         };
         let mut sink = zfs.receive(&args)?;
-        use backup_core::Progress;
         progress.begin(
             &format!("restore {} into {ds}", m.full_name()),
             Some(m.stream_len),
@@ -136,7 +136,7 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
             restore_stream(repo, m, &mut w, progress).with_context(ctx)?;
             let f = w
                 .into_inner()
-                .map_err(|e| e.into_error())
+                .map_err(std::io::IntoInnerError::into_error)
                 .context("flushing")?;
             f.sync_all()
                 .with_context(|| format!("fsync {}", tmp.display()))?;

@@ -233,6 +233,8 @@ fn stale(config: &Path, options: &Options, files: &[GeneratedFile]) -> Result<Ve
     Ok(found)
 }
 
+// Unit names are ones `schedule install` writes itself, in lower case.
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
 fn is_unit_name(name: &str) -> bool {
     name.starts_with("backup-") && (name.ends_with(".service") || name.ends_with(".timer"))
 }

@@ -70,8 +70,8 @@ impl<B: Backend> MetaCache<B> {
             Id::random().short()
         ));
         let ok = fs::create_dir_all(dir)
-            .and_then(|_| fs::write(&tmp, bytes))
-            .and_then(|_| fs::rename(&tmp, &path));
+            .and_then(|()| fs::write(&tmp, bytes))
+            .and_then(|()| fs::rename(&tmp, &path));
         if ok.is_err() {
             let _ = fs::remove_file(&tmp);
         }

@@ -11,14 +11,22 @@ pub enum Location {
     /// A directory on an SSH server.
     Sftp(SftpTarget),
     /// A bucket (and a prefix in it) on an S3-compatible store.
-    S3 { bucket: String, prefix: String },
+    S3 {
+        /// The bucket's name.
+        bucket: String,
+        /// The key prefix the repository's objects are under (may be empty).
+        prefix: String,
+    },
 }
 
 /// Where an SFTP repository is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SftpTarget {
+    /// The login name, if the URL gives one (else ssh's default).
     pub user: Option<String>,
+    /// The server's host name or address.
     pub host: String,
+    /// The SSH port, if the URL gives one (else ssh's default).
     pub port: Option<u16>,
     /// The repository directory on the server: absolute, or relative to the
     /// login directory when the URL path starts with `/~/`.

@@ -57,7 +57,9 @@ pub struct S3Settings {
     pub endpoint: Option<String>,
     /// The region (Garage's default is `garage`).
     pub region: Option<String>,
+    /// The access key id of the credentials.
     pub access_key_id: Option<String>,
+    /// The secret access key of the credentials.
     pub secret_access_key: Option<String>,
     /// Bucket in the host name (`bucket.endpoint`) instead of the path.
     pub virtual_host_style: bool,

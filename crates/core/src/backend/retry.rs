@@ -16,11 +16,15 @@ use crate::error::{Error, Result};
 /// A failed attempt that will be tried again, for the caller to report.
 #[derive(Debug)]
 pub struct RetryEvent<'a> {
+    /// The operation, e.g. `write`.
     pub op: &'static str,
+    /// The object's path in the repository.
     pub object: &'a str,
     /// The attempt that failed (1 for the first).
     pub attempt: u32,
+    /// How many attempts the policy allows in all.
     pub attempts: u32,
+    /// The transient error of the failed attempt.
     pub error: &'a Error,
     /// The pause before the next attempt.
     pub delay: Duration,
@@ -207,7 +211,7 @@ mod tests {
         let notify: RetryNotify = Arc::new(move |e: &RetryEvent<'_>| {
             s.lock()
                 .unwrap()
-                .push((e.op, e.object.to_string(), e.attempt))
+                .push((e.op, e.object.to_string(), e.attempt));
         });
         let b = Retrying::new(
             flaky(2, std::io::ErrorKind::ConnectionReset),

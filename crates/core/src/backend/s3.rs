@@ -129,8 +129,8 @@ impl S3Backend {
     }
 
     fn error(&self, op: &'static str, ty: FileType, name: &str, e: opendal::Error) -> Error {
-        let path = ty.path(name);
         use std::io::ErrorKind as K;
+        let path = ty.path(name);
         let kind = match e.kind() {
             OdKind::NotFound => {
                 return Error::Missing {

@@ -56,8 +56,8 @@ pub(crate) fn record(
             None => {
                 out.note = Some(format!(
                     "volume {snap}: no device node appeared for its view ({}), so no digest was recorded",
-                    zfs.dialect().map_or_else(|_| "this zfs".into(), |d| d.name())
-                ))
+                    zfs.dialect().map_or_else(|_| "this zfs".into(), backup_zfs::Dialect::name)
+                ));
             }
         }
         view.close()?;

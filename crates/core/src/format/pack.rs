@@ -140,7 +140,8 @@ pub fn parse_trailer(keys: &Keys, sealed: &[u8], blobs_end: u64) -> Result<Vec<E
             length: u32_at(&t, at + 36),
             raw_len: u32_at(&t, at + 40),
         };
-        if (e.offset as usize) < HEADER_LEN || e.offset as u64 + e.length as u64 > blobs_end {
+        if (e.offset as usize) < HEADER_LEN || u64::from(e.offset) + u64::from(e.length) > blobs_end
+        {
             return Err(format!("pack trailer entry {i} points outside the pack"));
         }
         out.push(e);

@@ -27,5 +27,5 @@ fn a_damaged_index_segment_leaves_the_repository_usable_and_is_reported() {
     assert_eq!(repo.index_problems().len(), 1);
     let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
     assert!(r.errors.iter().any(|e| e.contains(&seg)), "{:?}", r.errors);
-    assert_eq!(r.damaged_snapshots.len(), 1, "{:?}", r);
+    assert_eq!(r.damaged_snapshots.len(), 1, "{r:?}");
 }

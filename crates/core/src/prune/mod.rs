@@ -58,17 +58,21 @@ pub struct PrunePlan {
     pub referenced_blobs: usize,
     /// Packs in the repository, and their bytes.
     pub packs: usize,
+    /// The bytes of those packs.
     pub pack_bytes: u64,
     /// Packs with no used blob: removed.
     pub unused_packs: Vec<Id>,
+    /// The bytes of the unused packs.
     pub unused_pack_bytes: u64,
     /// Packs rewritten: their used blobs move to new packs.
     pub repack_packs: Vec<Id>,
+    /// The bytes of the packs rewritten.
     pub repack_pack_bytes: u64,
     /// Bytes the repack copies.
     pub repack_used_bytes: u64,
     /// Packs that no index segment names: removed.
     pub orphan_packs: Vec<String>,
+    /// The bytes of the orphan packs.
     pub orphan_pack_bytes: u64,
     /// Unused bytes left in partly used packs under the repack threshold.
     pub unused_bytes_kept: u64,

@@ -109,6 +109,7 @@ pub fn run_probe(
 
 /// Whether process `pid` (our child) has exited, leaving it a zombie
 /// (`waitid` with `WNOWAIT`); an error counts as exited.
+#[allow(unsafe_code)]
 fn exited_unreaped(pid: u32) -> bool {
     // SAFETY: waitid(2) on our own child with a zeroed siginfo to fill in.
     unsafe {
@@ -116,7 +117,7 @@ fn exited_unreaped(pid: u32) -> bool {
         let r = libc::waitid(
             libc::P_PID,
             pid as libc::id_t,
-            &mut info,
+            &raw mut info,
             libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
         );
         r != 0 || info.si_pid() != 0
@@ -125,6 +126,7 @@ fn exited_unreaped(pid: u32) -> bool {
 
 fn kill_group(pid: u32) {
     if let Ok(pid) = i32::try_from(pid) {
+        #[allow(unsafe_code)]
         // SAFETY: kill(2) on the process group we created for this probe.
         unsafe {
             libc::kill(-pid, libc::SIGKILL);

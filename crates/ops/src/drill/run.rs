@@ -84,7 +84,7 @@ pub fn run(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         zfs: zfs
             .dialect()
-            .map_or_else(|e| format!("unknown ({e})"), |d| d.name()),
+            .map_or_else(|e| format!("unknown ({e})"), backup_zfs::Dialect::name),
         started: req.now.as_second(),
         finished: 0,
         outcome: Outcome::Error,
@@ -182,7 +182,7 @@ fn planned(
     chain: &[&(Id, Manifest)],
 ) -> DatasetDrill {
     let time = crate::job::snapshot_time(&req.job.prefix, &m.snapshot)
-        .map_or(m.creation, |t| t.as_second());
+        .map_or(m.creation, jiff::Timestamp::as_second);
     let not_reached = || Layer::new(Status::NotReached, "not reached");
     DatasetDrill {
         dataset: m.dataset.clone(),
@@ -319,7 +319,7 @@ fn run_probes(req: &DrillRequest<'_>, report: &mut DrillReport) {
             || {
                 p.dataset
                     .as_ref()
-                    .map_or(String::new(), |ds| ds.to_string())
+                    .map_or(String::new(), std::string::ToString::to_string)
             },
             |d| d.dataset.clone(),
         );

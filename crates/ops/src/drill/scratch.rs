@@ -116,6 +116,8 @@ impl ScratchSpace {
 /// the parent, or pools whose file is in `work_dir`, that carry the mark;
 /// then pool files and mountpoint directories of ours left in `work_dir`.
 /// Returns what was removed.
+// `.img` and `.out` are names this module writes itself, in lower case.
+#[allow(clippy::case_sensitive_file_extension_comparisons)]
 pub fn remove_leftovers(zfs: &Zfs, scratch: &Scratch, work_dir: &Path) -> Result<Vec<String>> {
     let mut removed = Vec::new();
     match scratch {

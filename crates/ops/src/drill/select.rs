@@ -63,7 +63,7 @@ pub fn pick<'a>(
             query: job
                 .datasets
                 .iter()
-                .map(|d| d.as_str())
+                .map(backup_zfs::DatasetName::as_str)
                 .collect::<Vec<_>>()
                 .join(", "),
         }

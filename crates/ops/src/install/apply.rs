@@ -11,16 +11,22 @@ use super::{generated_from, GeneratedFile, InstallError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChangeKind {
+    /// The file was not there and was written.
     Created,
+    /// The file was there with other content and was rewritten.
     Updated,
+    /// The file was there with this content: left alone.
     Unchanged,
+    /// A generated file was removed.
     Removed,
 }
 
 /// A file and what happened to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
+    /// The file.
     pub path: PathBuf,
+    /// What happened to it.
     pub kind: ChangeKind,
 }
 

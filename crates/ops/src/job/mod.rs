@@ -90,8 +90,8 @@ pub fn wants_full(
         Some(FullEvery::Incrementals(n)) => mine.len() - 1 - last_full >= n as usize,
         Some(FullEvery::Age(d)) => {
             let full = mine[last_full];
-            let made =
-                snapshot_time(prefix, &full.snapshot).map_or(full.creation, |t| t.as_second());
+            let made = snapshot_time(prefix, &full.snapshot)
+                .map_or(full.creation, jiff::Timestamp::as_second);
             let age = now.as_second() - made;
             age >= d.as_secs()
         }

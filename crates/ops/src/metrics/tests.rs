@@ -49,7 +49,7 @@ fn status() -> Status {
             missing: vec![],
             snapshot_age_seconds: Some(10_100),
             oldest_dataset: Some("tank/www".into()),
-            drill: Default::default(),
+            drill: DrillStatus::default(),
         }],
         repositories: vec![RepositoryStatus {
             name: "nas".into(),

@@ -55,7 +55,10 @@ impl Reason {
 
 impl PartialEq for Reason {
     fn eq(&self, other: &Reason) -> bool {
-        use Reason::*;
+        use Reason::{
+            BaseOf, Daily, Future, Hourly, Last, Monthly, Newest, NoRuleKeepsIt, NoRules, Weekly,
+            Within, Yearly,
+        };
         match (self, other) {
             (Last(a), Last(b)) => a == b,
             (Hourly(a), Hourly(b))
@@ -98,9 +101,13 @@ impl fmt::Display for Reason {
 pub struct Decision {
     /// [`Item::key`], to map back to the caller's record.
     pub key: String,
+    /// [`Item::name`]: the name people read.
     pub name: String,
+    /// [`Item::group`]: normally the dataset.
     pub group: String,
+    /// [`Item::time`]: the snapshot's creation time.
     pub time: Timestamp,
+    /// Whether the snapshot is kept (else it is pruned).
     pub keep: bool,
     /// Every reason that keeps it, or [`Reason::NoRuleKeepsIt`].
     pub reasons: Vec<Reason>,

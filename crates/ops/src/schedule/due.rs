@@ -14,10 +14,18 @@ pub enum Due {
     /// Run once now. `missed` scheduled instants fell since the last run
     /// (at most [`MISSED_CAP`]; 0 if the job never ran), `scheduled` is the
     /// latest of them (`now` if the job never ran).
-    Yes { missed: u32, scheduled: Zoned },
+    Yes {
+        /// Scheduled instants since the last run, at most [`MISSED_CAP`].
+        missed: u32,
+        /// The latest of them, or `now` if the job never ran.
+        scheduled: Zoned,
+    },
     /// Nothing was scheduled since the last run; `next` is the next
     /// instant, if the schedule has one.
-    No { next: Option<Zoned> },
+    No {
+        /// The next scheduled instant, if any.
+        next: Option<Zoned>,
+    },
 }
 
 /// Decides whether a job is due: it is if a scheduled instant falls in

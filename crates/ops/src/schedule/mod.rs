@@ -83,29 +83,42 @@ pub enum Syntax {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScheduleError {
+    /// The schedule is empty or only blanks.
     #[error(
         "empty schedule: expected a calendar event such as \"daily\" or \
          \"Mon..Fri 22:00\", or five cron fields such as \"30 2 * * *\""
     )]
     Empty,
+    /// A token does not parse as what it should be.
     #[error("invalid {field} {}: {reason}", at(.token, .text))]
     Invalid {
         /// What the token should have been: "hour", "day of week", ...
         field: &'static str,
+        /// The offending token.
         token: String,
+        /// The whole expression.
         text: String,
+        /// What is wrong with the token.
         reason: String,
     },
+    /// A token uses a feature of the syntax that backup does not support.
     #[error("{} is not supported: {reason}", at(.token, .text))]
     Unsupported {
+        /// The offending token.
         token: String,
+        /// The whole expression.
         text: String,
+        /// What the feature is, or why it is left out.
         reason: &'static str,
     },
+    /// The time zone named in the schedule is not in the time zone database.
     #[error("unknown time zone {name:?} in {text:?}: {reason}")]
     UnknownZone {
+        /// The zone's name as written.
         name: String,
+        /// The whole expression.
         text: String,
+        /// Why the lookup failed.
         reason: String,
     },
 }
@@ -181,6 +194,7 @@ impl Schedule {
         &self.text
     }
 
+    /// Which syntax it was written in.
     pub fn syntax(&self) -> Syntax {
         self.syntax
     }
@@ -197,6 +211,9 @@ impl Schedule {
 
     /// The first scheduled instant strictly after `t`, in the schedule's
     /// zone (or `t`'s), or `None` if there is none within the horizon.
+    // By value: the public signature, called with owned times across the
+    // workspace; taking `&Zoned` would be an API change, not a lint fix.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn next_after(&self, t: Zoned) -> Option<Zoned> {
         let tz = self.zone_for(&t);
         let ts = t.timestamp();
@@ -217,6 +234,8 @@ impl Schedule {
 
     /// The last scheduled instant at or before `t`, or `None` if there is
     /// none within the horizon.
+    // By value, like `next_after`.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn last_at_or_before(&self, t: Zoned) -> Option<Zoned> {
         let tz = self.zone_for(&t);
         let ts = t.timestamp();

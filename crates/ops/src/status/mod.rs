@@ -392,7 +392,7 @@ fn newest_per_dataset<'e>(
 
 /// The job's own clock for its own snapshots, else the creation time.
 fn snapshot_time(job: &Job, snapshot: &str, creation: i64) -> i64 {
-    crate::job::snapshot_time(&job.prefix, snapshot).map_or(creation, |t| t.as_second())
+    crate::job::snapshot_time(&job.prefix, snapshot).map_or(creation, jiff::Timestamp::as_second)
 }
 
 /// An age for people: "45s", "12m", "3h 05m", "2d 04h".

@@ -44,6 +44,13 @@ fn classify_flat(ctx: Context<'_>, raw: &str, flat: &str) -> Option<ZfsError> {
         "The ZFS modules are not loaded",
         "/dev/zfs and /proc/self/mounts are required",
     ];
+    const BAD_STREAM: [&str; 5] = [
+        "invalid backup stream",
+        "failed to read from stream",
+        "incomplete stream",
+        "checksum mismatch",
+        "invalid stream",
+    ];
     if UNAVAILABLE.iter().any(|p| flat.contains(p)) {
         return Some(ZfsError::Unavailable {
             command: ctx.command.to_owned(),
@@ -161,13 +168,6 @@ fn classify_flat(ctx: Context<'_>, raw: &str, flat: &str) -> Option<ZfsError> {
             name: name.to_owned(),
         });
     }
-    const BAD_STREAM: [&str; 5] = [
-        "invalid backup stream",
-        "failed to read from stream",
-        "incomplete stream",
-        "checksum mismatch",
-        "invalid stream",
-    ];
     if BAD_STREAM.iter().any(|p| flat.contains(p)) {
         let detail = flat.rsplit_once(": ").map_or(flat, |(_, d)| d);
         return Some(ZfsError::InvalidStream {

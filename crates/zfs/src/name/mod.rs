@@ -16,20 +16,54 @@ pub const MAX_NAME_LEN: usize = 255;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NameError {
+    /// The name is empty.
     #[error("invalid ZFS name {input:?}: empty")]
-    Empty { input: String },
+    Empty {
+        /// The name as given.
+        input: String,
+    },
+    /// The name is longer than [`MAX_NAME_LEN`] bytes.
     #[error("invalid ZFS name {input:?}: {len} bytes, at most {MAX_NAME_LEN} allowed")]
-    TooLong { input: String, len: usize },
+    TooLong {
+        /// The name as given.
+        input: String,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A `/`-separated component, or the part after the `@`, is empty.
     #[error("invalid ZFS name {input:?}: empty component")]
-    EmptyComponent { input: String },
+    EmptyComponent {
+        /// The name as given.
+        input: String,
+    },
+    /// A component is `.` or `..`.
     #[error("invalid ZFS name {input:?}: component {component:?} refers to itself or its parent")]
-    DotComponent { input: String, component: String },
+    DotComponent {
+        /// The name as given.
+        input: String,
+        /// The offending component.
+        component: String,
+    },
+    /// A character other than an ASCII letter or digit, `_`, `.`, `:`, `-` or a space.
     #[error("invalid ZFS name {input:?}: character {ch:?} is not allowed")]
-    InvalidChar { input: String, ch: char },
+    InvalidChar {
+        /// The name as given.
+        input: String,
+        /// The first character not allowed.
+        ch: char,
+    },
+    /// The pool name (the first component) does not begin with a letter.
     #[error("invalid ZFS name {input:?}: the pool name must begin with a letter")]
-    PoolStart { input: String },
+    PoolStart {
+        /// The name as given.
+        input: String,
+    },
+    /// A snapshot name without exactly one `@`.
     #[error("invalid snapshot name {input:?}: expected exactly one '@' (dataset@snap)")]
-    NotSnapshot { input: String },
+    NotSnapshot {
+        /// The name as given.
+        input: String,
+    },
 }
 
 fn valid_char(c: char) -> bool {
@@ -92,6 +126,7 @@ impl DatasetName {
         Ok(DatasetName(s.to_owned()))
     }
 
+    /// The full name, e.g. `pool/a/b`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -177,6 +212,7 @@ impl SnapshotName {
         })
     }
 
+    /// The part before the `@`.
     pub fn dataset(&self) -> &DatasetName {
         &self.dataset
     }

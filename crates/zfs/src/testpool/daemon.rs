@@ -119,7 +119,7 @@ fn start(zpool_bin: &Path) -> Result<u32, ZfsError> {
             let _ = std::io::Read::read_to_string(&mut log, &mut stderr);
             return Err(ZfsError::Command {
                 command: format!("{start} ({attempt} attempts)"),
-                status: status_text(&status),
+                status: status_text(status),
                 stderr,
             });
         }
@@ -178,13 +178,19 @@ pub(crate) fn restart(zpool_bin: &Path, mounts: &[PathBuf]) -> Result<String, Zf
     let mut did = Vec::new();
     match daemon_pid() {
         Some(pid) => {
+            #[allow(unsafe_code)]
             // SAFETY: kill(2) on the pid the daemon wrote, checked to be a zfs-fuse.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGTERM)
+            };
             if gone(pid, Duration::from_secs(5)) {
                 did.push(format!("daemon {pid} stopped (SIGTERM)"));
             } else {
+                #[allow(unsafe_code)]
                 // SAFETY: as above.
-                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                unsafe {
+                    libc::kill(pid as libc::pid_t, libc::SIGKILL)
+                };
                 if !gone(pid, Duration::from_secs(10)) {
                     return Err(io_error(
                         &format!("stop the wedged zfs-fuse daemon {pid}"),
@@ -213,6 +219,7 @@ pub(crate) fn restart(zpool_bin: &Path, mounts: &[PathBuf]) -> Result<String, Zf
     let mut detached = 0;
     let mut sorted = mounts.to_vec();
     sorted.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+    #[allow(unsafe_code)]
     for m in &sorted {
         let Ok(c) = std::ffi::CString::new(m.as_os_str().as_encoded_bytes()) else {
             continue;

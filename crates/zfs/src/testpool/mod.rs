@@ -123,6 +123,7 @@ impl TestPool {
         })
     }
 
+    /// The pool's name.
     pub fn name(&self) -> &str {
         &self.name
     }

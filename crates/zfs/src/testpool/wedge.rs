@@ -99,6 +99,7 @@ fn ensure_fusectl() {
     ) else {
         return;
     };
+    #[allow(unsafe_code)]
     // SAFETY: mount(2) with NUL-terminated strings and no data.
     unsafe {
         libc::mount(

@@ -10,8 +10,8 @@ fn is_zfs_fuse(d: &Dialect) -> bool {
 fn detects_the_dialect_once() {
     let pool = pool();
     let zfs = pool.zfs();
-    let first = zfs.dialect().unwrap() as *const Dialect;
-    let second = zfs.dialect().unwrap() as *const Dialect;
+    let first = std::ptr::from_ref::<Dialect>(zfs.dialect().unwrap());
+    let second = std::ptr::from_ref::<Dialect>(zfs.dialect().unwrap());
     assert_eq!(first, second, "cached, not detected twice");
     match zfs.dialect().unwrap() {
         Dialect::ZfsFuse => {

@@ -21,6 +21,7 @@ fn daemon_pid() -> libc::pid_t {
 
 #[test]
 #[ignore = "stops the zfs-fuse daemon: run alone by scripts/check-wedge-recovery.sh"]
+#[allow(unsafe_code)] // kill(2) stops and resumes the daemon; SAFETY comments below
 fn a_stopped_daemon_is_found_wedged_named_and_recovered() {
     let pool = pool();
     let d = ds(&pool, "before the wedge");

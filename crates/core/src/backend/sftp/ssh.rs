@@ -31,7 +31,7 @@ pub(crate) fn ssh_args(t: &SftpTarget, s: &SftpSettings) -> Vec<String> {
         "-oServerAliveCountMax=4",
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(std::string::ToString::to_string)
     .collect();
     a.push(format!("-oServerAliveInterval={}", alive / 4));
     // Also bounds the TCP connect and the banner exchange: a server that

@@ -59,9 +59,9 @@ pub fn encode(list: &FileList) -> Vec<u8> {
     out.extend_from_slice(&[VERSION, 0, 0, 0]);
     out.extend_from_slice(&(list.entries.len() as u64).to_le_bytes());
     for e in &list.entries {
-        let flags = (e.target.is_some() as u8 * HAS_TARGET)
-            | (e.rdev.is_some() as u8 * HAS_RDEV)
-            | (e.blake3.is_some() as u8 * HAS_BLAKE3);
+        let flags = (u8::from(e.target.is_some()) * HAS_TARGET)
+            | (u8::from(e.rdev.is_some()) * HAS_RDEV)
+            | (u8::from(e.blake3.is_some()) * HAS_BLAKE3);
         out.extend_from_slice(&(e.path.len() as u32).to_le_bytes());
         out.extend_from_slice(&e.path);
         out.extend_from_slice(&[kind_code(e.kind), flags]);

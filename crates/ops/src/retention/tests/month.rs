@@ -44,7 +44,7 @@ fn names(days: &[u32], singles: &[(u32, u32)]) -> Vec<String> {
         .flat_map(|&d| (0..24).map(move |h| (d, h)))
         .collect();
     v.extend_from_slice(singles);
-    v.sort();
+    v.sort_unstable();
     v.iter()
         .map(|(d, h)| format!("tank/h@{d:02}-{h:02}"))
         .collect()
