@@ -1,5 +1,9 @@
 //! `backup`: ship ZFS snapshots to an encrypted, deduplicated repository.
 
+// The doc comments of cli.rs are clap's `--help` texts, written for a
+// terminal (`<state dir>`, `sftp://[user@]host`), not for rustdoc.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 mod cli;
 mod commands;
 mod context;

@@ -311,7 +311,7 @@ fn own_marker() -> String {
 
 impl Zfs {
     /// The device node of volume `ds` (`/dev/zvol/<ds>`), waiting up to
-    /// [`DEVICE_WAIT`] for udev to make it; `None` where the dialect has no
+    /// `DEVICE_WAIT` for udev to make it; `None` where the dialect has no
     /// volume devices or none appeared.
     pub fn volume_device(&self, ds: &DatasetName) -> Result<Option<PathBuf>, ZfsError> {
         if !self.features()?.volume_devices {

@@ -78,7 +78,7 @@ pub fn print(r: &DrillReport) {
     }
 }
 
-/// Where the reports of `r` are, after [`print`] in `drill show`.
+/// Where the reports of `r` are, after [`print()`] in `drill show`.
 pub fn print_report_places(r: &DrillReport, report_dir: &Path) {
     println!();
     println!(

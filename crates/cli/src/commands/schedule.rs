@@ -1,5 +1,5 @@
 //! `backup schedule next` (jobs and their drills); `install`, `show` and `remove` are in
-//! [`schedule_units`](super::schedule_units).
+//! [`super::schedule_units`].
 
 use anyhow::{Context, Result};
 use backup_ops::schedule::Schedule;

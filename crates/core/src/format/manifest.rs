@@ -57,7 +57,7 @@ pub struct Manifest {
     pub creation: i64,
     /// The base of an incremental, `None` for a full stream.
     pub base: Option<BaseRef>,
-    /// How the chunk lists make up the stream ([`LAYOUT_RECORDS`]).
+    /// How the chunk lists make up the stream (`LAYOUT_RECORDS`).
     pub layout: String,
     /// The `zfs send` flags used.
     pub send_flags: Vec<String>,

@@ -285,7 +285,7 @@ impl Repository {
     }
 
     /// The backend. Packs and index segments are the pack store's
-    /// ([`packs`](Self::packs)): go through it for them.
+    /// (`Repository::packs`, crate-private): go through it for them.
     pub fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend
     }

@@ -1,6 +1,6 @@
 //! Metrics for Prometheus, in the text exposition format (version 0.0.4)
 //! that node_exporter's textfile collector reads: rendered from a
-//! [`Status`](crate::status::Status) and written atomically.
+//! [`crate::status::Status`] and written atomically.
 //!
 //! Every metric is prefixed `backup_`; docs/monitoring.md lists them. A value
 //! that is unknown (a job that never succeeded has no last success time) is

@@ -98,7 +98,7 @@ pub struct NagiosCheck {
 }
 
 /// Default (warn, crit) ages in seconds from a schedule at `now`: the ages
-/// of the [`WARN_MISSED`]th and [`CRIT_MISSED`]th latest scheduled instants
+/// of the `WARN_MISSED`th and `CRIT_MISSED`th latest scheduled instants
 /// at or before `now`. `None` if the schedule has not fired that often.
 pub fn schedule_thresholds(
     schedule: &Schedule,
