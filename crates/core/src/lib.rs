@@ -80,6 +80,7 @@ pub use format::config::{ChunkerParams, ConfigBody};
 pub use format::manifest::{BaseRef, Manifest, ShipStats};
 pub use id::Id;
 pub use keyslot::{KdfParams, KeySlot};
+pub use pack_store::{pack_usage, PackUsage};
 pub use progress::{NoProgress, Progress};
 pub use prune::{plan_prune, prune, PruneOptions, PrunePlan, Pruner};
 pub use repo_lock::{list_locks, remove_locks, LockInfo, LockKind, LockOptions, RepoLock};

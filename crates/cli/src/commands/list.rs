@@ -1,7 +1,6 @@
 //! `backup list`.
 
 use anyhow::Result;
-use backup_core::FileType;
 use backup_ops::CatalogEntry;
 
 use crate::cli::{GlobalArgs, ListArgs};
@@ -53,12 +52,7 @@ pub fn run(g: &GlobalArgs, a: &ListArgs) -> Result<ExitStatus> {
         );
     }
     let streams: u64 = entries.iter().map(|e| e.manifest.stream_len).sum();
-    let stored: u64 = repo
-        .backend()
-        .list(FileType::Pack)?
-        .iter()
-        .map(|(_, s)| s)
-        .sum();
+    let stored = repo.pack_usage()?.bytes;
     let ratio = if stored > 0 {
         streams as f64 / stored as f64
     } else {

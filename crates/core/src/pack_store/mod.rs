@@ -40,6 +40,25 @@ use crate::id::Id;
 /// leaves most of its work indexed and a later ship does not upload it again.
 pub(crate) const CHECKPOINT_PACKS: usize = 8;
 
+/// How much the packs of a repository occupy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PackUsage {
+    /// Pack files.
+    pub packs: u64,
+    /// Their total size in bytes.
+    pub bytes: u64,
+}
+
+/// Lists the packs at `backend` (no key needed: names and sizes are
+/// public), for `status` and `list`.
+pub fn pack_usage(backend: &dyn Backend) -> Result<PackUsage> {
+    let packs = backend.list(FileType::Pack)?;
+    Ok(PackUsage {
+        packs: packs.len() as u64,
+        bytes: packs.iter().map(|(_, s)| s).sum(),
+    })
+}
+
 /// Packs and index segments of one repository, and the index in memory.
 pub(crate) struct PackStore {
     backend: Arc<dyn Backend>,

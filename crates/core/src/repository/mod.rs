@@ -227,6 +227,17 @@ impl Repository {
         Ok(id)
     }
 
+    /// Removes a manifest (`forget`): its snapshot is no longer in the
+    /// repository. What only it referenced is left for prune.
+    pub fn remove_manifest(&self, id: &Id) -> Result<()> {
+        self.backend.remove(FileType::Snapshot, &id.to_hex())
+    }
+
+    /// How much the packs occupy ([`crate::pack_usage`]).
+    pub fn pack_usage(&self) -> Result<crate::PackUsage> {
+        crate::pack_store::pack_usage(&*self.backend)
+    }
+
     /// Adds a key slot for another passphrase; returns its name.
     pub fn add_key(&self, passphrase: &[u8], kdf: KdfParams) -> Result<String> {
         let bytes = KeySlot::wrap(&self.keys, &self.id, passphrase, kdf)?.to_bytes();

@@ -19,7 +19,6 @@ use crate::catalog::{Catalog, JobRun};
 use crate::config::{FullEvery, Job};
 use crate::error::{Error, Result};
 use crate::retention::{self, Item};
-use backup_core::FileType;
 use backup_core::Manifest;
 use backup_core::Progress;
 use backup_core::Repository;
@@ -340,7 +339,7 @@ pub fn forget(
     if !dry_run {
         for id in &plan.remove {
             lock.check()?;
-            repo.backend().remove(FileType::Snapshot, &id.to_hex())?;
+            repo.remove_manifest(id)?;
         }
         catalog.sync(repo)?;
     }

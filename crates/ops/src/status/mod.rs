@@ -29,7 +29,7 @@ use serde::Serialize;
 use crate::catalog::{Catalog, CatalogEntry, JobRun};
 use crate::config::{Config, Job};
 use crate::error::Result;
-use backup_core::{Backend, FileType};
+use backup_core::Backend;
 
 pub use drill::{allowed_age, drill_status, AllowedAge, DrillStatus, DrillSummary, MIN_GRACE};
 pub use nagios::{
@@ -49,10 +49,10 @@ pub struct StorageStats {
 impl StorageStats {
     /// Lists the packs of the repository at `backend`.
     pub fn of(backend: &dyn Backend) -> Result<StorageStats> {
-        let packs = backend.list(FileType::Pack)?;
+        let usage = backup_core::pack_usage(backend)?;
         Ok(StorageStats {
-            packs: packs.len() as u64,
-            pack_bytes: packs.iter().map(|(_, s)| s).sum(),
+            packs: usage.packs,
+            pack_bytes: usage.bytes,
         })
     }
 }
