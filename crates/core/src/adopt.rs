@@ -88,29 +88,20 @@ impl Adopted {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::backend::{Backend, FileType, MemoryBackend};
+    use crate::backend::{Backend, FileType};
     use crate::check::{check, CheckOptions};
     use crate::progress::NoProgress;
-    use crate::ship::ship_stream;
-    use crate::test_support::{
-        fake_stream, pool_ds_manifest as manifest, pseudo_random, small_opts,
-    };
+
+    use crate::test_support::{fake_stream, pseudo_random};
+    use crate::test_support::{ship_test_stream, test_repo};
 
     #[test]
     fn packs_of_an_interrupted_ship_are_adopted_and_not_uploaded_again() {
-        let backend = Arc::new(MemoryBackend::new());
-        let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+        let (backend, mut repo) = test_repo();
         let data = fake_stream(&pseudo_random(3_000_000, 11));
-        ship_stream(
-            &mut repo,
-            data.as_slice(),
-            manifest("a", 1, None),
-            &NoProgress,
-        )
-        .unwrap();
+        ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
         let packs = backend.list(FileType::Pack).unwrap();
         assert!(packs.len() > 8, "several checkpoints: {}", packs.len());
         // As if the ship had died before any segment and its manifest: only
@@ -132,13 +123,7 @@ mod tests {
         assert!(adopted.unreadable[0].contains(&"ee".repeat(32)));
         // The same stream again stores nothing new.
         let before = backend.list(FileType::Pack).unwrap().len();
-        ship_stream(
-            &mut repo,
-            data.as_slice(),
-            manifest("a", 1, None),
-            &NoProgress,
-        )
-        .unwrap();
+        ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
         assert_eq!(backend.list(FileType::Pack).unwrap().len(), before);
         // And a reopened repository sees the adopted packs in its index.
         let repo = Repository::open(backend, b"pw").unwrap();

@@ -252,28 +252,19 @@ fn read_data(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::backend::{Backend, FileType, MemoryBackend};
+    use crate::backend::{Backend, FileType};
     use crate::progress::NoProgress;
-    use crate::ship::ship_stream;
-    use crate::test_support::{
-        fake_stream, pool_ds_manifest as manifest, pseudo_random, restored, small_opts,
-    };
+
+    use crate::test_support::{check_all_data, ship_test_stream, test_repo};
+    use crate::test_support::{fake_stream, pseudo_random, restored};
 
     #[test]
     fn damaged_pack_is_found_by_check_and_fails_restore() {
-        let backend = Arc::new(MemoryBackend::new());
-        let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+        let (backend, mut repo) = test_repo();
         let data = fake_stream(&pseudo_random(600_000, 3));
-        let id = ship_stream(
-            &mut repo,
-            data.as_slice(),
-            manifest("a", 1, None),
-            &NoProgress,
-        )
-        .unwrap();
+        let id = ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
         let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
         backend.tamper(FileType::Pack, &pack, |b| b[100] ^= 0x20);
 
@@ -282,14 +273,7 @@ mod tests {
             structure.ok(),
             "a flipped data byte is only visible when reading data"
         );
-        let r = check(
-            &repo,
-            CheckOptions {
-                read_data_percent: Some(100.0),
-            },
-            &NoProgress,
-        )
-        .unwrap();
+        let r = check_all_data(&repo);
         assert!(!r.ok());
         assert!(r.errors.iter().any(|e| e.contains(&pack)), "{:?}", r.errors);
         assert_eq!(r.damaged_snapshots.len(), 1);
@@ -300,16 +284,9 @@ mod tests {
 
     #[test]
     fn missing_pack_is_named() {
-        let backend = Arc::new(MemoryBackend::new());
-        let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+        let (backend, mut repo) = test_repo();
         let data = fake_stream(&pseudo_random(300_000, 4));
-        let id = ship_stream(
-            &mut repo,
-            data.as_slice(),
-            manifest("a", 1, None),
-            &NoProgress,
-        )
-        .unwrap();
+        let id = ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
         let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
         backend.remove(FileType::Pack, &pack).unwrap();
         let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();

@@ -108,3 +108,33 @@ pub fn test_repo() -> (Arc<MemoryBackend>, Repository) {
     let repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
     (backend, repo)
 }
+
+/// Ships `stream` as `pool/ds@<snapshot>` ([`pool_ds_manifest`]) and
+/// returns the manifest's id; panics on failure.
+pub fn ship_test_stream(
+    repo: &mut Repository,
+    stream: &[u8],
+    snapshot: &str,
+    guid: u64,
+    base: Option<u64>,
+) -> Id {
+    crate::ship::ship_stream(
+        repo,
+        stream,
+        pool_ds_manifest(snapshot, guid, base),
+        &crate::progress::NoProgress,
+    )
+    .unwrap()
+}
+
+/// `check --read-data` of every pack; panics if the check cannot run.
+pub fn check_all_data(repo: &Repository) -> crate::check::CheckReport {
+    crate::check::check(
+        repo,
+        crate::check::CheckOptions {
+            read_data_percent: Some(100.0),
+        },
+        &crate::progress::NoProgress,
+    )
+    .unwrap()
+}

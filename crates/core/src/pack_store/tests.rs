@@ -1,26 +1,17 @@
 //! The pack store on the in-memory backend: loading the index.
 
-use std::sync::Arc;
-
-use crate::backend::{Backend, FileType, MemoryBackend};
+use crate::backend::{Backend, FileType};
 use crate::check::{check, CheckOptions};
 use crate::progress::NoProgress;
 use crate::repository::Repository;
-use crate::ship::ship_stream;
-use crate::test_support::{fake_stream, pool_ds_manifest as manifest, pseudo_random, small_opts};
+use crate::test_support::{fake_stream, pseudo_random};
+use crate::test_support::{ship_test_stream, test_repo};
 
 #[test]
 fn a_damaged_index_segment_leaves_the_repository_usable_and_is_reported() {
-    let backend = Arc::new(MemoryBackend::new());
-    let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let (backend, mut repo) = test_repo();
     let data = fake_stream(&pseudo_random(200_000, 5));
-    ship_stream(
-        &mut repo,
-        data.as_slice(),
-        manifest("a", 1, None),
-        &NoProgress,
-    )
-    .unwrap();
+    ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
     let (seg, _) = backend.list(FileType::Index).unwrap().remove(0);
     backend.tamper(FileType::Index, &seg, |b| b[50] ^= 1);
     let repo = Repository::open(backend, b"pw").unwrap();

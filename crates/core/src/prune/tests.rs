@@ -11,10 +11,8 @@ use crate::format::blob;
 use crate::format::pack::PackWriter;
 use crate::progress::NoProgress;
 use crate::repo_lock::{LockKind, LockOptions};
-use crate::ship::ship_stream;
-use crate::test_support::{
-    fake_stream, pool_ds_manifest as manifest, pseudo_random, restored, small_opts,
-};
+use crate::test_support::{check_all_data, ship_test_stream, test_repo};
+use crate::test_support::{fake_stream, pseudo_random, restored};
 
 /// A store that fails every change after the first `budget` ones (locks
 /// aside): a prune stopped at that point, as by a crash.
@@ -68,17 +66,16 @@ struct Fixture {
 /// Three snapshots sharing data; the first is then forgotten, leaving
 /// unused, partly used and fully used packs, plus an orphan pack.
 fn fixture() -> Fixture {
-    let backend = Arc::new(MemoryBackend::new());
-    let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let (backend, mut repo) = test_repo();
     let a_only = pseudo_random(1_500_000, 1);
     let shared = pseudo_random(1_000_000, 2);
     let b_only = pseudo_random(700_000, 3);
     let a = fake_stream(&[a_only.as_slice(), &shared].concat());
     let b = fake_stream(&[shared.as_slice(), &b_only].concat());
     let c = fake_stream(&pseudo_random(300_000, 4));
-    let ida = ship_stream(&mut repo, a.as_slice(), manifest("a", 1, None), &NoProgress).unwrap();
-    let idb = ship_stream(&mut repo, b.as_slice(), manifest("b", 2, None), &NoProgress).unwrap();
-    let idc = ship_stream(&mut repo, c.as_slice(), manifest("c", 3, None), &NoProgress).unwrap();
+    let ida = ship_test_stream(&mut repo, a.as_slice(), "a", 1, None);
+    let idb = ship_test_stream(&mut repo, b.as_slice(), "b", 2, None);
+    let idc = ship_test_stream(&mut repo, c.as_slice(), "c", 3, None);
     backend.remove(FileType::Snapshot, &ida.to_hex()).unwrap();
     // An interrupted ship's pack: stored, never indexed.
     let mut w = PackWriter::new();
@@ -124,14 +121,7 @@ fn prune_all(repo: &mut Repository) -> Result<PrunePlan> {
 /// `check` finds no error and every kept snapshot restores.
 fn assert_whole(backend: Arc<dyn Backend>, kept: &[(Id, Vec<u8>)], when: &str) -> Repository {
     let repo = Repository::open(backend, b"pw").unwrap();
-    let r = check(
-        &repo,
-        CheckOptions {
-            read_data_percent: Some(100.0),
-        },
-        &NoProgress,
-    )
-    .unwrap();
+    let r = check_all_data(&repo);
     assert!(r.ok(), "{when}: {:?}", r.errors);
     for (id, data) in kept {
         assert_eq!(&restored(&repo, id).unwrap(), data, "{when}: {id}");

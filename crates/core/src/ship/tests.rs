@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::*;
 use crate::backend::{Backend, FileType, MemoryBackend};
 use crate::chain::resolve;
-use crate::check::{check, CheckOptions};
 use crate::progress::NoProgress;
+use crate::test_support::{check_all_data, ship_test_stream, test_repo};
 use crate::test_support::{
     fake_stream, pool_ds_manifest as manifest, pseudo_random, restored, small_opts,
 };
@@ -42,26 +42,13 @@ fn base_is_newest_shipped_older_snapshot_by_guid() {
 
 #[test]
 fn ship_restore_round_trip_with_dedup() {
-    let backend = Arc::new(MemoryBackend::new());
-    let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let (backend, mut repo) = test_repo();
     let data = fake_stream(&pseudo_random(2_000_000, 1));
-    let id1 = ship_stream(
-        &mut repo,
-        data.as_slice(),
-        manifest("a", 1, None),
-        &NoProgress,
-    )
-    .unwrap();
+    let id1 = ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
     assert_eq!(restored(&repo, &id1).unwrap(), data);
 
     // The same content again stores nothing new.
-    let id2 = ship_stream(
-        &mut repo,
-        data.as_slice(),
-        manifest("b", 2, Some(1)),
-        &NoProgress,
-    )
-    .unwrap();
+    let id2 = ship_test_stream(&mut repo, data.as_slice(), "b", 2, Some(1));
     let m2 = repo.read_manifest(&id2).unwrap();
     assert_eq!(m2.stats.new_chunks, 0);
     assert!(m2.stats.chunks > 50);
@@ -71,22 +58,14 @@ fn ship_restore_round_trip_with_dedup() {
     assert_eq!(restored(&repo, &id2).unwrap(), data);
     let all = repo.manifests().unwrap();
     assert_eq!(resolve(&all, &id2).unwrap().len(), 2);
-    let r = check(
-        &repo,
-        CheckOptions {
-            read_data_percent: Some(100.0),
-        },
-        &NoProgress,
-    )
-    .unwrap();
+    let r = check_all_data(&repo);
     assert!(r.ok(), "{:?}", r.errors);
     assert_eq!(r.snapshots, 2);
 }
 
 #[test]
 fn truncated_or_foreign_stream_records_nothing() {
-    let backend = Arc::new(MemoryBackend::new());
-    let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let (backend, mut repo) = test_repo();
     let data = fake_stream(&pseudo_random(100_000, 2));
     let cut = &data[..data.len() - 100];
     let e = ship_stream(&mut repo, cut, manifest("a", 1, None), &NoProgress).unwrap_err();
@@ -127,22 +106,10 @@ fn fulls_of_different_snapshots_share_their_blocks() {
     let backend = Arc::new(MemoryBackend::new());
     let mut repo = Repository::init(backend, b"pw", small_opts()).unwrap();
     let first = stream_with_blocks(111, 40);
-    let id1 = ship_stream(
-        &mut repo,
-        first.as_slice(),
-        manifest("a", 1, None),
-        &NoProgress,
-    )
-    .unwrap();
+    let id1 = ship_test_stream(&mut repo, first.as_slice(), "a", 1, None);
     let second = stream_with_blocks(222, 40);
     assert_ne!(first, second);
-    let id2 = ship_stream(
-        &mut repo,
-        second.as_slice(),
-        manifest("b", 2, None),
-        &NoProgress,
-    )
-    .unwrap();
+    let id2 = ship_test_stream(&mut repo, second.as_slice(), "b", 2, None);
     let (m1, m2) = (
         repo.read_manifest(&id1).unwrap(),
         repo.read_manifest(&id2).unwrap(),

@@ -1,36 +1,18 @@
 //! Tests of the catalog against a real (in-memory) repository.
 
-use std::sync::Arc;
-
-use backup_core::test_support::{fake_stream, pseudo_random, small_opts};
-use backup_core::{ship_stream, FileType, Manifest, MemoryBackend, NoProgress, Repository};
+use backup_core::test_support::{fake_stream, pseudo_random};
+use backup_core::test_support::{ship_test_stream, test_repo};
+use backup_core::FileType;
 
 use super::drills::DrillRow;
 use super::Catalog;
 
-fn manifest(name: &str, guid: u64, base: Option<u64>) -> Manifest {
-    backup_core::test_support::manifest("pool/ds", name, guid, base)
-}
-
 #[test]
 fn a_damaged_manifest_is_left_out_of_the_catalog_not_fatal() {
-    let backend = Arc::new(MemoryBackend::new());
-    let mut repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let (backend, mut repo) = test_repo();
     let data = fake_stream(&pseudo_random(50_000, 6));
-    ship_stream(
-        &mut repo,
-        data.as_slice(),
-        manifest("a", 1, None),
-        &NoProgress,
-    )
-    .unwrap();
-    let good = ship_stream(
-        &mut repo,
-        data.as_slice(),
-        manifest("b", 2, None),
-        &NoProgress,
-    )
-    .unwrap();
+    ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
+    let good = ship_test_stream(&mut repo, data.as_slice(), "b", 2, None);
     let bad = repo
         .manifest_ids()
         .unwrap()
