@@ -11,7 +11,7 @@ use crate::format::index::Index;
 use crate::format::manifest::{self, Manifest};
 use crate::id::{check_name, Id};
 use crate::keyslot::{KdfParams, KeySlot};
-use crate::pack_store::PackStore;
+use crate::pack_store::{pack_usage, PackStore, PackUsage};
 
 /// Choices made once, at `init`.
 #[derive(Clone, Debug, Default)]
@@ -233,9 +233,9 @@ impl Repository {
         self.backend.remove(FileType::Snapshot, &id.to_hex())
     }
 
-    /// How much the packs occupy ([`crate::pack_usage`]).
-    pub fn pack_usage(&self) -> Result<crate::PackUsage> {
-        crate::pack_store::pack_usage(&*self.backend)
+    /// How much the packs occupy (see [`crate::pack_usage`]).
+    pub fn pack_usage(&self) -> Result<PackUsage> {
+        pack_usage(&*self.backend)
     }
 
     /// Adds a key slot for another passphrase; returns its name.
