@@ -3,7 +3,7 @@
 #   backup-cli -> backup-ops -> backup-core -> backup-zfs
 # (the binary may also use core and zfs directly). Fails if a crate depends,
 # directly or through another, on one above it, in any build (normal, build
-# or dev dependencies, all features).
+# or dev dependencies, all features, every target platform).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -17,7 +17,7 @@ rules=(
 fail=0
 for rule in "${rules[@]}"; do
     read -r crate forbidden <<<"$rule"
-    deps=$(cargo tree -p "$crate" --all-features -e normal,build,dev --prefix none --format '{p}' \
+    deps=$(cargo tree -q -p "$crate" --all-features --target all -e normal,build,dev --prefix none --format '{p}' \
         | awk '{print $1}' | sort -u)
     for f in $forbidden; do
         if grep -qx "$f" <<<"$deps"; then

@@ -15,7 +15,8 @@
 #   run.sh options (--timeout, --mem, --results DIR, ...) are passed on.
 #
 # On the host: builds the guest image if its recipe changed (build-image.sh),
-# `cargo build --release -p backup-cli` and the test executables (release),
+# the test executables (release; the e2e one's build makes the `backup`
+# binary it runs, with the test-hooks feature its dev-dependency turns on),
 # then runs them in one boot of the guest with BACKUP_TEST_ZFS=openzfs and
 # the project mounted at its host path (lane.sh). Exit status: non-zero if
 # any part failed (all parts run), or the guest crashed or timed out.
@@ -51,10 +52,6 @@ BACKUP_VM_ZFS=$VM_ZFS "$VM_DIR/build-image.sh" >/dev/null
 t_image=$(( $(date +%s) - t0 ))
 
 guest_cmd=(bash "$VM_DIR/lane.sh")
-if has_part e2e; then
-    log "cargo build --release -p backup-cli"
-    (cd "$PROJECT_DIR" && cargo build --release -p backup-cli)
-fi
 for p in "${part_list[@]}"; do
     case $p in
         smoke) guest_cmd+=(--smoke) ;;
