@@ -2,6 +2,7 @@
 //! here, OpenZFS in the VM lane), one test binary split into modules.
 
 mod catalog;
+mod chain_damage;
 mod config;
 mod drill;
 mod drill_history;

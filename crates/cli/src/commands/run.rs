@@ -143,7 +143,11 @@ fn run_one(
             job.name,
             report.errors.join("; ")
         );
-        Ok(ExitStatus::Failure)
+        if report.damage.is_empty() {
+            Ok(ExitStatus::Failure)
+        } else {
+            Ok(ExitStatus::Damaged)
+        }
     }
 }
 

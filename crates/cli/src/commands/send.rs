@@ -69,8 +69,12 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
             file_manifest_error,
             file_manifest_note,
             file_manifest_walk,
+            broken_chain,
         } => {
             // The stream is committed either way; say what is missing.
+            if let Some(d) = &broken_chain {
+                eprintln!("backup: error: {d}; the repository is damaged: run `backup check` and see what it names");
+            }
             if let Some(e) = &file_manifest_error {
                 eprintln!("backup: warning: {e}; the snapshot was shipped without a file manifest, so a restore drill cannot compare its files");
             }
@@ -96,6 +100,7 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
                         "volume_digest": m.volume.as_ref().map(|v| v.blake3.clone()),
                         "file_manifest_error": file_manifest_error,
                         "file_manifest_note": file_manifest_note,
+                        "broken_chain": broken_chain,
                     })
                 );
             } else {
@@ -122,6 +127,10 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
                         f.view
                     );
                 }
+            }
+            if broken_chain.is_some() {
+                // Shipped, but onto a damaged repository: not a success.
+                return Ok(ExitStatus::Damaged);
             }
         }
     }

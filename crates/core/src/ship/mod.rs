@@ -15,6 +15,8 @@ use crate::ingest::ingest;
 use crate::progress::Progress;
 use crate::repository::Repository;
 
+mod links;
+
 /// What to ship.
 #[derive(Clone, Debug)]
 pub struct ShipRequest {
@@ -50,6 +52,12 @@ pub enum ShipOutcome {
         file_manifest_note: Option<String>,
         /// What walking the snapshot cost, when a file manifest was recorded.
         file_manifest_walk: Option<WalkStats>,
+        /// Why a full stream was shipped instead of an incremental: the
+        /// chain the incremental would have extended cannot be restored
+        /// (a damaged or missing manifest, named here). The snapshot is
+        /// safe; the damage below it is not repaired, and the caller must
+        /// report it as damage.
+        broken_chain: Option<String>,
     },
     /// A snapshot with the same guid was already in the repository.
     AlreadyShipped {
@@ -93,12 +101,23 @@ pub fn ship(
     if let Some(id) = shipped.get(&target.guid) {
         return Ok(ShipOutcome::AlreadyShipped { id: *id });
     }
-    let base = if req.full {
+    let mut base = if req.full {
         None
     } else {
         let source = zfs.list_snapshots(req.snapshot.dataset())?;
         choose_base(&source, &target, shipped).cloned()
     };
+    // Never extend a chain that does not restore: ship a full instead.
+    let mut broken_chain = None;
+    if let Some(b) = &base {
+        if let Err(damage) = links::verify(repo, shipped, b.guid) {
+            broken_chain = Some(format!(
+                "the chain of {} is broken ({damage}); shipped a full stream of {} instead of an incremental",
+                b.name, req.snapshot
+            ));
+            base = None;
+        }
+    }
     let mut args = match &base {
         Some(b) => SendArgs::incremental(b.name.clone(), req.snapshot.clone()),
         None => SendArgs::full(req.snapshot.clone()),
@@ -171,6 +190,7 @@ pub fn ship(
         file_manifest_error,
         file_manifest_note: recorded.note,
         file_manifest_walk,
+        broken_chain,
     })
 }
 

@@ -18,7 +18,7 @@ pub(crate) mod drills;
 mod tests;
 
 /// The schema version this build writes. Bump it with a migration step.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1
@@ -70,6 +70,9 @@ const MIGRATIONS: &[&str] = &[
         report TEXT NOT NULL
     );
     CREATE INDEX drills_job ON drills (job, started);",
+    // 4 -> 5: whether a failed run found the repository damaged (a broken
+    // chain a ship had to replace with a full): Nagios says CRITICAL.
+    "ALTER TABLE job_runs ADD COLUMN damaged INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// One run of a job, as recorded.
@@ -88,6 +91,8 @@ pub struct JobRun {
     pub ok: bool,
     /// The error, if not.
     pub error: Option<String>,
+    /// True if the run found the repository damaged (then `ok` is false).
+    pub damaged: bool,
     /// Snapshot name taken (after the @).
     pub snapshot: Option<String>,
     /// Streams shipped.
@@ -268,8 +273,8 @@ impl Catalog {
     pub fn record_run(&self, r: &JobRun) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO job_runs (job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes, run_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO job_runs (job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes, run_at, damaged)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     r.job,
                     r.started,
@@ -280,7 +285,8 @@ impl Catalog {
                     r.shipped as i64,
                     r.stream_bytes as i64,
                     r.stored_bytes as i64,
-                    r.run_at
+                    r.run_at,
+                    r.damaged
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -420,7 +426,7 @@ impl Catalog {
 }
 
 /// The columns [`job_run`] reads, in its order.
-const RUN_COLUMNS: &str = "job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes, COALESCE(run_at, started)";
+const RUN_COLUMNS: &str = "job, started, finished, ok, error, snapshot, shipped, stream_bytes, stored_bytes, COALESCE(run_at, started), damaged";
 
 /// A `job_runs` row selected as [`RUN_COLUMNS`].
 fn job_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRun> {
@@ -435,6 +441,7 @@ fn job_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRun> {
         stream_bytes: r.get::<_, i64>(7)? as u64,
         stored_bytes: r.get::<_, i64>(8)? as u64,
         run_at: r.get(9)?,
+        damaged: r.get(10)?,
     })
 }
 

@@ -70,5 +70,5 @@ fn a_version_3_catalog_is_migrated_keeping_its_history() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "4");
+    assert_eq!(version, "5");
 }

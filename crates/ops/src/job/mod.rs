@@ -43,6 +43,9 @@ pub struct JobReport {
     pub pruned: Option<String>,
     /// Errors of datasets that failed (the others were still shipped).
     pub errors: Vec<String>,
+    /// Damage found in the repository on the way (a broken chain that a
+    /// ship had to replace with a full stream). Also in `errors`.
+    pub damage: Vec<String>,
     /// Things worth knowing that are not failures (a volume whose digest
     /// could not be taken for want of a device node).
     pub notes: Vec<String>,
@@ -137,6 +140,7 @@ pub fn run_job(
         finished: Timestamp::now().as_second(),
         ok,
         error,
+        damaged: !report.damage.is_empty(),
         snapshot: (!report.snapshot.is_empty()).then(|| report.snapshot.clone()),
         shipped: report.shipped.len() as u64,
         stream_bytes: report.stream_bytes,
@@ -204,9 +208,16 @@ fn run_steps(
                 manifest: m,
                 file_manifest_error,
                 file_manifest_note,
+                broken_chain,
                 ..
             }) => {
                 shipped.insert(m.guid, id);
+                // Shipped as a full, but the repository is damaged below
+                // the old chain: the run fails, so status turns red.
+                if let Some(d) = broken_chain {
+                    report.errors.push(d.clone());
+                    report.damage.push(d);
+                }
                 // The stream is committed; a missing file manifest still
                 // fails the run, so nobody relies on a drill that cannot check.
                 report.errors.extend(file_manifest_error);

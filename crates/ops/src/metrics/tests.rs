@@ -39,6 +39,7 @@ fn status() -> Status {
             last_failure: Some(Failure {
                 time: 1_792_999_100,
                 error: "boom".into(),
+                damaged: false,
             }),
             snapshots: vec![DatasetSnapshot {
                 dataset: "tank/www".into(),

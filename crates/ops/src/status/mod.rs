@@ -184,6 +184,8 @@ pub struct Failure {
     pub time: i64,
     /// Its error.
     pub error: String,
+    /// True if it found the repository damaged.
+    pub damaged: bool,
 }
 
 /// The newest shipped snapshot of a dataset.
@@ -346,6 +348,7 @@ fn job_status(
         last_failure: last_failure.map(|r| Failure {
             time: r.finished,
             error: r.error.unwrap_or_default(),
+            damaged: r.damaged,
         }),
         snapshots,
         missing,

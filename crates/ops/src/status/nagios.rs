@@ -225,7 +225,14 @@ fn job_state(job: &JobStatus, warn: Option<i64>, crit: Option<i64>) -> (NagiosSt
     };
     if let (Some(run), Some(f)) = (&job.last_run, &job.last_failure) {
         if !run.ok {
-            state = state.worst(NagiosState::Warning);
+            // A damaged repository is worse than a late snapshot: what it
+            // holds may not restore.
+            let floor = if f.damaged {
+                NagiosState::Critical
+            } else {
+                NagiosState::Warning
+            };
+            state = state.worst(floor);
             msg.push_str(&format!(
                 ", last run failed ({} in a row): {}",
                 job.consecutive_failures, f.error

@@ -78,6 +78,7 @@ impl Fixture {
                 finished,
                 ok,
                 error: error.map(Into::into),
+                damaged: false,
                 snapshot: Some(snapshot.into()),
                 shipped: 2,
                 stream_bytes: 1000,
