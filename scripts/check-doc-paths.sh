@@ -15,7 +15,7 @@ while IFS=: read -r doc path; do
     fi
     echo "check-doc-paths: $doc names $path, which does not exist" >&2
     missing=1
-done < <(grep -oE '(crates|tests|scripts|schedules|restore-drills)/[A-Za-z0-9_./*{},-]*[A-Za-z0-9_*}/]' \
+done < <(grep -oP '(?<![A-Za-z0-9_./-])(crates|tests|scripts|schedules|restore-drills)/[A-Za-z0-9_./*{},-]*[A-Za-z0-9_*}/]' \
     README.md docs/*.md | sort -u)
 [ "$missing" = 0 ] && echo "check-doc-paths: every path named in README.md and docs/ exists"
 exit "$missing"
