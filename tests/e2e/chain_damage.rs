@@ -144,3 +144,76 @@ fn a_job_run_onto_a_broken_chain_fails_and_turns_status_red() {
     assert_eq!(out.status.code(), Some(2), "Nagios CRITICAL: {line}");
     assert!(line.contains("failed"), "{line}");
 }
+
+/// The pack files of the repository, by path.
+fn packs(env: &Env) -> std::collections::BTreeSet<std::path::PathBuf> {
+    crate::harness::files_under(&env.repo.join("data"))
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn a_restore_whose_chain_has_a_damaged_manifest_receives_nothing() {
+    let env = Env::new();
+    let ds = env.dataset("d");
+    let ids = three_links(&env, &ds);
+    damage_manifest(&env, &ids[1]);
+    let target = env.pool.root().child("x").unwrap();
+    // The catalog still lists s2 (it is warm), so the chain resolves; its
+    // manifest is read before the first receive.
+    let out = env.backup(["restore", &format!("{ds}@s3"), "--to", target.as_str()]);
+    assert_eq!(out.status.code(), Some(EXIT_DAMAGED), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&ids[1]), "{}", stderr(&out));
+    assert!(
+        !env.pool.zfs().dataset_exists(&target).unwrap(),
+        "nothing was received"
+    );
+}
+
+#[test]
+fn a_chain_restore_failing_after_its_first_receive_removes_what_it_made() {
+    let env = Env::new();
+    let ds = env.dataset("d");
+    let mnt = env.mountpoint(&ds);
+    let mut added = Vec::new();
+    for (i, name) in ["s1", "s2"].iter().enumerate() {
+        fs::write(mnt.join(format!("file{i}")), noise(300_000, 10 + i as u64)).unwrap();
+        let before = packs(&env);
+        let s = env.snapshot(&ds, name);
+        assert_ok(&env.backup(["send", &s.to_string()]), name);
+        added.push(packs(&env).difference(&before).cloned().collect::<Vec<_>>());
+    }
+    // Damage the packs only s2's ship wrote (its stream's and its file
+    // manifest's): s1 restores, s2 does not.
+    assert!(!added[1].is_empty());
+    for pack in &added[1] {
+        let mut bytes = fs::read(pack).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x01;
+        fs::write(pack, bytes).unwrap();
+    }
+
+    let target = env.pool.root().child("x").unwrap();
+    let out = env.backup(["restore", &format!("{ds}@s2"), "--to", target.as_str()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(EXIT_DAMAGED), "{err}");
+    assert!(err.contains(&format!("removed {target}")), "{err}");
+    assert!(!env.pool.zfs().dataset_exists(&target).unwrap(), "{err}");
+
+    let out = env.backup([
+        "restore",
+        &format!("{ds}@s2"),
+        "--to",
+        target.as_str(),
+        "--keep-partial",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(EXIT_DAMAGED), "{err}");
+    assert!(
+        err.contains(&format!("kept {target}")) && err.contains("NOT"),
+        "{err}"
+    );
+    let left = env.pool.zfs().list_snapshots(&target).unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].name.snap(), "s1");
+}

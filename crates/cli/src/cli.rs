@@ -442,6 +442,10 @@ pub struct RestoreArgs {
     /// Let `zfs receive` roll back and overwrite an existing target (-F)
     #[arg(long)]
     pub force: bool,
+    /// If a chain restore fails after its first receive, keep the dataset it
+    /// made (at an older snapshot than asked) instead of destroying it
+    #[arg(long, requires = "to")]
+    pub keep_partial: bool,
 }
 
 #[derive(Debug, Args)]

@@ -85,7 +85,7 @@ pub use progress::{NoProgress, Progress};
 pub use prune::{plan_prune, prune, PruneOptions, PrunePlan, Pruner};
 pub use repo_lock::{list_locks, remove_locks, LockInfo, LockKind, LockOptions, RepoLock};
 pub use repository::{InitOptions, Repository};
-pub use restore::restore_stream;
+pub use restore::{read_chain, restore_stream};
 pub use ship::{choose_base, ship, ship_stream, ShipOutcome, ShipRequest};
 
 #[cfg(any(test, feature = "test-support"))]

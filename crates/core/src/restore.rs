@@ -28,6 +28,40 @@ use crate::repository::Repository;
 /// Bytes held back from `out` until the stream is verified.
 pub const HOLD_BACK: usize = 64 * 1024;
 
+/// Reads and checks every link of a chain before anything is received: each
+/// manifest from the repository (authenticated; a stale catalog may name a
+/// damaged one), each link's base being the previous link, and every chunk
+/// of every link locatable in the index. Returns the manifests in order. A
+/// restore that passes this can still meet a damaged blob, but never fails
+/// half-way for want of a manifest or a chunk.
+pub fn read_chain(repo: &Repository, chain: &[Id]) -> Result<Vec<Manifest>> {
+    let mut manifests: Vec<Manifest> = Vec::with_capacity(chain.len());
+    for id in chain {
+        let m = repo.read_manifest(id)?;
+        match (manifests.last(), &m.base) {
+            (None, None) => {}
+            (Some(prev), Some(b)) if b.guid == prev.guid => {}
+            (_, base) => {
+                return Err(Error::corrupt(
+                    format!("chain of {}", m.full_name()),
+                    match base {
+                        Some(b) => format!("its base has guid {}, not the previous link's", b.guid),
+                        None => "a full stream in the middle of the chain".to_string(),
+                    },
+                ))
+            }
+        }
+        if let Some(c) = m.all_chunks().find(|c| !repo.index().contains(c)) {
+            return Err(Error::Missing {
+                kind: "chunk",
+                name: format!("{c} (needed by {})", m.full_name()),
+            });
+        }
+        manifests.push(m);
+    }
+    Ok(manifests)
+}
+
 /// Writes the stream of `m` to `out`, verifying every blob and the digest.
 pub fn restore_stream(
     repo: &Repository,

@@ -5,7 +5,9 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use backup_core::{find_snapshot, resolve_chain, restore_stream, Id, Manifest, Repository};
+use backup_core::{
+    find_snapshot, read_chain, resolve_chain, restore_stream, Id, Manifest, Repository,
+};
 use backup_zfs::{DatasetName, ReceiveArgs, Zfs};
 
 use crate::cli::{GlobalArgs, RestoreArgs};
@@ -31,7 +33,7 @@ pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
     let progress = CliProgress::new(g.quiet);
     if let Some(to) = &a.to {
         let ds = DatasetName::parse(to).map_err(|e| UsageError(e.to_string()))?;
-        receive_chain(&repo, &chain, &ds, a.force, &progress)?;
+        receive_chain(&repo, &chain, &ds, a, &progress)?;
         eprintln!("restored {} stream(s) into {ds}", chain.len());
     } else if let Some(path) = &a.to_file {
         let m = repo.read_manifest(target)?;
@@ -48,45 +50,100 @@ pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// Receives each stream of the chain, in order, into `ds`.
+/// Receives each stream of the chain, in order, into `ds`. Every link is
+/// read and checked first (`read_chain`), so a damaged manifest or a missing
+/// chunk stops the restore before the first receive. If a receive fails
+/// later, the dataset this restore made is destroyed (unless
+/// `--keep-partial`): a dataset at an older snapshot than the one asked for
+/// must not pass for a restore.
 fn receive_chain(
     repo: &Repository,
     chain: &[Id],
+    ds: &DatasetName,
+    a: &RestoreArgs,
+    progress: &CliProgress,
+) -> Result<()> {
+    let manifests = read_chain(repo, chain)?;
+    let zfs = Zfs::new();
+    let existed = zfs.dataset_exists(ds)?;
+    let mut received: Option<&Manifest> = None;
+    for (i, m) in manifests.iter().enumerate() {
+        if let Err(e) = receive_one(repo, &zfs, m, ds, a.force || i > 0, progress) {
+            if received.is_some() || !existed {
+                undo_partial(&zfs, ds, existed, received, a.keep_partial);
+            }
+            return Err(e);
+        }
+        received = Some(m);
+    }
+    Ok(())
+}
+
+/// Receives one stream of the chain into `ds`.
+fn receive_one(
+    repo: &Repository,
+    zfs: &Zfs,
+    m: &Manifest,
     ds: &DatasetName,
     force: bool,
     progress: &CliProgress,
 ) -> Result<()> {
     use backup_core::Progress;
-    let zfs = Zfs::new();
-    for (i, id) in chain.iter().enumerate() {
-        let m = repo.read_manifest(id)?;
-        // Later streams go onto the dataset this restore just made: -F only
-        // undoes changes made to it since (atime, a mount), never user data.
-        let args = ReceiveArgs {
-            target: ds.clone(),
-            force: force || i > 0,
-            unmounted: false,
-        };
-        let mut sink = zfs.receive(&args)?;
-        progress.begin(
-            &format!("restore {} into {ds}", m.full_name()),
-            Some(m.stream_len),
-        );
-        let r = restore_stream(repo, &m, &mut sink, progress);
-        progress.end();
-        match r {
-            Ok(()) => sink
-                .finish()
-                .with_context(|| format!("zfs receive of {} into {ds}", m.full_name()))?,
-            Err(e) => {
-                // A receive that died already reports its own error through
-                // the sink's writes (backup_zfs::ReceiveSink).
-                sink.abort();
-                return Err(anyhow::Error::new(e).context(format!("restoring {}", m.full_name())));
-            }
+    // Later streams go onto the dataset this restore just made: -F only
+    // undoes changes made to it since (atime, a mount), never user data.
+    let args = ReceiveArgs {
+        target: ds.clone(),
+        force,
+        unmounted: false,
+    };
+    let mut sink = zfs.receive(&args)?;
+    progress.begin(
+        &format!("restore {} into {ds}", m.full_name()),
+        Some(m.stream_len),
+    );
+    let r = restore_stream(repo, m, &mut sink, progress);
+    progress.end();
+    match r {
+        Ok(()) => sink
+            .finish()
+            .with_context(|| format!("zfs receive of {} into {ds}", m.full_name())),
+        Err(e) => {
+            // A receive that died already reports its own error through
+            // the sink's writes (backup_zfs::ReceiveSink).
+            sink.abort();
+            Err(anyhow::Error::new(e).context(format!("restoring {}", m.full_name())))
         }
     }
-    Ok(())
+}
+
+/// After a failed chain restore: destroys the dataset this restore created,
+/// or says what is left. A dataset that existed before is never destroyed.
+fn undo_partial(
+    zfs: &Zfs,
+    ds: &DatasetName,
+    existed: bool,
+    received: Option<&Manifest>,
+    keep: bool,
+) {
+    let at = received.map_or_else(
+        || "no snapshot".to_string(),
+        |m| format!("{ds}@{}", m.snapshot),
+    );
+    if existed {
+        eprintln!("backup: {ds} existed before this restore and is left as it is now, at {at}: it is not the snapshot asked for");
+        return;
+    }
+    if !zfs.dataset_exists(ds).unwrap_or(true) {
+        return;
+    }
+    if keep {
+        eprintln!("backup: kept {ds} (--keep-partial) at {at}: it is NOT the snapshot asked for");
+        return;
+    }
+    match zfs.destroy_dataset(ds, true) {
+        Ok(()) => eprintln!("backup: removed {ds}, which this restore had made (it stood at {at}); --keep-partial keeps it"),
+        Err(e) => eprintln!("backup: could not remove {ds}, which this restore had made (at {at}): {e}; destroy it by hand"),
+    }
 }
 
 /// Writes one stream to stdout (`-`), to a device or pipe as it is, or to a
