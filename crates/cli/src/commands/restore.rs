@@ -16,7 +16,7 @@ use crate::progress::CliProgress;
 
 pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
     let repo = context::open_repo(g)?;
-    let _lock = context::lock(g, &repo, backup_core::LockKind::Shared, "restore")?;
+    let _lock = context::read_lock(g, &repo, "restore")?;
     let cat = context::synced_catalog(g, &repo)?;
     let all: Vec<(Id, Manifest)> = cat
         .snapshots()?
