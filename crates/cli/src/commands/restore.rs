@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use backup_core::{find_snapshot, resolve_chain, restore_stream, Id, Manifest, Repository};
@@ -43,7 +43,7 @@ pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
                 b.guid
             );
         }
-        write_file(&repo, &m, path, &progress)?;
+        write_file(&repo, &m, path, a.force, &progress)?;
     }
     Ok(ExitStatus::Success)
 }
@@ -91,7 +91,14 @@ fn receive_chain(
 
 /// Writes one stream to stdout (`-`), to a device or pipe as it is, or to a
 /// regular file atomically: a partial file is removed, never renamed into place.
-fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgress) -> Result<()> {
+/// An existing regular file is refused unless `force`.
+fn write_file(
+    repo: &Repository,
+    m: &Manifest,
+    path: &str,
+    force: bool,
+    progress: &CliProgress,
+) -> Result<()> {
     use backup_core::Progress;
     progress.begin(
         &format!("restore {} to {path}", m.full_name()),
@@ -129,6 +136,15 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
             return Err(e.context(format!("{}, writing to {path}", ctx())));
         }
     } else {
+        // Without --force the name is claimed at once with an empty file
+        // made by create_new: an existing file is refused before anything is
+        // restored, and one that appears meanwhile cannot be overwritten
+        // either. The stream is renamed over our own claim when complete.
+        let claim = if force {
+            None
+        } else {
+            Some(claim(&final_path)?)
+        };
         let tmp = PathBuf::from(format!("{path}.partial"));
         let result = (|| -> Result<()> {
             let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
@@ -143,12 +159,15 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
             std::fs::rename(&tmp, &final_path)
                 .with_context(|| format!("renaming to {}", final_path.display()))?;
             let dir = final_path.parent().filter(|d| !d.as_os_str().is_empty());
-            File::open(dir.unwrap_or(std::path::Path::new(".")))
+            File::open(dir.unwrap_or(Path::new(".")))
                 .and_then(|d| d.sync_all())
                 .with_context(|| format!("fsync the directory of {}", final_path.display()))
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
+            if let Some(claim) = claim {
+                claim.release(&final_path);
+            }
         }
         result?;
         eprintln!(
@@ -159,4 +178,51 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
     }
     progress.end();
     Ok(())
+}
+
+/// The empty file that reserves a `--to-file` name while its stream is
+/// restored beside it; its device and inode tell it from a file that
+/// replaced it.
+struct Claim {
+    dev: u64,
+    ino: u64,
+}
+
+/// Creates `path` empty, refusing (as a usage error) if anything exists there.
+fn claim(path: &Path) -> Result<Claim> {
+    use std::os::unix::fs::MetadataExt;
+    let f = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(UsageError(format!(
+                "{} exists: restore --to-file does not overwrite a file unless --force is given",
+                path.display()
+            ))
+            .into())
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+    };
+    let md = f
+        .metadata()
+        .with_context(|| format!("reading the metadata of {}", path.display()))?;
+    Ok(Claim {
+        dev: md.dev(),
+        ino: md.ino(),
+    })
+}
+
+impl Claim {
+    /// Removes the claim after a failed restore, if it is still ours.
+    fn release(self, path: &Path) {
+        use std::os::unix::fs::MetadataExt;
+        let ours = std::fs::symlink_metadata(path)
+            .is_ok_and(|md| md.dev() == self.dev && md.ino() == self.ino && md.len() == 0);
+        if ours {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
