@@ -13,7 +13,7 @@ use crate::exit::UsageError;
 /// The passphrase sources given on the command line or in the environment.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PasswordArgs {
-    /// Read the passphrase from this file (first line)
+    /// Read the passphrase from this file (first line); not with --password-command
     #[arg(long, env = "BACKUP_PASSWORD_FILE", global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
     /// Run this shell command and read the passphrase from its output
