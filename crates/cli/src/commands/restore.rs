@@ -100,16 +100,25 @@ fn write_file(
     progress: &CliProgress,
 ) -> Result<()> {
     use backup_core::Progress;
-    progress.begin(
-        &format!("restore {} to {path}", m.full_name()),
-        Some(m.stream_len),
-    );
     let ctx = || format!("restoring {}", m.full_name());
     let final_path = PathBuf::from(path);
     // A device or a FIFO (/dev/null, /dev/stdout, a tape) is written in
     // place: renaming a temporary file over it would replace the device.
     let special =
         path == "-" || std::fs::metadata(&final_path).is_ok_and(|md| !md.is_file() && !md.is_dir());
+    // Without --force a file's name is claimed at once with an empty file
+    // made by create_new: an existing file is refused before anything is
+    // restored, and one that appears meanwhile cannot be overwritten
+    // either. The stream is renamed over our own claim when complete.
+    let claim = if special || force {
+        None
+    } else {
+        Some(claim(&final_path)?)
+    };
+    progress.begin(
+        &format!("restore {} to {path}", m.full_name()),
+        Some(m.stream_len),
+    );
     if special {
         let out: Box<dyn Write> = if path == "-" {
             Box::new(std::io::stdout().lock())
@@ -136,15 +145,6 @@ fn write_file(
             return Err(e.context(format!("{}, writing to {path}", ctx())));
         }
     } else {
-        // Without --force the name is claimed at once with an empty file
-        // made by create_new: an existing file is refused before anything is
-        // restored, and one that appears meanwhile cannot be overwritten
-        // either. The stream is renamed over our own claim when complete.
-        let claim = if force {
-            None
-        } else {
-            Some(claim(&final_path)?)
-        };
         let tmp = PathBuf::from(format!("{path}.partial"));
         let result = (|| -> Result<()> {
             let f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
