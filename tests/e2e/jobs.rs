@@ -161,3 +161,64 @@ fn a_failing_pre_hook_takes_no_snapshot() {
     assert!(j.env.pool.zfs().list_snapshots(&www).unwrap().is_empty());
     assert!(j.env.list().is_empty());
 }
+
+/// Regression: `BACKUP_PASSWORD` was inherited by hooks and by `zfs send`.
+/// No child sees any passphrase variable.
+#[test]
+fn hooks_and_zfs_do_not_inherit_the_passphrase_variables() {
+    let dir = tempfile::Builder::new()
+        .prefix("backup-e2e-env-")
+        .tempdir()
+        .unwrap();
+    let (pre, post) = (dir.path().join("pre.env"), dir.path().join("post.env"));
+    let mut j = job_env(&format!(
+        "pre_hook = {{ command = \"env > '{}'\", timeout = \"10s\" }}\n\
+         post_hook = {{ command = \"env > '{}'\", timeout = \"10s\" }}\n",
+        pre.display(),
+        post.display()
+    ));
+    // A `zfs` first on PATH that records its environment, then runs the real one.
+    let bin = dir.path().join("bin");
+    fs::create_dir(&bin).unwrap();
+    let zfs_env = dir.path().join("zfs.env");
+    fs::write(
+        bin.join("zfs"),
+        format!(
+            "#!/bin/sh\nenv >> '{}'\nPATH=${{PATH#*:}} exec zfs \"$@\"\n",
+            zfs_env.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(
+        bin.join("zfs"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    j.env.extra_path = Some(bin);
+    let out = j
+        .env
+        .command([
+            "run",
+            "web",
+            "--config",
+            j.config.to_str().unwrap(),
+            "--now",
+            "2026-11-02T10:00:00Z",
+        ])
+        .env_remove("BACKUP_PASSWORD_FILE")
+        .env("BACKUP_PASSWORD", "correct horse battery staple")
+        .output()
+        .unwrap();
+    assert_ok(&out, "run with BACKUP_PASSWORD");
+    for (what, file) in [("pre hook", &pre), ("post hook", &post), ("zfs", &zfs_env)] {
+        let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            text.contains("PATH="),
+            "{what} wrote no environment: {text}"
+        );
+        assert!(!text.contains("BACKUP_PASSWORD"), "{what} saw: {text}");
+        assert!(!text.contains("battery staple"), "{what} saw: {text}");
+    }
+    assert!(fs::read_to_string(&pre).unwrap().contains("BACKUP_JOB=web"));
+    assert!(fs::read_to_string(&zfs_env).unwrap().lines().count() > 1);
+}

@@ -124,3 +124,48 @@ fn key_add_and_list() {
     );
     assert!(Repository::open_with_key(backend, "k", &bytes, PASS).is_err());
 }
+
+/// Regression: `--password-file` silently won over `--password-command`.
+/// Both together, as flags or variables, are a usage error naming both.
+#[test]
+fn a_passphrase_file_and_command_together_are_refused() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = std::process::Command::new(crate::harness::BIN);
+        c.args(args)
+            .env_clear()
+            .env("BACKUP_REPOSITORY", "/nonexistent/repo")
+            .envs(env.iter().copied());
+        c.output().unwrap()
+    };
+    for out in [
+        run(
+            &[
+                "--password-file",
+                "/etc/pass",
+                "--password-command",
+                "echo x",
+                "list",
+            ],
+            &[],
+        ),
+        run(
+            &["list"],
+            &[
+                ("BACKUP_PASSWORD_FILE", "/etc/pass"),
+                ("BACKUP_PASSWORD_COMMAND", "echo x"),
+            ],
+        ),
+        run(
+            &["--password-file", "/etc/pass", "list"],
+            &[("BACKUP_PASSWORD_COMMAND", "echo x")],
+        ),
+    ] {
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("--password-file") && err.contains("--password-command"),
+            "{err}"
+        );
+        assert!(err.contains("/etc/pass") && err.contains("echo x"), "{err}");
+    }
+}

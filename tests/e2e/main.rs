@@ -15,6 +15,7 @@ mod keys;
 mod month;
 mod openzfs;
 mod prune;
+mod read_only;
 mod remote;
 mod remote_faults;
 mod remote_s3;

@@ -225,3 +225,36 @@ fn restore_to_a_device_or_fifo_writes_in_place() {
         env.list()[0]["stream_digest"]
     );
 }
+
+/// Regression: `restore --to-file` once replaced an existing file without
+/// asking. It is refused (exit 2, naming the file) unless --force.
+#[test]
+fn restore_to_file_refuses_an_existing_file_unless_forced() {
+    let env = Env::new();
+    let ds = env.dataset("d");
+    fs::write(env.mountpoint(&ds).join("f"), noise(100_000, 6)).unwrap();
+    let s1 = env.snapshot(&ds, "s1");
+    assert_ok(&env.backup(["send", &s1.to_string()]), "send");
+    let file = env.tmp.path().join("precious");
+    fs::write(&file, "not a stream").unwrap();
+    let path = file.to_str().unwrap();
+
+    let out = env.backup(["restore", &s1.to_string(), "--to-file", path]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        crate::harness::stderr(&out)
+    );
+    let err = crate::harness::stderr(&out);
+    assert!(err.contains(path) && err.contains("--force"), "{err}");
+    assert_eq!(fs::read(&file).unwrap(), b"not a stream");
+    assert!(!env.tmp.path().join("precious.partial").exists());
+
+    let out = env.backup(["restore", &s1.to_string(), "--to-file", path, "--force"]);
+    assert_ok(&out, "restore --to-file --force");
+    assert_eq!(
+        blake3::hash(&fs::read(&file).unwrap()).to_hex().to_string(),
+        env.list()[0]["stream_digest"]
+    );
+}

@@ -436,10 +436,12 @@ pub struct RestoreArgs {
     /// Receive the whole chain into this new dataset
     #[arg(long, value_name = "POOL/DATASET")]
     pub to: Option<String>,
-    /// Write this snapshot's stream (not its bases) to a file, or - for stdout
+    /// Write this snapshot's stream (not its bases) to a new file (an
+    /// existing one is refused unless --force), or - for stdout
     #[arg(long, value_name = "PATH")]
     pub to_file: Option<String>,
-    /// Let `zfs receive` roll back and overwrite an existing target (-F)
+    /// With --to: let `zfs receive` roll back and overwrite an existing
+    /// target (-F). With --to-file: replace an existing file
     #[arg(long)]
     pub force: bool,
     /// If a chain restore fails after its first receive, keep the dataset it

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use backup_core::{
-    open, Backend, BackendOptions, Id, LockKind, LockOptions, RepoLock, Repository, RetryEvent,
-    RetryNotify,
+    open, Backend, BackendOptions, Id, LockKind, LockOptions, ReadLock, RepoLock, Repository,
+    RetryEvent, RetryNotify,
 };
 use backup_ops::config::{Config, PasswordSource, RepositorySpec};
 use backup_ops::Catalog;
@@ -274,6 +274,39 @@ pub fn lock(
     let lock = RepoLock::acquire(repo, kind, operation, lock_options(g)?)?;
     for t in lock.taken_over() {
         eprintln!("warning: removed a stale lock: {t}");
+    }
+    Ok(lock)
+}
+
+/// Takes the shared lock of a command that only reads (restore, check, a
+/// drill). On a location that cannot be written (mounted read-only, a
+/// read-only account) it goes on without one and warns, once, naming the
+/// location and why ([`RepoLock::acquire_for_reading`]).
+pub fn read_lock(g: &GlobalArgs, repo: &Repository, operation: &str) -> Result<ReadLock> {
+    let lock = RepoLock::acquire_for_reading(repo, operation, lock_options(g)?)?;
+    match &lock {
+        ReadLock::Held(l) => {
+            for t in l.taken_over() {
+                eprintln!("warning: removed a stale lock: {t}");
+            }
+        }
+        ReadLock::NotTaken { location, cause } => {
+            let why = match cause {
+                backup_core::Error::Backend { source, .. }
+                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
+                {
+                    "not writable"
+                }
+                _ => "read-only",
+            };
+            let detail = match cause {
+                backup_core::Error::Backend { source, .. } => source.to_string(),
+                e => e.to_string(),
+            };
+            eprintln!(
+                "warning: no lock taken on repository {location} ({why}: {detail}); a prune running elsewhere could remove data this command reads"
+            );
+        }
     }
     Ok(lock)
 }

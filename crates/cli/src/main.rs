@@ -23,8 +23,11 @@ fn main() -> ExitCode {
     // SIGPIPE stays ignored (Rust's default): a `zfs receive` that dies must
     // surface as its own error, not kill us silently. A closed stdout
     // (`backup restore --to-file - | head`) is a quiet exit instead.
-    let cli = Cli::parse();
-    match run(&cli) {
+    let mut cli = Cli::parse();
+    // Before anything starts a thread or a child: the passphrase variables
+    // leave the environment here, so no child inherits them.
+    cli.global.password.take_from_environment();
+    match cli.global.password.check().and_then(|()| run(&cli)) {
         Ok(status) => status.into(),
         Err(e) if e.is::<ClosedStdout>() => ExitStatus::of(&e).into(),
         Err(e) => {

@@ -226,6 +226,20 @@ impl Error {
         }
     }
 
+    /// True if the storage refused a write because the location cannot be
+    /// written at all: a read-only file system (a NAS mounted read-only, a
+    /// snapshot of it) or no permission (a read-only account or key). Such
+    /// errors are never retried, so they are never inside a
+    /// [`Error::GaveUp`].
+    pub fn is_unwritable(&self) -> bool {
+        use std::io::ErrorKind as K;
+        matches!(
+            self,
+            Error::Backend { source, .. }
+                if matches!(source.kind(), K::ReadOnlyFilesystem | K::PermissionDenied)
+        )
+    }
+
     /// True if the error means the repository's data is damaged (as opposed
     /// to a missing service, a wrong argument or a wrong passphrase).
     pub fn is_integrity(&self) -> bool {

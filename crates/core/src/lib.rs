@@ -83,7 +83,9 @@ pub use keyslot::{KdfParams, KeySlot};
 pub use pack_store::{pack_usage, PackUsage};
 pub use progress::{NoProgress, Progress};
 pub use prune::{plan_prune, prune, PruneOptions, PrunePlan, Pruner};
-pub use repo_lock::{list_locks, remove_locks, LockInfo, LockKind, LockOptions, RepoLock};
+pub use repo_lock::{
+    list_locks, remove_locks, LockInfo, LockKind, LockOptions, ReadLock, RepoLock,
+};
 pub use repository::{InitOptions, Repository};
 pub use restore::{read_chain, restore_stream};
 pub use ship::{choose_base, ship, ship_stream, ShipOutcome, ShipRequest};

@@ -28,7 +28,7 @@ pub fn run(g: &GlobalArgs, a: &CheckArgs) -> Result<ExitStatus> {
         read_data_percent: a.read_data.as_deref().map(percent).transpose()?,
     };
     let repo = context::open_repo(g)?;
-    let _lock = context::lock(g, &repo, backup_core::LockKind::Shared, "check")?;
+    let _lock = context::read_lock(g, &repo, "check")?;
     let progress = CliProgress::new(g.quiet || a.json);
     let r = check(&repo, opts, &progress)?;
     if a.json {

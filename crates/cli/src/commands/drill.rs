@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use backup_core::{Id, LockKind, Manifest};
+use backup_core::{Id, Manifest};
 use backup_ops::config::{Config, DrillPick, DrillSpec, PasswordSource, Scratch};
 use backup_ops::drill::{self, Access, DrillReport, DrillRequest, Outcome};
 use backup_ops::job::JobLock;
@@ -150,7 +150,7 @@ pub fn drill_job(
         Some(file) => context::open_with_key_file(g, &repo_spec.location, file)?,
         None => context::open_named(g, config, &job.repository)?,
     };
-    let _lock = context::lock(g, &repo, LockKind::Shared, &format!("drill {}", job.name))?;
+    let _lock = context::read_lock(g, &repo, &format!("drill {}", job.name))?;
     let catalog = context::synced_catalog(g, &repo)?;
     let all: Vec<(Id, Manifest)> = catalog
         .snapshots()?

@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use backup_core::{
@@ -18,7 +18,7 @@ use crate::progress::CliProgress;
 
 pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
     let repo = context::open_repo(g)?;
-    let _lock = context::lock(g, &repo, backup_core::LockKind::Shared, "restore")?;
+    let _lock = context::read_lock(g, &repo, "restore")?;
     let cat = context::synced_catalog(g, &repo)?;
     let all: Vec<(Id, Manifest)> = cat
         .snapshots()?
@@ -45,7 +45,7 @@ pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
                 b.guid
             );
         }
-        write_file(&repo, &m, path, &progress)?;
+        write_file(&repo, &m, path, a.force, &progress)?;
     }
     Ok(ExitStatus::Success)
 }
@@ -148,18 +148,34 @@ fn undo_partial(
 
 /// Writes one stream to stdout (`-`), to a device or pipe as it is, or to a
 /// regular file atomically: a partial file is removed, never renamed into place.
-fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgress) -> Result<()> {
+/// An existing regular file is refused unless `force`.
+fn write_file(
+    repo: &Repository,
+    m: &Manifest,
+    path: &str,
+    force: bool,
+    progress: &CliProgress,
+) -> Result<()> {
     use backup_core::Progress;
-    progress.begin(
-        &format!("restore {} to {path}", m.full_name()),
-        Some(m.stream_len),
-    );
     let ctx = || format!("restoring {}", m.full_name());
     let final_path = PathBuf::from(path);
     // A device or a FIFO (/dev/null, /dev/stdout, a tape) is written in
     // place: renaming a temporary file over it would replace the device.
     let special =
         path == "-" || std::fs::metadata(&final_path).is_ok_and(|md| !md.is_file() && !md.is_dir());
+    // Without --force a file's name is claimed at once with an empty file
+    // made by create_new: an existing file is refused before anything is
+    // restored, and one that appears meanwhile cannot be overwritten
+    // either. The stream is renamed over our own claim when complete.
+    let claim = if special || force {
+        None
+    } else {
+        Some(claim(&final_path)?)
+    };
+    progress.begin(
+        &format!("restore {} to {path}", m.full_name()),
+        Some(m.stream_len),
+    );
     if special {
         let out: Box<dyn Write> = if path == "-" {
             Box::new(std::io::stdout().lock())
@@ -200,12 +216,15 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
             std::fs::rename(&tmp, &final_path)
                 .with_context(|| format!("renaming to {}", final_path.display()))?;
             let dir = final_path.parent().filter(|d| !d.as_os_str().is_empty());
-            File::open(dir.unwrap_or(std::path::Path::new(".")))
+            File::open(dir.unwrap_or(Path::new(".")))
                 .and_then(|d| d.sync_all())
                 .with_context(|| format!("fsync the directory of {}", final_path.display()))
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
+            if let Some(claim) = claim {
+                claim.release(&final_path);
+            }
         }
         result?;
         eprintln!(
@@ -216,4 +235,51 @@ fn write_file(repo: &Repository, m: &Manifest, path: &str, progress: &CliProgres
     }
     progress.end();
     Ok(())
+}
+
+/// The empty file that reserves a `--to-file` name while its stream is
+/// restored beside it; its device and inode tell it from a file that
+/// replaced it.
+struct Claim {
+    dev: u64,
+    ino: u64,
+}
+
+/// Creates `path` empty, refusing (as a usage error) if anything exists there.
+fn claim(path: &Path) -> Result<Claim> {
+    use std::os::unix::fs::MetadataExt;
+    let f = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(UsageError(format!(
+                "{} exists: restore --to-file does not overwrite a file unless --force is given",
+                path.display()
+            ))
+            .into())
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+    };
+    let md = f
+        .metadata()
+        .with_context(|| format!("reading the metadata of {}", path.display()))?;
+    Ok(Claim {
+        dev: md.dev(),
+        ino: md.ino(),
+    })
+}
+
+impl Claim {
+    /// Removes the claim after a failed restore, if it is still ours.
+    fn release(self, path: &Path) {
+        use std::os::unix::fs::MetadataExt;
+        let ours = std::fs::symlink_metadata(path)
+            .is_ok_and(|md| md.dev() == self.dev && md.ino() == self.ino && md.len() == 0);
+        if ours {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }

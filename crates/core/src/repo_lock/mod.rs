@@ -11,6 +11,11 @@
 //! Acquiring: look at the locks, write ours, look again; if a conflicting
 //! live lock appeared meanwhile, remove ours and try again after a random
 //! pause, until `wait` runs out. docs/design.md §14 has the table.
+//!
+//! Commands that only read take their shared lock with
+//! [`RepoLock::acquire_for_reading`]: on a location that cannot be written
+//! (mounted read-only, a read-only account) they go on without one
+//! ([`ReadLock::NotTaken`]), and the caller says so.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -228,7 +233,54 @@ impl std::fmt::Debug for RepoLock {
     }
 }
 
+/// The shared lock of a command that only reads (restore, check, drills).
+#[derive(Debug)]
+#[must_use = "the lock is released when this is dropped"]
+pub enum ReadLock {
+    /// The lock is held until this is dropped.
+    Held(RepoLock),
+    /// No lock could be written because the location cannot be written at
+    /// all ([`Error::is_unwritable`]): the command goes on without one, and
+    /// a prune running elsewhere could remove what it reads.
+    NotTaken {
+        /// The repository's location.
+        location: String,
+        /// The refused write (or removal of a stale lock).
+        cause: Error,
+    },
+}
+
+impl ReadLock {
+    /// The lock, if one was taken.
+    pub fn held(&self) -> Option<&RepoLock> {
+        match self {
+            ReadLock::Held(l) => Some(l),
+            ReadLock::NotTaken { .. } => None,
+        }
+    }
+}
+
 impl RepoLock {
+    /// Takes a shared lock for a command that only reads. Where the location
+    /// cannot be written ([`Error::is_unwritable`]: a read-only file system,
+    /// no permission) this is not an error: the result says no lock was
+    /// taken, and why. Every other failure (a conflicting exclusive lock, an
+    /// unreachable server) is returned as [`RepoLock::acquire`] returns it.
+    pub fn acquire_for_reading(
+        repo: &Repository,
+        operation: &str,
+        opts: LockOptions,
+    ) -> Result<ReadLock> {
+        match RepoLock::acquire(repo, LockKind::Shared, operation, opts) {
+            Ok(lock) => Ok(ReadLock::Held(lock)),
+            Err(cause) if cause.is_unwritable() => Ok(ReadLock::NotTaken {
+                location: repo.backend().location(),
+                cause,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Takes a lock of `kind` on `repo`, waiting up to `opts.wait` for
     /// conflicting locks to go. Fails with [`Error::RepositoryLocked`]
     /// naming the holder.

@@ -153,3 +153,77 @@ fn process_start_reads_our_own_stat() {
     assert!(process_start(std::process::id()).unwrap() > 0);
     assert_eq!(process_start(u32::MAX), None);
 }
+
+/// A backend that reads from `inner` and refuses every write and removal
+/// the way a read-only mount does.
+struct ReadOnly(Arc<dyn Backend>, std::io::ErrorKind);
+
+impl Backend for ReadOnly {
+    fn location(&self) -> String {
+        self.0.location()
+    }
+    fn create(&self) -> Result<()> {
+        Err(self.refuse("create"))
+    }
+    fn write(&self, _: FileType, _: &str, _: &[u8]) -> Result<()> {
+        Err(self.refuse("write"))
+    }
+    fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
+        self.0.read(ty, name)
+    }
+    fn read_range(&self, ty: FileType, name: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+        self.0.read_range(ty, name, offset, len)
+    }
+    fn list(&self, ty: FileType) -> Result<Vec<(String, u64)>> {
+        self.0.list(ty)
+    }
+    fn remove(&self, _: FileType, _: &str) -> Result<()> {
+        Err(self.refuse("remove"))
+    }
+}
+
+impl ReadOnly {
+    fn refuse(&self, op: &'static str) -> Error {
+        Error::Backend {
+            op,
+            path: "locks/x".into(),
+            source: std::io::Error::from(self.1),
+        }
+    }
+}
+
+#[test]
+fn reading_on_an_unwritable_location_goes_on_without_a_lock_and_says_why() {
+    use std::io::ErrorKind as K;
+    let (backend, repo) = test_repo();
+    for kind in [K::ReadOnlyFilesystem, K::PermissionDenied] {
+        let ro = Repository::open(Arc::new(ReadOnly(backend.clone(), kind)), b"pw").unwrap();
+        match RepoLock::acquire_for_reading(&ro, "restore", quick()).unwrap() {
+            ReadLock::NotTaken { location, cause } => {
+                assert_eq!(location, ro.backend().location());
+                assert!(cause.is_unwritable(), "{cause}");
+            }
+            ReadLock::Held(l) => panic!("a lock was taken: {l:?}"),
+        }
+        // Writers still fail.
+        let e = RepoLock::acquire(&ro, LockKind::Shared, "ship", quick()).unwrap_err();
+        assert!(e.is_unwritable(), "{e}");
+        let e = RepoLock::acquire(&ro, LockKind::Exclusive, "prune", quick()).unwrap_err();
+        assert!(e.is_unwritable(), "{e}");
+    }
+    // An exclusive lock still blocks a reader, read-only or not.
+    let _x = RepoLock::acquire(&repo, LockKind::Exclusive, "prune", quick()).unwrap();
+    let ro = Repository::open(
+        Arc::new(ReadOnly(backend.clone(), K::ReadOnlyFilesystem)),
+        b"pw",
+    )
+    .unwrap();
+    let e = RepoLock::acquire_for_reading(&ro, "check", quick()).unwrap_err();
+    assert!(matches!(e, Error::RepositoryLocked { .. }), "{e}");
+    // A writable location gets its lock.
+    let l = RepoLock::acquire_for_reading(&repo, "restore", quick());
+    assert!(matches!(l, Err(Error::RepositoryLocked { .. })), "{l:?}");
+    drop(_x);
+    let l = RepoLock::acquire_for_reading(&repo, "restore", quick()).unwrap();
+    assert!(l.held().is_some());
+}
