@@ -81,8 +81,15 @@ recover_zfs_fuse() {
 # Pools and directories that earlier test runs killed (SIGKILL, a time
 # limit) left behind: test pools (zbt<pid>x...) whose process is gone,
 # drill scratch pools (backupdrill...) whose file is under /tmp, and the
-# directories of test pools and of end-to-end tests (backup-e2e-...) with
-# nothing mounted below them. Run before the suite, when no test is running.
+# directories of test pools and of end-to-end tests (zbt-pool-<pid>-...,
+# backup-e2e-<pid>-...) with nothing mounted below them. What a live test
+# process owns (its pid in the name) is left alone, so a second run on the
+# same machine does not break the first.
+live_owner() { # NAME PREFIX: true if NAME is PREFIX<pid>-... of a live process
+  local pid=${1#"$2"}; pid=${pid%%-*}
+  case "$pid" in ''|*[!0-9]*) return 1 ;; esac
+  [ -d "/proc/$pid" ]
+}
 clean_test_leftovers() {
   local pool pid dir
   for pool in $(timeout -k 5 30 zpool list -H -o name 2>/dev/null); do
@@ -92,7 +99,8 @@ clean_test_leftovers() {
         [ -d "/proc/$pid" ] && continue ;;
       backupdrill*)
         dir=$(timeout -k 5 30 zfs get -H -o value backup:drill-dir "$pool" 2>/dev/null)
-        case "$dir" in /tmp/*) ;; *) continue ;; esac ;;
+        case "$dir" in /tmp/*) ;; *) continue ;; esac
+        live_owner "${dir#/tmp/}" backup-e2e- && continue ;;
       *) continue ;;
     esac
     echo "removing pool $pool left by an earlier test run" >&2
@@ -100,6 +108,8 @@ clean_test_leftovers() {
   done
   for dir in /tmp/zbt-pool-* /tmp/backup-e2e-*; do
     [ -d "$dir" ] || continue
+    live_owner "${dir#/tmp/}" zbt-pool- && continue
+    live_owner "${dir#/tmp/}" backup-e2e- && continue
     # Still a mount of a live pool below it: not ours to remove.
     grep -qF " $dir/" /proc/self/mountinfo && continue
     rm -rf "$dir"

@@ -36,7 +36,7 @@ impl Env {
             TestPool::create().expect("a test pool (is zfs-fuse installed? run scripts/test.sh)");
         // Named, so that scripts/test.sh can remove what a killed run left.
         let tmp = tempfile::Builder::new()
-            .prefix("backup-e2e-")
+            .prefix(&format!("backup-e2e-{}-", std::process::id()))
             .tempdir()
             .unwrap();
         fs::write(tmp.path().join("pass"), "correct horse battery staple\n").unwrap();

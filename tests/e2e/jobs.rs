@@ -167,7 +167,7 @@ fn a_failing_pre_hook_takes_no_snapshot() {
 #[test]
 fn hooks_and_zfs_do_not_inherit_the_passphrase_variables() {
     let dir = tempfile::Builder::new()
-        .prefix("backup-e2e-env-")
+        .prefix(&format!("backup-e2e-{}-env-", std::process::id()))
         .tempdir()
         .unwrap();
     let (pre, post) = (dir.path().join("pre.env"), dir.path().join("post.env"));

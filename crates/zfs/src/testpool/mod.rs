@@ -106,7 +106,7 @@ impl TestPool {
 
     fn make(zfs: Zfs, bytes: u64) -> Result<TestPool, ZfsError> {
         let dir = tempfile::Builder::new()
-            .prefix("zbt-pool-")
+            .prefix(&format!("zbt-pool-{}-", std::process::id()))
             .tempdir()
             .map_err(|e| io_error("create a temporary directory for a test pool", e))?;
         let disk = dir.path().join("disk");
