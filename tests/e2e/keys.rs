@@ -5,7 +5,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
-use backup_core::{LocalBackend, Repository};
+use backup_core::{KdfLimits, LocalBackend, Repository};
 
 use crate::drill_history::stdout;
 use crate::harness::{assert_ok, stderr, Env};
@@ -51,7 +51,14 @@ fn key_export_writes_a_key_that_opens_the_repository_with_its_passphrase() {
     fs::create_dir(&keys).unwrap();
     let backend = Arc::new(LocalBackend::new(&env.repo));
     assert!(Repository::open(backend.clone(), PASS).is_err());
-    let repo = Repository::open_with_key(backend.clone(), "escrow.key", &before, PASS).unwrap();
+    let repo = Repository::open_with_key(
+        backend.clone(),
+        "escrow.key",
+        &before,
+        PASS,
+        KdfLimits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(repo.key_name(), "escrow.key");
     let out = env.backup(["key", "check", key.to_str().unwrap()]);
     assert_ok(&out, "key check without key slots");
@@ -119,10 +126,15 @@ fn key_add_and_list() {
     assert_ok(&out, "key export with the new passphrase");
     let backend = Arc::new(LocalBackend::new(&env.repo));
     let bytes = fs::read(&key).unwrap();
-    assert!(
-        Repository::open_with_key(backend.clone(), "k", &bytes, b"a second passphrase").is_ok()
-    );
-    assert!(Repository::open_with_key(backend, "k", &bytes, PASS).is_err());
+    assert!(Repository::open_with_key(
+        backend.clone(),
+        "k",
+        &bytes,
+        b"a second passphrase",
+        KdfLimits::DEFAULT
+    )
+    .is_ok());
+    assert!(Repository::open_with_key(backend, "k", &bytes, PASS, KdfLimits::DEFAULT).is_err());
 }
 
 /// Regression: `--password-file` silently won over `--password-command`.
@@ -168,4 +180,35 @@ fn a_passphrase_file_and_command_together_are_refused() {
         );
         assert!(err.contains("/etc/pass") && err.contains("echo x"), "{err}");
     }
+}
+
+/// Regression: a key slot whose stored `memory_kib` was set to 4294967295
+/// made every command abort (exit 134, a 4 TiB allocation).
+#[test]
+fn a_tampered_key_slot_cost_is_refused_not_obeyed() {
+    let env = Env::new();
+    let dir = env.repo.join("keys");
+    let slot = fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&slot).unwrap()).unwrap();
+    v["params"]["memory_kib"] = u32::MAX.into();
+    fs::write(&slot, serde_json::to_vec(&v).unwrap()).unwrap();
+    let out = env.backup(["list"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("within the Argon2id limits"), "{err}");
+    assert!(
+        err.contains("memory_kib 4294967295 (at most 1048576)"),
+        "{err}"
+    );
+
+    // Nor are such costs made without the flag.
+    let other = Env::without_repo();
+    let out = other.backup(["init", "--kdf-memory", "4194304"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--allow-expensive-kdf"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!other.repo.join("config").exists());
 }

@@ -50,6 +50,9 @@ pub struct GlobalArgs {
     /// No progress output
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Accept key slots whose Argon2id costs exceed 1 GiB, 16 passes or 16 lanes (and let init and key add make them)
+    #[arg(long, env = "BACKUP_ALLOW_EXPENSIVE_KDF", global = true)]
+    pub allow_expensive_kdf: bool,
     /// Upload bandwidth limit, e.g. 2MiB/s (overrides the configuration's limit_upload)
     #[arg(long, env = "BACKUP_LIMIT_UPLOAD", global = true, value_name = "RATE")]
     pub limit_upload: Option<String>,

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use backup_core::{
-    open, Backend, BackendOptions, Id, LockKind, LockOptions, ReadLock, RepoLock, Repository,
-    RetryEvent, RetryNotify,
+    open, Backend, BackendOptions, Id, KdfLimits, KdfParams, LockKind, LockOptions, ReadLock,
+    RepoLock, Repository, RetryEvent, RetryNotify,
 };
 use backup_ops::config::{Config, PasswordSource, RepositorySpec};
 use backup_ops::Catalog;
@@ -182,7 +182,7 @@ pub fn open_named_limited(
         password::from_source(&spec.password)?
     };
     let backend = open_spec_backend(g, spec, job_limit_upload)?;
-    Repository::open(backend, &pass)
+    Repository::open_with_limits(backend, &pass, kdf_limits(g))
         .with_context(|| format!("opening repository {name} at {}", spec.location))
 }
 
@@ -207,14 +207,13 @@ pub fn open_with_key_file(g: &GlobalArgs, location: &str, key_file: &Path) -> Re
         }
     };
     let backend = open_backend_with(g, location, spec.as_ref(), None)?;
-    Repository::open_with_key(backend, &key_file.display().to_string(), &key, &pass).with_context(
-        || {
-            format!(
-                "opening repository {location} with the key file {}",
-                key_file.display()
-            )
-        },
-    )
+    let name = key_file.display().to_string();
+    Repository::open_with_key(backend, &name, &key, &pass, kdf_limits(g)).with_context(|| {
+        format!(
+            "opening repository {location} with the key file {}",
+            key_file.display()
+        )
+    })
 }
 
 /// Opens and unlocks the repository.
@@ -222,7 +221,27 @@ pub fn open_repo(g: &GlobalArgs) -> Result<Repository> {
     let backend = backend(g)?;
     let pass = passphrase(g)?;
     let loc = backend.location();
-    Repository::open(backend, &pass).with_context(|| format!("opening repository {loc}"))
+    Repository::open_with_limits(backend, &pass, kdf_limits(g))
+        .with_context(|| format!("opening repository {loc}"))
+}
+
+/// The Argon2id costs accepted from a key slot (`--allow-expensive-kdf`).
+pub fn kdf_limits(g: &GlobalArgs) -> KdfLimits {
+    if g.allow_expensive_kdf {
+        KdfLimits::NONE
+    } else {
+        KdfLimits::DEFAULT
+    }
+}
+
+/// Refuses to make a key slot whose costs a later command would not accept.
+pub fn check_new_kdf(g: &GlobalArgs, kdf: &KdfParams) -> Result<()> {
+    kdf_limits(g).check(kdf).map_err(|over| {
+        UsageError(format!(
+            "Argon2id costs over the limit: {over}; every later command would refuse the slot unless given --allow-expensive-kdf, so give it here too if that is meant"
+        ))
+        .into()
+    })
 }
 
 /// Where the catalog lives unless --catalog says otherwise.

@@ -33,6 +33,15 @@ pub enum Error {
         /// How many key slots were tried.
         slots: usize,
     },
+    /// The only key slots that might open with the passphrase ask for more
+    /// Argon2id work than the caller accepts from storage.
+    #[error("no key slot of repository {repo} opens with this passphrase within the Argon2id limits; not tried: {skipped}. A slot made with --allow-expensive-kdf needs that flag; otherwise the slot was tampered with")]
+    KdfTooCostly {
+        /// The repository's location.
+        repo: String,
+        /// Each slot not tried, with the costs over the limit.
+        skipped: String,
+    },
     /// The repository has no key slot at all.
     #[error("repository at {location} has no key slots (keys/ is empty)")]
     NoKeys {

@@ -31,7 +31,69 @@ impl Default for KdfParams {
     }
 }
 
+/// The most a key slot read from storage may ask Argon2id for. A slot's
+/// costs are stored beside it, where whoever can write the repository can
+/// change them: without a bound, one tampered slot makes every command
+/// allocate 4 TiB and abort, or run for days. Larger costs are accepted
+/// only when the caller lifts the bound ([`KdfLimits::NONE`], the CLI's
+/// `--allow-expensive-kdf`), and `init` and `key add` refuse to make them
+/// without it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KdfLimits {
+    /// Most memory, KiB.
+    pub memory_kib: u32,
+    /// Most passes.
+    pub iterations: u32,
+    /// Most lanes.
+    pub parallelism: u32,
+}
+
+impl KdfLimits {
+    /// 1 GiB, 16 passes, 16 lanes: sixteen times the default memory and
+    /// five times its passes, a few seconds on a small server.
+    pub const DEFAULT: KdfLimits = KdfLimits {
+        memory_kib: 1024 * 1024,
+        iterations: 16,
+        parallelism: 16,
+    };
+    /// No bound.
+    pub const NONE: KdfLimits = KdfLimits {
+        memory_kib: u32::MAX,
+        iterations: u32::MAX,
+        parallelism: u32::MAX,
+    };
+
+    /// `Err` says which cost of `p` is over the bound.
+    pub fn check(&self, p: &KdfParams) -> std::result::Result<(), String> {
+        let over = [
+            ("memory_kib", p.memory_kib, self.memory_kib),
+            ("iterations", p.iterations, self.iterations),
+            ("parallelism", p.parallelism, self.parallelism),
+        ]
+        .into_iter()
+        .filter(|(_, v, max)| v > max)
+        .map(|(what, v, max)| format!("{what} {v} (at most {max})"))
+        .collect::<Vec<_>>();
+        if over.is_empty() {
+            Ok(())
+        } else {
+            Err(over.join(", "))
+        }
+    }
+}
+
+impl Default for KdfLimits {
+    fn default() -> Self {
+        KdfLimits::DEFAULT
+    }
+}
+
 impl KdfParams {
+    /// A rough cost, to try cheap slots first: memory times passes.
+    pub(crate) fn cost(&self) -> u64 {
+        u64::from(self.memory_kib) * u64::from(self.iterations)
+    }
+
     fn argon2(&self, what: &str) -> Result<Argon2<'static>> {
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
             .map_err(|e| Error::Invalid {

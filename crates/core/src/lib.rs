@@ -79,7 +79,7 @@ pub use file_manifest::{load_file_list, store_file_list};
 pub use format::config::{ChunkerParams, ConfigBody};
 pub use format::manifest::{BaseRef, Manifest, ShipStats};
 pub use id::Id;
-pub use keyslot::{KdfParams, KeySlot};
+pub use keyslot::{KdfLimits, KdfParams, KeySlot};
 pub use pack_store::{pack_usage, PackUsage};
 pub use progress::{NoProgress, Progress};
 pub use prune::{plan_prune, prune, PruneOptions, PrunePlan, Pruner};

@@ -43,7 +43,11 @@ pub fn run(g: &GlobalArgs, c: &ConfigCommand) -> Result<ExitStatus> {
             let key = format!("repositories.{name}.location");
             let opened = password::from_source(&r.password).and_then(|pass| {
                 let backend = context::open_spec_backend(g, r, None)?;
-                Ok(Repository::open(backend, &pass)?)
+                Ok(Repository::open_with_limits(
+                    backend,
+                    &pass,
+                    context::kdf_limits(g),
+                )?)
             });
             if let Err(e) = opened {
                 errors.push(config.error_at(

@@ -28,6 +28,7 @@ pub fn run(g: &GlobalArgs, a: &InitArgs) -> Result<ExitStatus> {
             ..ConfigBody::default()
         },
     };
+    context::check_new_kdf(g, &opts.kdf)?;
     let loc = backend.location();
     let repo = Repository::init(backend, &pass, opts)
         .with_context(|| format!("creating a repository at {loc}"))?;

@@ -114,13 +114,14 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn add(g: &GlobalArgs, new: &Path, memory_kib: u32, iterations: u32) -> Result<ExitStatus> {
-    let repo = context::open_repo(g)?;
-    let pass = password::from_source(&PasswordSource::File(new.to_path_buf()))?;
     let kdf = KdfParams {
         memory_kib,
         iterations,
         ..KdfParams::default()
     };
+    context::check_new_kdf(g, &kdf)?;
+    let repo = context::open_repo(g)?;
+    let pass = password::from_source(&PasswordSource::File(new.to_path_buf()))?;
     let name = repo
         .add_key(&pass, kdf)
         .with_context(|| format!("adding a key to repository {}", repo.id().to_hex()))?;

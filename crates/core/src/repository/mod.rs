@@ -10,7 +10,7 @@ use crate::format::config::{self, ConfigBody};
 use crate::format::index::Index;
 use crate::format::manifest::{self, Manifest};
 use crate::id::{check_name, Id};
-use crate::keyslot::{KdfParams, KeySlot};
+use crate::keyslot::{KdfLimits, KdfParams, KeySlot};
 use crate::pack_store::{pack_usage, PackStore, PackUsage};
 
 /// Choices made once, at `init`.
@@ -96,8 +96,20 @@ impl Repository {
         read_header(backend)
     }
 
-    /// Opens a repository with a passphrase, trying every key slot.
+    /// Opens a repository with a passphrase, trying every key slot whose
+    /// costs are within [`KdfLimits::DEFAULT`].
     pub fn open(backend: Arc<dyn Backend>, passphrase: &[u8]) -> Result<Repository> {
+        Repository::open_with_limits(backend, passphrase, KdfLimits::DEFAULT)
+    }
+
+    /// Opens a repository with a passphrase, trying the key slots cheapest
+    /// first and skipping those whose stored costs exceed `limits`, so that
+    /// a tampered slot can neither exhaust memory nor stall the others.
+    pub fn open_with_limits(
+        backend: Arc<dyn Backend>,
+        passphrase: &[u8],
+        limits: KdfLimits,
+    ) -> Result<Repository> {
         let id = read_header(&*backend)?;
         let names = backend.list(FileType::Key)?;
         if names.is_empty() {
@@ -105,16 +117,28 @@ impl Repository {
                 location: backend.location(),
             });
         }
-        // A damaged or foreign slot must not hide a good one: try them all,
-        // and name the unreadable ones only if none opens.
+        // A damaged or foreign slot must not hide a good one: read them all,
+        // try them cheapest first, and name the unreadable ones only if none
+        // opens.
         let mut unreadable = Vec::new();
+        let mut skipped = Vec::new();
+        let mut slots = Vec::new();
         for (name, _) in &names {
-            let opened = backend.read(FileType::Key, name).and_then(|bytes| {
-                let keys = KeySlot::from_bytes(name, &bytes)?.unwrap(name, &id, passphrase)?;
-                Ok(keys.map(|k| (k, bytes)))
-            });
-            match opened {
-                Ok(Some((keys, bytes))) => {
+            match backend
+                .read(FileType::Key, name)
+                .and_then(|bytes| Ok((KeySlot::from_bytes(name, &bytes)?, bytes)))
+            {
+                Ok((slot, bytes)) => match limits.check(&slot.params) {
+                    Ok(()) => slots.push((name, slot, bytes)),
+                    Err(over) => skipped.push(format!("{name}: {over}")),
+                },
+                Err(e) => unreadable.push(e),
+            }
+        }
+        slots.sort_by_key(|(name, slot, _)| (slot.params.cost(), (*name).clone()));
+        for (name, slot, bytes) in slots {
+            match slot.unwrap(name, &id, passphrase) {
+                Ok(Some(keys)) => {
                     let key = OpenedKey {
                         name: name.clone(),
                         bytes,
@@ -124,6 +148,12 @@ impl Repository {
                 Ok(None) => {}
                 Err(e) => unreadable.push(e),
             }
+        }
+        if !skipped.is_empty() {
+            return Err(Error::KdfTooCostly {
+                repo: backend.location(),
+                skipped: skipped.join("; "),
+            });
         }
         match unreadable.into_iter().next() {
             Some(e) if names.len() == 1 => Err(e),
@@ -135,15 +165,23 @@ impl Repository {
     }
 
     /// Opens a repository with an exported key file and its passphrase,
-    /// ignoring the key slots stored in the repository.
+    /// ignoring the key slots stored in the repository; its costs must be
+    /// within `limits`.
     pub fn open_with_key(
         backend: Arc<dyn Backend>,
         key_name: &str,
         key: &[u8],
         passphrase: &[u8],
+        limits: KdfLimits,
     ) -> Result<Repository> {
         let id = read_header(&*backend)?;
         let slot = KeySlot::from_bytes(key_name, key)?;
+        if let Err(over) = limits.check(&slot.params) {
+            return Err(Error::KdfTooCostly {
+                repo: backend.location(),
+                skipped: format!("the key file {key_name}: {over}"),
+            });
+        }
         match slot.unwrap(key_name, &id, passphrase)? {
             Some(keys) => {
                 let opened = OpenedKey {

@@ -53,12 +53,95 @@ fn the_key_slot_that_opened_a_repository_is_an_exported_key() {
         backend.remove(FileType::Key, &name).unwrap();
     }
     assert!(Repository::open(backend.clone(), b"second").is_err());
-    let again =
-        Repository::open_with_key(backend.clone(), "escrow.key", &exported, b"second").unwrap();
+    let again = Repository::open_with_key(
+        backend.clone(),
+        "escrow.key",
+        &exported,
+        b"second",
+        KdfLimits::DEFAULT,
+    )
+    .unwrap();
     assert_eq!(again.id(), repo.id());
     assert_eq!(again.key_name(), "escrow.key");
     assert!(matches!(
-        Repository::open_with_key(backend, "escrow.key", &exported, b"first"),
+        Repository::open_with_key(
+            backend,
+            "escrow.key",
+            &exported,
+            b"first",
+            KdfLimits::DEFAULT
+        ),
         Err(Error::WrongPassphrase { .. })
     ));
+}
+
+/// Rewrites the costs stored in key slot `name`, as someone with write
+/// access to the repository could.
+fn tamper_costs(backend: &MemoryBackend, name: &str, memory_kib: u32, iterations: u32) {
+    backend.tamper(FileType::Key, name, |bytes| {
+        let mut slot: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+        slot["params"]["memory_kib"] = memory_kib.into();
+        slot["params"]["iterations"] = iterations.into();
+        *bytes = serde_json::to_vec(&slot).unwrap();
+    });
+}
+
+/// Regression: a slot with `memory_kib` 4294967295 aborted every command
+/// (a 4 TiB allocation), and `iterations` 4294967295 hung it.
+#[test]
+fn a_key_slot_asking_for_absurd_costs_is_skipped_and_named() {
+    let backend = Arc::new(MemoryBackend::new());
+    let repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let first = repo.key_name().to_string();
+    let second = repo.add_key(b"pw", CHEAP).unwrap();
+    tamper_costs(&backend, &first, u32::MAX, 1);
+    // The good slot for the same passphrase still opens, quickly.
+    let opened = Repository::open(backend.clone(), b"pw").unwrap();
+    assert_eq!(opened.key_name(), second);
+
+    tamper_costs(&backend, &second, 64, u32::MAX);
+    let e = Repository::open(backend.clone(), b"pw")
+        .err()
+        .expect("no slot is tried");
+    assert!(matches!(e, Error::KdfTooCostly { .. }), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains(&format!("{first}: memory_kib 4294967295 (at most 1048576)")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{second}: iterations 4294967295 (at most 16)")),
+        "{text}"
+    );
+    assert!(text.contains("--allow-expensive-kdf"), "{text}");
+}
+
+#[test]
+fn slots_are_tried_cheapest_first() {
+    let backend = Arc::new(MemoryBackend::new());
+    let repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let cheap = repo.add_key(b"pw", CHEAP).unwrap();
+    let first = repo.key_name().to_string();
+    // Within the limits, but far dearer than the other slot: not tried
+    // first, whatever the listing order.
+    tamper_costs(&backend, &first, 1024 * 1024, 16);
+    let t = std::time::Instant::now();
+    let opened = Repository::open(backend.clone(), b"pw").unwrap();
+    assert_eq!(opened.key_name(), cheap);
+    assert!(t.elapsed().as_secs() < 5, "the 1 GiB slot was tried first");
+}
+
+#[test]
+fn kdf_limits_name_every_cost_over_them() {
+    let p = KdfParams {
+        memory_kib: 2 * 1024 * 1024,
+        iterations: 17,
+        parallelism: 1,
+    };
+    assert_eq!(
+        KdfLimits::DEFAULT.check(&p),
+        Err("memory_kib 2097152 (at most 1048576), iterations 17 (at most 16)".to_string())
+    );
+    assert_eq!(KdfLimits::NONE.check(&p), Ok(()));
+    assert_eq!(KdfLimits::DEFAULT.check(&KdfParams::default()), Ok(()));
 }
