@@ -67,7 +67,7 @@ impl PackStore {
             let fetch_failed = done_tx.clone();
             s.spawn(move || {
                 let runs = plan_runs(locs);
-                let fetched = self.read_ahead(locs, &runs, |i, bytes| {
+                let fetched = self.read_ahead(name, locs, &runs, |i, bytes| {
                     let (start, end) = runs[i];
                     let first = locs[start].1;
                     let pack = index.pack_id(first.pack);
@@ -113,8 +113,11 @@ impl PackStore {
     /// order. Reader t reads runs t, t + k, t + 2k, … into a channel of its
     /// own, so order needs no reorder buffer and at most 2k runs are held.
     /// `take` returns false to stop. A failed read ends it with the run's index.
+    /// A pack that ends before a run the index places in it is damage
+    /// ([`Error::Corrupt`] naming the pack and `name`), not a failed read.
     fn read_ahead(
         &self,
+        name: &str,
         locs: &[(Id, BlobLoc)],
         runs: &[(usize, usize)],
         mut take: impl FnMut(usize, Vec<u8>) -> bool,
@@ -125,12 +128,27 @@ impl PackStore {
             let first = locs[start].1;
             let last = locs[end - 1].1;
             let len = u64::from(last.offset) + u64::from(last.length) - u64::from(first.offset);
-            self.backend.read_range(
-                FileType::Pack,
-                &self.index.pack_id(first.pack).to_hex(),
-                first.offset.into(),
-                len,
-            )
+            let pack = self.index.pack_id(first.pack).to_hex();
+            let offset = u64::from(first.offset);
+            let short = |what: String| {
+                Error::corrupt(
+                    format!("pack {pack} (chunks of {name})"),
+                    format!(
+                        "the index places blobs at bytes {offset}..{}, but {what}",
+                        offset + len
+                    ),
+                )
+            };
+            match self.backend.read_range(FileType::Pack, &pack, offset, len) {
+                Ok(b) if (b.len() as u64) < len => Err(short(format!(
+                    "only {} bytes of them could be read: the pack is truncated or replaced",
+                    b.len()
+                ))),
+                Err(e) if ends_early(&e) => Err(short(format!(
+                    "the pack ends before them: it is truncated or replaced ({e})"
+                ))),
+                r => r,
+            }
         };
         thread::scope(|s| {
             let mut rxs = Vec::with_capacity(k);
@@ -161,6 +179,16 @@ impl PackStore {
             }
             Ok(())
         })
+    }
+}
+
+/// True if a read failed because the object is shorter than the range
+/// asked for (directly, or as the last error of retries given up).
+fn ends_early(e: &Error) -> bool {
+    match e {
+        Error::Backend { source, .. } => source.kind() == std::io::ErrorKind::UnexpectedEof,
+        Error::GaveUp { last, .. } => ends_early(last),
+        _ => false,
     }
 }
 
