@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::file_manifest::load_file_list;
 use crate::format::index::PackBlobs;
 use crate::format::manifest::Manifest;
+use crate::format::pack;
 use crate::id::Id;
 use crate::keyslot::KeySlot;
 use crate::pack_store::BlobVerdict;
@@ -81,11 +82,14 @@ pub fn check(
     }
     let stored: HashMap<String, u64> = store.list_packs()?.into_iter().collect();
     let mut bad_chunks: HashSet<Id> = HashSet::new();
-    let mut indexed: HashSet<Id> = HashSet::new();
+    let mut indexed: HashMap<Id, &PackBlobs> = HashMap::new();
+    // Packs whose trailer alone is damaged: reported once, here.
+    let mut bad_trailers: HashSet<Id> = HashSet::new();
     for seg in &segments {
-        if !indexed.insert(seg.pack) {
+        if indexed.contains_key(&seg.pack) {
             continue;
         }
+        indexed.insert(seg.pack, seg);
         let name = seg.pack.to_hex();
         let Some(&size) = stored.get(&name) else {
             r.errors
@@ -93,14 +97,41 @@ pub fn check(
             bad_chunks.extend(seg.entries.iter().map(|e| e.id));
             continue;
         };
-        if let Err(reason) = check_trailer(repo, &name, size, seg) {
-            r.errors.push(format!("pack {name}: {reason}"));
-            bad_chunks.extend(seg.entries.iter().map(|e| e.id));
+        let implied = pack::implied_len(&seg.entries);
+        match check_trailer(repo, &name, size, seg) {
+            Ok(()) => {}
+            // The index, not the trailer, locates blobs for a restore: a
+            // pack of the size the index implies whose trailer alone does
+            // not read keeps its blobs restorable.
+            Err(Trailer::Unreadable(reason)) if size == implied => {
+                r.errors.push(format!(
+                    "pack {name}: damaged trailer: {reason} (the index still locates its blobs, \
+                     so restores are not affected; only rebuilding the index from packs needs it)"
+                ));
+                bad_trailers.insert(seg.pack);
+            }
+            Err(Trailer::Unreadable(reason)) if size < implied => {
+                r.errors.push(format!(
+                    "pack {name}: {reason}: it is {size} bytes, where the index implies \
+                     {implied}: truncated"
+                ));
+                bad_chunks.extend(
+                    seg.entries
+                        .iter()
+                        .filter(|e| u64::from(e.offset) + u64::from(e.length) > size)
+                        .map(|e| e.id),
+                );
+                bad_trailers.insert(seg.pack);
+            }
+            Err(Trailer::Unreadable(reason) | Trailer::Disagrees(reason)) => {
+                r.errors.push(format!("pack {name}: {reason}"));
+                bad_chunks.extend(seg.entries.iter().map(|e| e.id));
+            }
         }
     }
     r.packs = indexed.len();
     for name in stored.keys() {
-        if !name.parse::<Id>().is_ok_and(|id| indexed.contains(&id)) {
+        if !name.parse::<Id>().is_ok_and(|id| indexed.contains_key(&id)) {
             r.warnings.push(format!(
                 "pack {name} is in no index segment (left by an interrupted ship; prune removes it)"
             ));
@@ -144,7 +175,11 @@ pub fn check(
     }
 
     if let Some(p) = opts.read_data_percent {
-        read_data(repo, &indexed, p, &mut r, &mut bad_chunks, progress)?;
+        let packs = ReadPacks {
+            indexed: &indexed,
+            bad_trailers: &bad_trailers,
+        };
+        read_data(repo, &packs, p, &mut r, &mut bad_chunks, progress)?;
         for (id, m) in &manifests {
             let Some(files) = &m.files else { continue };
             if files.chunks.iter().any(|c| bad_chunks.contains(c)) {
@@ -177,22 +212,43 @@ pub fn check(
     Ok(r)
 }
 
+/// Why a pack's own trailer does not confirm the index.
+enum Trailer {
+    /// The footer or trailer cannot be read, parsed or authenticated.
+    Unreadable(String),
+    /// It reads, but lists other blobs than the index.
+    Disagrees(String),
+}
+
 /// Compares a pack's own trailer with what the index says it holds.
-fn check_trailer(repo: &Repository, name: &str, size: u64, seg: &PackBlobs) -> Result<(), String> {
-    let entries = repo.packs().read_trailer(name, size)?;
+fn check_trailer(repo: &Repository, name: &str, size: u64, seg: &PackBlobs) -> Result<(), Trailer> {
+    let entries = repo
+        .packs()
+        .read_trailer(name, size)
+        .map_err(Trailer::Unreadable)?;
     let mut listed: Vec<_> = seg.entries.clone();
     let mut own = entries;
     listed.sort_by_key(|e| e.offset);
     own.sort_by_key(|e| e.offset);
     if listed != own {
-        return Err("its trailer and the index disagree about its blobs".into());
+        return Err(Trailer::Disagrees(
+            "its trailer and the index disagree about its blobs".into(),
+        ));
     }
     Ok(())
 }
 
+/// The packs `read_data` chooses from.
+struct ReadPacks<'a> {
+    /// Every indexed pack, with the blobs the index places in it.
+    indexed: &'a HashMap<Id, &'a PackBlobs>,
+    /// Packs whose trailer the structure check already reported.
+    bad_trailers: &'a HashSet<Id>,
+}
+
 fn read_data(
     repo: &Repository,
-    packs: &HashSet<Id>,
+    packs: &ReadPacks<'_>,
     percent: f64,
     r: &mut CheckReport,
     bad_chunks: &mut HashSet<Id>,
@@ -204,7 +260,7 @@ fn read_data(
             reason: format!("{percent} is not in (0, 100]"),
         });
     }
-    let mut chosen: Vec<Id> = packs.iter().copied().collect();
+    let mut chosen: Vec<Id> = packs.indexed.keys().copied().collect();
     chosen.sort();
     if percent < 100.0 {
         use rand::seq::SliceRandom;
@@ -215,7 +271,10 @@ fn read_data(
     progress.begin("read data", None);
     for pack_id in chosen {
         let name = pack_id.to_hex();
-        let back = match repo.packs().read_back(&name) {
+        let back = match repo
+            .packs()
+            .read_back(&name, &packs.indexed[&pack_id].entries)
+        {
             Ok(b) => b,
             Err(e) => {
                 r.errors.push(e.to_string());
@@ -228,14 +287,12 @@ fn read_data(
         if let Err(e) = back.name {
             r.errors.push(e.to_string());
         }
-        let blobs = match back.blobs {
-            Ok(b) => b,
-            Err(reason) => {
+        if let Err(reason) = back.layout {
+            if !packs.bad_trailers.contains(&pack_id) {
                 r.errors.push(format!("pack {name}: {reason}"));
-                continue;
             }
-        };
-        for BlobVerdict { entry: e, damage } in blobs {
+        }
+        for BlobVerdict { entry: e, damage } in back.blobs {
             r.blobs_read += 1;
             if let Some(reason) = damage {
                 r.errors.push(format!(
@@ -295,5 +352,66 @@ mod tests {
             .iter()
             .any(|e| e.contains(&pack) && e.contains("missing")));
         assert!(restored(&repo, &id).is_err());
+    }
+
+    /// Regression: a damaged pack trailer made `check` list the snapshots
+    /// using that pack as unrestorable, although they restored identically.
+    #[test]
+    fn a_damaged_pack_trailer_is_named_but_does_not_make_snapshots_unrestorable() {
+        let (backend, mut repo) = test_repo();
+        let data = fake_stream(&pseudo_random(600_000, 9));
+        let id = ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
+        let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
+        backend.tamper(FileType::Pack, &pack, |b| {
+            let at = b.len() - 30;
+            b[at] ^= 1;
+        });
+
+        let structure = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
+        assert!(!structure.ok());
+        assert!(
+            structure
+                .errors
+                .iter()
+                .any(|e| e.contains(&pack) && e.contains("damaged trailer")),
+            "{:?}",
+            structure.errors
+        );
+        assert_eq!(structure.damaged_snapshots, Vec::<String>::new());
+
+        let r = check_all_data(&repo);
+        assert!(!r.ok());
+        assert!(r.errors.iter().any(|e| e.contains(&pack)), "{:?}", r.errors);
+        assert!(
+            !r.errors.iter().any(|e| e.contains("blob at offset")),
+            "{:?}",
+            r.errors
+        );
+        assert_eq!(r.damaged_snapshots, Vec::<String>::new());
+        let blobs: usize = repo.index().len();
+        assert_eq!(r.blobs_read, blobs, "every indexed blob is verified");
+        assert_eq!(restored(&repo, &id).unwrap(), data);
+    }
+
+    #[test]
+    fn a_truncated_pack_makes_only_the_snapshots_needing_its_lost_blobs_unrestorable() {
+        let (backend, mut repo) = test_repo();
+        let data = fake_stream(&pseudo_random(600_000, 10));
+        ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
+        let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
+        backend.tamper(FileType::Pack, &pack, |b| b.truncate(b.len() - 20_000));
+        for r in [
+            check(&repo, CheckOptions::default(), &NoProgress).unwrap(),
+            check_all_data(&repo),
+        ] {
+            assert!(
+                r.errors
+                    .iter()
+                    .any(|e| e.contains(&pack) && e.contains("truncated")),
+                "{:?}",
+                r.errors
+            );
+            assert_eq!(r.damaged_snapshots.len(), 1, "{r:?}");
+        }
     }
 }

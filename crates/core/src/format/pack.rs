@@ -107,6 +107,18 @@ impl PackWriter {
     }
 }
 
+/// The size of a pack that holds exactly `entries` (header, blobs, sealed
+/// trailer, footer): what the index implies about a pack's size.
+pub fn implied_len(entries: &[Entry]) -> u64 {
+    let blobs_end = entries
+        .iter()
+        .map(|e| u64::from(e.offset) + u64::from(e.length))
+        .max()
+        .unwrap_or(HEADER_LEN as u64);
+    let trailer = 4 + entries.len() * ENTRY_LEN + crate::crypto::SEAL_OVERHEAD;
+    blobs_end + (trailer + FOOTER_LEN) as u64
+}
+
 /// Reads the trailer length from a pack's last [`FOOTER_LEN`] bytes.
 pub fn footer_trailer_len(footer: &[u8]) -> Result<u32, String> {
     if footer.len() != FOOTER_LEN || &footer[4..] != TRAILER_MAGIC {
@@ -187,6 +199,7 @@ mod tests {
         assert_eq!(pid, Id::of_bytes(&bytes));
         let parsed = parse(&k, &bytes).unwrap();
         assert_eq!(parsed, entries);
+        assert_eq!(implied_len(&entries), bytes.len() as u64);
         for e in &parsed {
             let b = &bytes[e.offset as usize..(e.offset + e.length) as usize];
             assert_eq!(blob::decode(&k, b, Some(&e.id)).unwrap().len(), 1000);

@@ -1,6 +1,6 @@
 //! A pack's own account of itself: its trailer, read from the end with two
 //! small range reads (adoption, `check`), and the whole pack read back and
-//! every blob opened (`check --read-data`).
+//! every blob the index places in it opened (`check --read-data`).
 
 use super::PackStore;
 use crate::backend::FileType;
@@ -14,14 +14,17 @@ pub(crate) struct PackReadBack {
     pub len: u64,
     /// Whether the pack's bytes hash to its name.
     pub name: Result<()>,
-    /// The blobs its trailer lists, each with why it does not open, or why
-    /// the pack's header, footer or trailer cannot be parsed.
-    pub blobs: Result<Vec<BlobVerdict>, String>,
+    /// Why the pack's header, footer or trailer cannot be parsed, if so.
+    pub layout: Result<(), String>,
+    /// The blobs asked for (the index's), each opened where the index
+    /// places it, with why it does not open: a damaged trailer does not
+    /// keep them from being verified, nor from being restored.
+    pub blobs: Vec<BlobVerdict>,
 }
 
 /// One blob of a pack read back.
 pub(crate) struct BlobVerdict {
-    /// Where it is, as the pack's trailer says.
+    /// Where it is, as the index says.
     pub entry: Entry,
     /// Why it does not open, if it does not.
     pub damage: Option<String>,
@@ -55,25 +58,32 @@ impl PackStore {
         pack::parse_trailer(&self.keys, &sealed, tstart)
     }
 
-    /// Reads a whole pack back: checks its name, parses it and opens every
-    /// blob its trailer lists. Only a failed read is an error.
-    pub(crate) fn read_back(&self, name: &str) -> Result<PackReadBack> {
+    /// Reads a whole pack back: checks its name, parses its header, footer
+    /// and trailer, and opens each of `entries` (the blobs the index places
+    /// in it) where it says. Only a failed read is an error.
+    pub(crate) fn read_back(&self, name: &str, entries: &[Entry]) -> Result<PackReadBack> {
         let bytes = self.backend.read(FileType::Pack, name)?;
-        let blobs = pack::parse(&self.keys, &bytes).map(|entries| {
-            entries
-                .into_iter()
-                .map(|entry| {
-                    let b = &bytes[entry.offset as usize..(entry.offset + entry.length) as usize];
-                    BlobVerdict {
-                        entry,
-                        damage: self.open_blob(&entry.id, b).err(),
-                    }
-                })
-                .collect()
-        });
+        let blobs = entries
+            .iter()
+            .map(|&entry| {
+                let (start, end) = (
+                    entry.offset as usize,
+                    entry.offset as usize + entry.length as usize,
+                );
+                let damage = match bytes.get(start..end) {
+                    Some(b) => self.open_blob(&entry.id, b).err(),
+                    None => Some(format!(
+                        "the index places it at bytes {start}..{end}, but the pack is {} bytes",
+                        bytes.len()
+                    )),
+                };
+                BlobVerdict { entry, damage }
+            })
+            .collect();
         Ok(PackReadBack {
             len: bytes.len() as u64,
             name: check_name("pack", name, &bytes),
+            layout: pack::parse(&self.keys, &bytes).map(drop),
             blobs,
         })
     }
