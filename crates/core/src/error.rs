@@ -25,13 +25,18 @@ pub enum Error {
     },
     /// No key slot opens with the given passphrase.
     #[error(
-        "wrong passphrase: none of the {slots} key slot(s) of repository {repo} opens with it"
+        "wrong passphrase: none of the {slots} key slot(s) of repository {repo} opens with it{}",
+        unusable_note(unusable)
     )]
     WrongPassphrase {
         /// The repository's location.
         repo: String,
         /// How many key slots were tried.
         slots: usize,
+        /// Slots that could not be tried at all (damaged, of another
+        /// version or repository), each with why: the slot for this
+        /// passphrase may be among them.
+        unusable: Vec<String>,
     },
     /// The only key slots that might open with the passphrase ask for more
     /// Argon2id work than the caller accepts from storage.
@@ -189,6 +194,19 @@ pub enum Error {
         /// What the user can do about it.
         advice: String,
     },
+}
+
+/// The tail of a wrong-passphrase message naming the slots not tried.
+fn unusable_note(unusable: &[String]) -> String {
+    if unusable.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", or the slot for it is damaged: {} could not be tried ({})",
+            unusable.len(),
+            unusable.join("; ")
+        )
+    }
 }
 
 /// Shorthand for the library's results.

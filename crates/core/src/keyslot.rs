@@ -126,6 +126,10 @@ pub struct KeySlot {
 }
 
 const KEYSLOT_VERSION: u32 = 1;
+/// Bytes of a slot's salt.
+const SALT_LEN: usize = 16;
+/// Bytes of a slot's sealed master key: a sealed box of 32 bytes.
+const SEALED_MASTER_LEN: usize = 32 + crypto::SEAL_OVERHEAD;
 
 impl KeySlot {
     /// Wraps `keys`' master key under `passphrase`.
@@ -135,7 +139,7 @@ impl KeySlot {
         passphrase: &[u8],
         params: KdfParams,
     ) -> Result<KeySlot> {
-        let salt: [u8; 16] = crypto::random_bytes();
+        let salt: [u8; SALT_LEN] = crypto::random_bytes();
         let wrapping = derive(passphrase, &salt, &params, "a new key slot")?;
         let sealed = crypto::seal_with(&wrapping, ObjectType::KeySlot, &repo_id.0, keys.master());
         Ok(KeySlot {
@@ -151,8 +155,24 @@ impl KeySlot {
     }
 
     /// Tries to unwrap with `passphrase`: `Ok(None)` if the passphrase does not
-    /// open this slot, an error if the slot itself is unreadable.
+    /// open this slot, an error if the slot itself is unreadable
+    /// ([`KeySlot::validate`]).
     pub fn unwrap(&self, name: &str, repo_id: &Id, passphrase: &[u8]) -> Result<Option<Keys>> {
+        let (salt, sealed) = self.validate(name, repo_id)?;
+        let wrapping = derive(passphrase, &salt, &self.params, &format!("key {name}"))?;
+        Ok(
+            crypto::open_with(&wrapping, ObjectType::KeySlot, &repo_id.0, &sealed)
+                .and_then(|m| <[u8; 32]>::try_from(m.as_slice()).ok())
+                .map(Keys::from_master),
+        )
+    }
+
+    /// Checks what can be checked without the passphrase: a known version
+    /// and kdf (else [`Error::Unsupported`]), that the slot names
+    /// `repo_id` (else [`Error::Invalid`]), and that its salt and sealed
+    /// master key are hex of the right lengths (else [`Error::Corrupt`]).
+    /// Returns the salt and the sealed master key.
+    pub fn validate(&self, name: &str, repo_id: &Id) -> Result<(Vec<u8>, Vec<u8>)> {
         if self.version != KEYSLOT_VERSION || self.kdf != "argon2id" {
             return Err(Error::Unsupported {
                 object: format!("key {name}"),
@@ -175,12 +195,17 @@ impl KeySlot {
             .map_err(|_| Error::corrupt(format!("key {name}"), "salt is not hex"))?;
         let sealed = hex::decode(&self.sealed_master)
             .map_err(|_| Error::corrupt(format!("key {name}"), "sealed key is not hex"))?;
-        let wrapping = derive(passphrase, &salt, &self.params, &format!("key {name}"))?;
-        Ok(
-            crypto::open_with(&wrapping, ObjectType::KeySlot, &repo_id.0, &sealed)
-                .and_then(|m| <[u8; 32]>::try_from(m.as_slice()).ok())
-                .map(Keys::from_master),
-        )
+        if salt.len() != SALT_LEN || sealed.len() != SEALED_MASTER_LEN {
+            return Err(Error::corrupt(
+                format!("key {name}"),
+                format!(
+                    "salt is {} bytes (not {SALT_LEN}) or sealed key {} bytes (not {SEALED_MASTER_LEN})",
+                    salt.len(),
+                    sealed.len()
+                ),
+            ));
+        }
+        Ok((salt, sealed))
     }
 
     /// Serialised form.
@@ -229,6 +254,17 @@ mod tests {
         assert_eq!(got.master(), keys.master());
         assert!(back.unwrap("k", &repo, b"wrong").unwrap().is_none());
         assert!(back.unwrap("k", &Id::random(), b"secret").is_err());
+    }
+
+    #[test]
+    fn a_slot_with_a_sealed_key_of_the_wrong_length_is_corrupt() {
+        let repo = Id::random();
+        let mut slot = KeySlot::wrap(&Keys::generate(), &repo, b"secret", CHEAP).unwrap();
+        slot.sealed_master.truncate(100);
+        assert!(matches!(
+            slot.unwrap("k", &repo, b"secret"),
+            Err(Error::Corrupt { .. })
+        ));
     }
 
     #[test]

@@ -126,6 +126,16 @@ pub fn encode(keys: &Keys, repo_id: &Id, body: &ConfigBody) -> Vec<u8> {
     out
 }
 
+/// True if the sealed body authenticates with `repo_id` as its context,
+/// whatever the public header says: tells a damaged header from a
+/// wrong key.
+pub fn body_opens_under(keys: &Keys, bytes: &[u8], repo_id: &Id) -> bool {
+    bytes.len() >= 40
+        && keys
+            .open(ObjectType::Config, &repo_id.0, &bytes[40..])
+            .is_some()
+}
+
 /// Opens the body and checks its feature flags and parameters.
 pub fn decode_body(keys: &Keys, bytes: &[u8]) -> Result<ConfigBody> {
     let repo_id = parse_header(bytes)?;
@@ -172,5 +182,15 @@ mod tests {
             Err(Error::Unsupported { .. })
         ));
         assert!(decode_body(&k, &b[..50]).is_err());
+        assert!(body_opens_under(&k, &b, &id));
+        let mut other = b.clone();
+        other[8] ^= 1;
+        assert!(decode_body(&k, &other).is_err());
+        assert!(body_opens_under(&k, &other, &id));
+        assert!(!body_opens_under(
+            &k,
+            &other,
+            &parse_header(&other).unwrap()
+        ));
     }
 }

@@ -136,16 +136,23 @@ impl Repository {
             }
         }
         slots.sort_by_key(|(name, slot, _)| (slot.params.cost(), (*name).clone()));
-        for (name, slot, bytes) in slots {
+        // Slots naming another repository than the config's header: if
+        // every readable slot does, the header is what is damaged.
+        let mut foreign = Vec::new();
+        let mut tried = 0;
+        for (name, slot, bytes) in &slots {
+            if slot.repository != id.to_hex() {
+                foreign.push((*name, slot));
+            }
             match slot.unwrap(name, &id, passphrase) {
                 Ok(Some(keys)) => {
                     let key = OpenedKey {
-                        name: name.clone(),
-                        bytes,
+                        name: (*name).clone(),
+                        bytes: bytes.clone(),
                     };
                     return Repository::unlocked(backend, id, keys, key);
                 }
-                Ok(None) => {}
+                Ok(None) => tried += 1,
                 Err(e) => unreadable.push(e),
             }
         }
@@ -155,13 +162,33 @@ impl Repository {
                 skipped: skipped.join("; "),
             });
         }
-        match unreadable.into_iter().next() {
-            Some(e) if names.len() == 1 => Err(e),
-            _ => Err(Error::WrongPassphrase {
-                repo: backend.location(),
-                slots: names.len(),
-            }),
+        if !slots.is_empty() && foreign.len() == slots.len() {
+            return Err(config_mismatch(&*backend, &id, &foreign, passphrase));
         }
+        if tried == 0 {
+            // No intact slot at all: the one for this passphrase is among
+            // the damaged ones, if it exists.
+            if names.len() == 1 {
+                if let Some(e) = unreadable.pop() {
+                    return Err(e);
+                }
+            }
+            if !unreadable.is_empty() && unreadable.iter().all(Error::is_integrity) {
+                return Err(Error::corrupt(
+                    format!("every key slot of repository {}", backend.location()),
+                    unreadable
+                        .iter()
+                        .map(Error::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ));
+            }
+        }
+        Err(Error::WrongPassphrase {
+            repo: backend.location(),
+            slots: names.len(),
+            unusable: unreadable.iter().map(Error::to_string).collect(),
+        })
     }
 
     /// Opens a repository with an exported key file and its passphrase,
@@ -193,6 +220,7 @@ impl Repository {
             None => Err(Error::WrongPassphrase {
                 repo: backend.location(),
                 slots: 1,
+                unusable: Vec::new(),
             }),
         }
     }
@@ -352,6 +380,49 @@ impl Repository {
     pub(crate) fn keys(&self) -> &Keys {
         &self.keys
     }
+}
+
+/// The error when every readable key slot names another repository than
+/// the config's public header: the header is damaged (or `keys/` holds only
+/// another repository's slots). If a slot opens under the id it names and
+/// the config's sealed body authenticates under that id, the header is
+/// proven damaged, and the message says so.
+fn config_mismatch(
+    backend: &dyn Backend,
+    id: &Id,
+    foreign: &[(&String, &KeySlot)],
+    passphrase: &[u8],
+) -> Error {
+    let mut named: Vec<&str> = foreign.iter().map(|(_, s)| s.repository.as_str()).collect();
+    named.sort_unstable();
+    named.dedup();
+    let proven = backend
+        .read(FileType::Config, "config")
+        .ok()
+        .and_then(|bytes| {
+            foreign.iter().find_map(|(name, slot)| {
+                let theirs: Id = slot.repository.parse().ok()?;
+                let keys = slot.unwrap(name, &theirs, passphrase).ok()??;
+                config::body_opens_under(&keys, &bytes, &theirs).then_some(theirs)
+            })
+        });
+    let reason = match proven {
+        Some(theirs) => format!(
+            "its public header names repository {}, but its sealed body and key slot(s) belong to repository {}: the header is damaged",
+            id.to_hex(),
+            theirs.to_hex()
+        ),
+        None => format!(
+            "its public header names repository {}, which none of the {} key slot(s) names (they name {}): the header is damaged, or keys/ holds another repository's slots",
+            id.to_hex(),
+            foreign.len(),
+            named.join(", ")
+        ),
+    };
+    Error::corrupt(
+        format!("config of repository {}", backend.location()),
+        reason,
+    )
 }
 
 /// Reads the config's public header: the repository id.

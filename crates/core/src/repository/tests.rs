@@ -145,3 +145,70 @@ fn kdf_limits_name_every_cost_over_them() {
     assert_eq!(KdfLimits::NONE.check(&p), Ok(()));
     assert_eq!(KdfLimits::DEFAULT.check(&KdfParams::default()), Ok(()));
 }
+
+/// Regression: one byte of the config's repository id changed gave "wrong
+/// passphrase" (exit 4), though the passphrase was right.
+#[test]
+fn a_damaged_repository_id_in_the_config_is_damage_not_a_wrong_passphrase() {
+    let backend = Arc::new(MemoryBackend::new());
+    let repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    repo.add_key(b"second", CHEAP).unwrap();
+    backend.tamper(FileType::Config, "config", |b| b[8 + 5] ^= 1);
+    let Err(e) = Repository::open(backend.clone(), b"pw") else {
+        panic!("a damaged config must not open");
+    };
+    assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+    assert!(e.is_integrity());
+    let text = e.to_string();
+    assert!(text.contains("config"), "{text}");
+    assert!(text.contains(&repo.id().to_hex()), "{text}");
+    assert!(text.contains("the header is damaged"), "{text}");
+    assert!(
+        text.contains("sealed body"),
+        "the right passphrase proves it: {text}"
+    );
+    // A wrong passphrase cannot prove it, but the mismatch is still damage.
+    let Err(e) = Repository::open(backend, b"neither") else {
+        panic!("a damaged config must not open");
+    };
+    assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("config"), "{e}");
+}
+
+/// Regression: a damaged key slot for the passphrase in use gave only
+/// "wrong passphrase", with nothing naming the damaged slot.
+#[test]
+fn a_damaged_key_slot_for_the_passphrase_in_use_is_named() {
+    let backend = Arc::new(MemoryBackend::new());
+    let repo = Repository::init(backend.clone(), b"pw", small_opts()).unwrap();
+    let first = repo.key_name().to_string();
+    let second = repo.add_key(b"second", CHEAP).unwrap();
+    backend.tamper(FileType::Key, &first, |b| b.truncate(b.len() / 2));
+    let Err(e) = Repository::open(backend.clone(), b"pw") else {
+        panic!("the damaged slot cannot open");
+    };
+    let Error::WrongPassphrase {
+        slots, unusable, ..
+    } = &e
+    else {
+        panic!("an intact slot was tried, so it may be the passphrase: {e}");
+    };
+    assert_eq!((*slots, unusable.len()), (2, 1), "{e}");
+    let text = e.to_string();
+    assert!(text.contains(&format!("key {first}")), "{text}");
+    assert!(text.contains("damaged"), "{text}");
+    assert!(Repository::open(backend.clone(), b"second").is_ok());
+
+    // With no intact slot left, it is damage.
+    backend.tamper(FileType::Key, &second, |b| {
+        let mut slot: serde_json::Value = serde_json::from_slice(b).unwrap();
+        slot["sealed_master"] = "zz".into();
+        *b = serde_json::to_vec(&slot).unwrap();
+    });
+    let Err(e) = Repository::open(backend, b"pw") else {
+        panic!("no slot is intact");
+    };
+    assert!(matches!(e, Error::Corrupt { .. }), "{e}");
+    let text = e.to_string();
+    assert!(text.contains(&first) && text.contains(&second), "{text}");
+}
