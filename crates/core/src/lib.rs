@@ -70,7 +70,8 @@ mod workers;
 pub use adopt::{adopt_unindexed_packs, resume, Adopted};
 pub use backend::{
     open, open_location, Backend, BackendOptions, FileType, LocalBackend, Location, MemoryBackend,
-    RetryEvent, RetryNotify, RetryPolicy, S3Settings, SftpSettings, SftpTarget,
+    RetryEvent, RetryNotify, RetryPolicy, S3Settings, SftpSettings, SftpTarget, TempFile,
+    TEMP_PREFIX,
 };
 pub use chain::{find as find_snapshot, resolve as resolve_chain};
 pub use check::{check, CheckOptions, CheckReport};
