@@ -83,7 +83,7 @@ pub use id::Id;
 pub use keyslot::{KdfLimits, KdfParams, KeySlot};
 pub use pack_store::{pack_usage, PackUsage};
 pub use progress::{NoProgress, Progress};
-pub use prune::{plan_prune, prune, PruneOptions, PrunePlan, Pruner};
+pub use prune::{plan_prune, prune, PruneOptions, PrunePlan, Pruner, TEMP_FILE_SAFETY_AGE};
 pub use repo_lock::{
     list_locks, remove_locks, LockInfo, LockKind, LockOptions, ReadLock, RepoLock,
 };
