@@ -103,8 +103,9 @@ impl PrunePlan {
         !self.changes_packs() && self.temporary_files.is_empty()
     }
 
-    /// True if prune removes or rewrites packs (and so writes a new index).
-    fn changes_packs(&self) -> bool {
+    /// True if prune removes or rewrites packs (and so writes a new index);
+    /// false if it removes only temporary files.
+    pub fn changes_packs(&self) -> bool {
         !(self.unused_packs.is_empty()
             && self.repack_packs.is_empty()
             && self.orphan_packs.is_empty())
