@@ -277,7 +277,7 @@ pub fn prune(
         temporary,
     } = pruner;
     if plan.changes_packs() {
-        prune_packs(repo, &plan, keep, repack, lock, progress)?;
+        prune_packs(repo, &plan, keep, &repack, lock, progress)?;
     }
 
     // 5. Temporary files of dead writers.
@@ -295,7 +295,7 @@ fn prune_packs(
     repo: &mut Repository,
     plan: &PrunePlan,
     keep: Vec<PackUse>,
-    repack: Vec<PackUse>,
+    repack: &[PackUse],
     lock: &RepoLock,
     progress: &dyn Progress,
 ) -> Result<()> {

@@ -357,7 +357,9 @@ async fn list_dir(
         }
         let m = entry.metadata();
         let is_dir = m.file_type().is_some_and(|t| t.is_dir());
-        let modified = m.modified().map(|t| t.as_system_time());
+        let modified = m
+            .modified()
+            .map(openssh_sftp_client::UnixTimeStamp::as_system_time);
         out.push((name, m.len().unwrap_or(0), is_dir, modified));
     }
     Ok(out)
