@@ -234,6 +234,9 @@ impl SftpBackend {
     {
         let path = if name.is_empty() {
             Path::new(&self.target.path).join(ty.dir())
+        } else if name.contains('/') {
+            // A pack's temporary file, `<xx>/.tmp-…`.
+            Path::new(&self.target.path).join(ty.dir()).join(name)
         } else {
             self.full(ty, name)
         };
