@@ -14,6 +14,7 @@ use crate::id::Id;
 use crate::keyslot::KeySlot;
 use crate::pack_store::BlobVerdict;
 use crate::progress::Progress;
+use crate::prune::temporary;
 use crate::repository::Repository;
 
 /// What to check.
@@ -45,6 +46,10 @@ pub struct CheckReport {
     /// File manifests loaded whole and verified (with `--read-data` of
     /// every pack).
     pub file_manifests_read: usize,
+    /// Temporary files left by interrupted writes (a warning, not damage).
+    pub temporary_files: usize,
+    /// Their bytes.
+    pub temporary_bytes: u64,
 }
 
 impl CheckReport {
@@ -136,6 +141,19 @@ pub fn check(
                 "pack {name} is in no index segment (left by an interrupted ship; prune removes it)"
             ));
         }
+    }
+
+    // Temporary files of killed writers: harmless, but they take space.
+    let leftovers = temporary::list_all(backend.as_ref())?;
+    r.temporary_files = leftovers.len();
+    r.temporary_bytes = leftovers.iter().map(|(_, t)| t.size).sum();
+    if r.temporary_files > 0 {
+        r.warnings.push(format!(
+            "{} temporary file(s), {} bytes, left by interrupted writes (harmless; prune removes them), e.g. {}",
+            r.temporary_files,
+            r.temporary_bytes,
+            temporary::path(leftovers[0].0, &leftovers[0].1)
+        ));
     }
 
     // Manifests and their chains.

@@ -70,7 +70,8 @@ mod workers;
 pub use adopt::{adopt_unindexed_packs, resume, Adopted};
 pub use backend::{
     open, open_location, Backend, BackendOptions, FileType, LocalBackend, Location, MemoryBackend,
-    RetryEvent, RetryNotify, RetryPolicy, S3Settings, SftpSettings, SftpTarget,
+    RetryEvent, RetryNotify, RetryPolicy, S3Settings, SftpSettings, SftpTarget, TempFile,
+    TEMP_PREFIX,
 };
 pub use chain::{find as find_snapshot, resolve as resolve_chain};
 pub use check::{check, CheckOptions, CheckReport};
@@ -82,7 +83,7 @@ pub use id::Id;
 pub use keyslot::{KdfLimits, KdfParams, KeySlot};
 pub use pack_store::{pack_usage, PackUsage};
 pub use progress::{NoProgress, Progress};
-pub use prune::{plan_prune, prune, PruneOptions, PrunePlan, Pruner};
+pub use prune::{plan_prune, prune, PruneOptions, PrunePlan, Pruner, TEMP_FILE_SAFETY_AGE};
 pub use repo_lock::{
     list_locks, remove_locks, LockInfo, LockKind, LockOptions, ReadLock, RepoLock,
 };

@@ -85,7 +85,25 @@ fn print_plan(p: &PrunePlan, dry_run: bool) {
     );
     println!(
         "  {verb} replace {} index segment(s)",
-        p.index_segments.len()
+        if p.changes_packs() {
+            p.index_segments.len()
+        } else {
+            0
+        }
+    );
+    println!(
+        "  {verb} remove {} temporary file(s) left by interrupted writes: {}{}",
+        p.temporary_files.len(),
+        bytes(p.temporary_bytes),
+        if p.temporary_files_kept > 0 {
+            format!(
+                " ({} younger than {} min outside data/, index/, snapshots/ kept)",
+                p.temporary_files_kept,
+                backup_core::TEMP_FILE_SAFETY_AGE.as_secs() / 60
+            )
+        } else {
+            String::new()
+        }
     );
     println!(
         "  unused data left in partly used packs (under the rewrite threshold): {}",

@@ -9,14 +9,18 @@
 //! another host added or pruned is always seen. The cache holds sealed
 //! bytes only: it reveals no more than the repository itself.
 //!
+//! Its directories are created 0700 and its files 0600, whatever the umask.
+//!
 //! The cache is best effort: when its directory cannot be written, reads
 //! and writes go to the remote alone.
 
 use std::collections::HashSet;
-use std::fs;
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{Backend, FileType};
+use super::{Backend, FileType, TempFile, DIR_MODE, FILE_MODE, TEMP_PREFIX};
 use crate::error::Result;
 use crate::id::Id;
 
@@ -65,12 +69,23 @@ impl<B: Backend> MetaCache<B> {
         let path = self.path(ty, name);
         let dir = path.parent().expect("cache paths have a parent");
         let tmp = dir.join(format!(
-            ".tmp-{}-{}",
+            "{TEMP_PREFIX}{}-{}",
             std::process::id(),
             Id::random().short()
         ));
-        let ok = fs::create_dir_all(dir)
-            .and_then(|()| fs::write(&tmp, bytes))
+        // Private like the repository: 0700 directories, 0600 files.
+        let ok = DirBuilder::new()
+            .recursive(true)
+            .mode(DIR_MODE)
+            .create(dir)
+            .and_then(|()| {
+                OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(FILE_MODE)
+                    .open(&tmp)?
+                    .write_all(bytes)
+            })
             .and_then(|()| fs::rename(&tmp, &path));
         if ok.is_err() {
             let _ = fs::remove_file(&tmp);
@@ -134,6 +149,14 @@ impl<B: Backend> Backend for MetaCache<B> {
             let _ = fs::remove_file(self.path(ty, name));
         }
         Ok(())
+    }
+
+    fn list_temporary(&self, ty: FileType) -> Result<Vec<TempFile>> {
+        self.inner.list_temporary(ty)
+    }
+
+    fn remove_temporary(&self, ty: FileType, name: &str) -> Result<()> {
+        self.inner.remove_temporary(ty, name)
     }
 }
 

@@ -2,15 +2,20 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use super::local::kind_name;
-use super::{Backend, FileType};
+use super::{check_temp_name, Backend, FileType, TempFile};
 use crate::error::{Error, Result};
 
 /// Objects in a map; nothing survives the process. For tests.
+///
+/// Its writes need no temporary name, so it has temporary files only when a
+/// test plants them ([`MemoryBackend::plant_temporary`]).
 #[derive(Debug, Default)]
 pub struct MemoryBackend {
     objects: Mutex<BTreeMap<(FileType, String), Vec<u8>>>,
+    temporary: Mutex<BTreeMap<(FileType, String), (u64, SystemTime)>>,
 }
 
 impl MemoryBackend {
@@ -23,7 +28,17 @@ impl MemoryBackend {
     pub fn duplicate(&self) -> MemoryBackend {
         MemoryBackend {
             objects: Mutex::new(self.objects.lock().unwrap().clone()),
+            temporary: Mutex::new(self.temporary.lock().unwrap().clone()),
         }
+    }
+
+    /// Adds a temporary file as a killed writer would leave it: `name` as
+    /// [`Backend::list_temporary`] shows it, last written at `modified`.
+    pub fn plant_temporary(&self, ty: FileType, name: &str, size: u64, modified: SystemTime) {
+        self.temporary
+            .lock()
+            .unwrap()
+            .insert((ty, name.to_string()), (size, modified));
     }
 
     /// Changes stored bytes in place, to simulate damage in tests.
@@ -98,6 +113,30 @@ impl Backend for MemoryBackend {
 
     fn remove(&self, ty: FileType, name: &str) -> Result<()> {
         self.objects.lock().unwrap().remove(&(ty, name.to_string()));
+        Ok(())
+    }
+
+    fn list_temporary(&self, ty: FileType) -> Result<Vec<TempFile>> {
+        Ok(self
+            .temporary
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((t, _), _)| *t == ty)
+            .map(|((_, name), &(size, modified))| TempFile {
+                name: name.clone(),
+                size,
+                modified: Some(modified),
+            })
+            .collect())
+    }
+
+    fn remove_temporary(&self, ty: FileType, name: &str) -> Result<()> {
+        check_temp_name(ty, name)?;
+        self.temporary
+            .lock()
+            .unwrap()
+            .remove(&(ty, name.to_string()));
         Ok(())
     }
 }

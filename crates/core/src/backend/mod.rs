@@ -26,7 +26,68 @@ pub use s3::S3Backend;
 pub use sftp::SftpBackend;
 pub use throttle::Throttled;
 
-use crate::error::Result;
+use std::time::SystemTime;
+
+use crate::error::{Error, Result};
+
+/// How the name of every temporary file a backend writes begins:
+/// `.tmp-<pid>-<8 random hex>`, beside the object's final name.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+/// Mode of every directory a backend creates in a repository, whatever the
+/// umask (the umask can only take bits away).
+pub(crate) const DIR_MODE: u32 = 0o700;
+
+/// Mode of every file a backend creates in a repository.
+pub(crate) const FILE_MODE: u32 = 0o600;
+
+/// A temporary file in a repository: an object being written, or one whose
+/// writer was killed before its rename (it is then never completed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TempFile {
+    /// Its name relative to its type's directory: `.tmp-<pid>-<hex>`, and
+    /// for packs `<xx>/.tmp-<pid>-<hex>`.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written, if the backend can tell.
+    pub modified: Option<SystemTime>,
+}
+
+impl TempFile {
+    /// The pid its name carries (the writer's, on whichever host wrote it).
+    pub fn pid(&self) -> Option<u32> {
+        let base = self.name.rsplit('/').next()?;
+        base.strip_prefix(TEMP_PREFIX)?
+            .split('-')
+            .next()?
+            .parse()
+            .ok()
+    }
+}
+
+/// Refuses a name that is not a temporary file's, so that
+/// [`Backend::remove_temporary`] can never remove an object.
+pub(crate) fn check_temp_name(ty: FileType, name: &str) -> Result<()> {
+    let (sub, base) = match name.split_once('/') {
+        Some((sub, base)) if ty == FileType::Pack => (Some(sub), base),
+        Some(_) => (None, ""),
+        None => (None, name),
+    };
+    let sub_ok = sub.is_none_or(|s| s.len() == 2 && s.bytes().all(|b| b.is_ascii_hexdigit()));
+    if sub_ok
+        && base.len() > TEMP_PREFIX.len()
+        && base.starts_with(TEMP_PREFIX)
+        && !base.contains('/')
+    {
+        Ok(())
+    } else {
+        Err(Error::Invalid {
+            what: format!("temporary file name {name:?} in {}/", ty.dir()),
+            reason: format!("not a temporary file (`{TEMP_PREFIX}<pid>-<hex>`)"),
+        })
+    }
+}
 
 /// The kinds of repository object, each in its own directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -91,6 +152,13 @@ impl FileType {
 /// - [`remove`](Backend::remove) of an absent object is not an error.
 /// - [`list`](Backend::list) shows every object whose write returned `Ok`
 ///   before the list began, and never a partial one.
+/// - A write that needs a temporary name uses `.tmp-<pid>-<random>`
+///   ([`TEMP_PREFIX`]) in the object's directory; [`list`](Backend::list)
+///   never shows such names, [`list_temporary`](Backend::list_temporary)
+///   shows only them. A writer killed mid-write leaves its temporary file;
+///   nothing refers to it, and removing it harms no object.
+/// - Directories and files a backend creates get modes 0700 and 0600
+///   where the storage has modes, whatever the umask.
 pub trait Backend: Send + Sync {
     /// Where this backend points, for messages (a path or URL).
     fn location(&self) -> String;
@@ -117,6 +185,24 @@ pub trait Backend: Send + Sync {
     /// read ahead by a restore). 1 unless the backend gains from more.
     fn transfers(&self) -> usize {
         1
+    }
+
+    /// The temporary files of a type: writes in progress (here or on another
+    /// host) and writes whose writer died. Never an object. A backend whose
+    /// writes need no temporary name (S3: a PUT is atomic) has none, the
+    /// default.
+    fn list_temporary(&self, ty: FileType) -> Result<Vec<TempFile>> {
+        let _ = ty;
+        Ok(Vec::new())
+    }
+
+    /// Removes a temporary file [`list_temporary`](Backend::list_temporary)
+    /// named. Absent is not an error; a name that is not a temporary file's
+    /// is refused ([`Error::Invalid`]), so this never removes an object.
+    /// Removing the file of a write still in progress makes that write fail;
+    /// callers remove only files whose writer is gone (see `prune`).
+    fn remove_temporary(&self, ty: FileType, name: &str) -> Result<()> {
+        check_temp_name(ty, name)
     }
 }
 
@@ -147,6 +233,12 @@ macro_rules! delegate_backend {
             }
             fn transfers(&self) -> usize {
                 (**self).transfers()
+            }
+            fn list_temporary(&self, ty: FileType) -> Result<Vec<TempFile>> {
+                (**self).list_temporary(ty)
+            }
+            fn remove_temporary(&self, ty: FileType, name: &str) -> Result<()> {
+                (**self).remove_temporary(ty, name)
             }
         }
     )*};

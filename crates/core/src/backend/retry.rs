@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use super::{Backend, FileType, RetryPolicy};
+use super::{Backend, FileType, RetryPolicy, TempFile};
 use crate::error::{Error, Result};
 
 /// A failed attempt that will be tried again, for the caller to report.
@@ -127,6 +127,14 @@ impl<B: Backend> Backend for Retrying<B> {
     }
     fn remove(&self, ty: FileType, name: &str) -> Result<()> {
         self.run("remove", &ty.path(name), || self.inner.remove(ty, name))
+    }
+    fn list_temporary(&self, ty: FileType) -> Result<Vec<TempFile>> {
+        let what = format!("temporary files in {}/", ty.dir());
+        self.run("list", &what, || self.inner.list_temporary(ty))
+    }
+    fn remove_temporary(&self, ty: FileType, name: &str) -> Result<()> {
+        let what = format!("{}/{name}", ty.dir());
+        self.run("remove", &what, || self.inner.remove_temporary(ty, name))
     }
 }
 

@@ -8,7 +8,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{Backend, FileType};
+use super::{Backend, FileType, TempFile};
 use crate::error::Result;
 
 /// A token bucket of `rate` bytes per second that may go into debt: a
@@ -109,6 +109,12 @@ impl<B: Backend> Backend for Throttled<B> {
     }
     fn remove(&self, ty: FileType, name: &str) -> Result<()> {
         self.inner.remove(ty, name)
+    }
+    fn list_temporary(&self, ty: FileType) -> Result<Vec<TempFile>> {
+        self.inner.list_temporary(ty)
+    }
+    fn remove_temporary(&self, ty: FileType, name: &str) -> Result<()> {
+        self.inner.remove_temporary(ty, name)
     }
 }
 

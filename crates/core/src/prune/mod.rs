@@ -10,7 +10,8 @@
 //!    stays and every new pack;
 //! 3. the old index segments are removed;
 //! 4. the packs nobody needs are removed: fully unused ones, repacked ones,
-//!    and packs no index names (left by interrupted ships).
+//!    and packs no index names (left by interrupted ships);
+//! 5. temporary files left by killed writers are removed ([`temporary`]).
 //!
 //! Before 2, the new packs are unindexed extras; between 2 and 3 both
 //! indexes list every needed blob; after 3, the packs still to go are in no
@@ -20,7 +21,9 @@
 //! it would otherwise take still-needed data for garbage.
 
 use std::collections::{HashMap, HashSet};
+use std::time::SystemTime;
 
+use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::format::index::PackBlobs;
 use crate::format::pack::{self, Entry};
@@ -29,6 +32,10 @@ use crate::pause::pause_point;
 use crate::progress::Progress;
 use crate::repo_lock::RepoLock;
 use crate::repository::Repository;
+
+pub(crate) mod temporary;
+
+pub use temporary::TEMP_FILE_SAFETY_AGE;
 
 /// Index segments written by prune hold at most this many packs each.
 const PACKS_PER_SEGMENT: usize = 512;
@@ -80,12 +87,28 @@ pub struct PrunePlan {
     pub index_segments: Vec<String>,
     /// Bytes the repository will hold afterwards (about).
     pub bytes_after: u64,
+    /// Temporary files left by killed writers: removed. Paths relative to
+    /// the repository root, e.g. `data/ab/.tmp-1234-89abcdef`.
+    pub temporary_files: Vec<String>,
+    /// The bytes of those temporary files.
+    pub temporary_bytes: u64,
+    /// Temporary files kept: in `keys/`, `locks/` or the root, and younger
+    /// than [`TEMP_FILE_SAFETY_AGE`] (their writer may be alive).
+    pub temporary_files_kept: usize,
 }
 
 impl PrunePlan {
     /// True if prune has nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.unused_packs.is_empty() && self.repack_packs.is_empty() && self.orphan_packs.is_empty()
+        !self.changes_packs() && self.temporary_files.is_empty()
+    }
+
+    /// True if prune removes or rewrites packs (and so writes a new index);
+    /// false if it removes only temporary files.
+    pub fn changes_packs(&self) -> bool {
+        !(self.unused_packs.is_empty()
+            && self.repack_packs.is_empty()
+            && self.orphan_packs.is_empty())
     }
 
     /// Bytes the prune frees.
@@ -107,6 +130,8 @@ pub struct Pruner {
     plan: PrunePlan,
     keep: Vec<PackUse>,
     repack: Vec<PackUse>,
+    /// The temporary files to remove, as the backend names them.
+    temporary: Vec<(FileType, String)>,
 }
 
 impl Pruner {
@@ -217,7 +242,24 @@ pub fn plan_prune(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
         .div_ceil(u64::from(repo.config().pack_size).max(1));
     plan.bytes_after =
         keep.iter().map(|p| p.size).sum::<u64>() + plan.repack_used_bytes + new_packs * overhead;
-    Ok(Pruner { plan, keep, repack })
+    let now = SystemTime::now();
+    let mut doomed_temporary = Vec::new();
+    for (ty, t) in temporary::list_all(repo.backend().as_ref())? {
+        if temporary::removable(ty, &t, now) {
+            plan.temporary_files.push(temporary::path(ty, &t));
+            plan.temporary_bytes += t.size;
+            doomed_temporary.push((ty, t.name));
+        } else {
+            plan.temporary_files_kept += 1;
+        }
+    }
+    plan.temporary_files.sort();
+    Ok(Pruner {
+        plan,
+        keep,
+        repack,
+        temporary: doomed_temporary,
+    })
 }
 
 /// Carries out a plan. The caller holds `lock`, an exclusive lock taken
@@ -228,10 +270,35 @@ pub fn prune(
     lock: &RepoLock,
     progress: &dyn Progress,
 ) -> Result<PrunePlan> {
-    let Pruner { plan, keep, repack } = pruner;
-    if plan.is_empty() {
-        return Ok(plan);
+    let Pruner {
+        plan,
+        keep,
+        repack,
+        temporary,
+    } = pruner;
+    if plan.changes_packs() {
+        prune_packs(repo, &plan, keep, &repack, lock, progress)?;
     }
+
+    // 5. Temporary files of dead writers.
+    if !temporary.is_empty() {
+        lock.check()?;
+        for (ty, name) in &temporary {
+            repo.backend().remove_temporary(*ty, name)?;
+        }
+    }
+    Ok(plan)
+}
+
+/// Steps 1 to 4.
+fn prune_packs(
+    repo: &mut Repository,
+    plan: &PrunePlan,
+    keep: Vec<PackUse>,
+    repack: &[PackUse],
+    lock: &RepoLock,
+    progress: &dyn Progress,
+) -> Result<()> {
     let store = repo.packs();
 
     // 1. Repack.
@@ -279,8 +346,7 @@ pub fn prune(
         progress.advance(1);
     }
     progress.end();
-    repo.reload_index()?;
-    Ok(plan)
+    repo.reload_index()
 }
 
 #[cfg(test)]

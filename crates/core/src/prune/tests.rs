@@ -224,3 +224,65 @@ fn prune_refuses_when_a_needed_chunk_is_nowhere() {
     assert!(e.to_string().contains("no stored pack holds it"), "{e}");
     drop(repo);
 }
+
+/// What a SIGKILLed ship (or key add, or lock write) leaves behind.
+fn plant_leftovers(backend: &MemoryBackend) {
+    let now = std::time::SystemTime::now();
+    let old = now - TEMP_FILE_SAFETY_AGE - std::time::Duration::from_secs(1);
+    backend.plant_temporary(FileType::Pack, "ab/.tmp-99999-0badf00d", 4_000_000, now);
+    backend.plant_temporary(FileType::Index, ".tmp-99999-1badf00d", 100, now);
+    backend.plant_temporary(FileType::Key, ".tmp-99999-2badf00d", 10, old);
+    // Possibly another host's key add in progress: kept.
+    backend.plant_temporary(FileType::Key, ".tmp-99998-3badf00d", 10, now);
+}
+
+#[test]
+fn check_reports_temporary_files_and_prune_removes_those_of_dead_writers() {
+    let (backend, mut repo) = test_repo();
+    ship_test_stream(
+        &mut repo,
+        fake_stream(&pseudo_random(10_000, 5)).as_slice(),
+        "a",
+        1,
+        None,
+    );
+    plant_leftovers(&backend);
+    let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
+    assert!(r.ok(), "{:?}", r.errors);
+    assert_eq!((r.temporary_files, r.temporary_bytes), (4, 4_000_120));
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(
+        r.warnings[0].starts_with(
+            "4 temporary file(s), 4000120 bytes, left by interrupted writes (harmless; prune removes them)"
+        ),
+        "{:?}",
+        r.warnings
+    );
+
+    let segments = backend.list(FileType::Index).unwrap();
+    let pruner = plan_prune(&repo, PruneOptions::default()).unwrap();
+    let p = pruner.plan().clone();
+    assert!(!p.is_empty());
+    assert_eq!(
+        p.temporary_files,
+        [
+            "data/ab/.tmp-99999-0badf00d",
+            "index/.tmp-99999-1badf00d",
+            "keys/.tmp-99999-2badf00d"
+        ]
+    );
+    assert_eq!((p.temporary_bytes, p.temporary_files_kept), (4_000_110, 1));
+    let lock = exclusive(&repo);
+    prune(&mut repo, pruner, &lock, &NoProgress).unwrap();
+    drop(lock);
+    // Only the temporary files went: the index was not rewritten.
+    assert_eq!(backend.list(FileType::Index).unwrap(), segments);
+    assert!(backend.list_temporary(FileType::Pack).unwrap().is_empty());
+    assert!(backend.list_temporary(FileType::Index).unwrap().is_empty());
+    assert_eq!(backend.list_temporary(FileType::Key).unwrap().len(), 1);
+    let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
+    assert_eq!(r.temporary_files, 1);
+    // The young key slot file alone is nothing to prune.
+    let again = plan_prune(&repo, PruneOptions::default()).unwrap();
+    assert!(again.plan().is_empty(), "{:?}", again.plan());
+}

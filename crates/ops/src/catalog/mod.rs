@@ -140,10 +140,29 @@ pub struct Catalog {
 
 impl Catalog {
     /// Opens (creating or migrating) the catalog at `path`.
+    ///
+    /// A directory it creates is 0700 and a database file it creates 0600,
+    /// whatever the umask; SQLite gives the `-wal` and `-shm` files the
+    /// database file's mode. Existing files and directories keep theirs.
     pub fn open(path: &Path) -> Result<Catalog> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
                 .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        }
+        // Create it ourselves: SQLite would follow the umask (0644 under 022).
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io(format!("creating {}", path.display()), e)),
         }
         let err = |source| Error::Catalog {
             path: path.to_path_buf(),

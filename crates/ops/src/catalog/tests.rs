@@ -72,3 +72,29 @@ fn a_version_3_catalog_is_migrated_keeping_its_history() {
         .unwrap();
     assert_eq!(version, "5");
 }
+
+#[test]
+fn the_catalog_and_its_directory_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_backend, mut repo) = test_repo();
+    ship_test_stream(
+        &mut repo,
+        fake_stream(&pseudo_random(5_000, 7)).as_slice(),
+        "a",
+        1,
+        None,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new/c.sqlite");
+    let mut cat = Catalog::open(&path).unwrap();
+    cat.sync(&repo).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.path().join("new")), 0o700);
+    assert_eq!(mode(&path), 0o600);
+    // SQLite gives its WAL and shared-memory files the database's mode.
+    for side in ["c.sqlite-wal", "c.sqlite-shm"] {
+        let p = dir.path().join("new").join(side);
+        assert!(p.exists(), "{side}");
+        assert_eq!(mode(&p), 0o600, "{side}");
+    }
+}

@@ -13,6 +13,12 @@
 //! loss of the server a just-renamed object rests on the server file
 //! system's ordering of renames after data (ext4's default, ZFS, btrfs).
 //!
+//! Directories it creates are made with mode 0700 (in the `mkdir` request;
+//! the server's umask can only take bits away) and temporary files are set
+//! to 0600 (`fsetstat`) before anything is written to them, so an object is
+//! never readable by others, whatever the server's umask. `create` also sets
+//! the repository directory to 0700 (best effort, as for a local directory).
+//!
 //! A connection that breaks is dropped; the next call (the retry wrapper's
 //! next attempt) starts a new `ssh`.
 
@@ -23,6 +29,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 
 use bytes::BytesMut;
 use openssh_sftp_client::error::SftpErrorKind;
+use openssh_sftp_client::metadata::Permissions;
 use openssh_sftp_client::{Error as SftpError, Sftp, SftpOptions};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::process::{Child, Command};
@@ -31,7 +38,9 @@ use tokio::sync::Mutex;
 use super::local::kind_name;
 use super::location::SftpTarget;
 use super::runtime::runtime;
-use super::{Backend, FileType, SftpSettings};
+use super::{
+    check_temp_name, Backend, FileType, SftpSettings, TempFile, DIR_MODE, FILE_MODE, TEMP_PREFIX,
+};
 use crate::error::{Error, Result};
 
 /// How much of ssh's stderr is kept for messages.
@@ -225,6 +234,9 @@ impl SftpBackend {
     {
         let path = if name.is_empty() {
             Path::new(&self.target.path).join(ty.dir())
+        } else if name.contains('/') {
+            // A pack's temporary file, `<xx>/.tmp-…`.
+            Path::new(&self.target.path).join(ty.dir()).join(name)
         } else {
             self.full(ty, name)
         };
@@ -260,10 +272,19 @@ fn is_status(f: &Fail, want: SftpErrorKind) -> bool {
     matches!(f, Fail::Status(k, _) if std::mem::discriminant(k) == std::mem::discriminant(&want))
 }
 
-/// `mkdir`, where an existing directory is success.
+fn permissions(mode: u32) -> Permissions {
+    Permissions::from(u16::try_from(mode).expect("modes fit in 12 bits"))
+}
+
+/// `mkdir` (mode 0700), where an existing directory is success.
 async fn ensure_dir(sftp: &Sftp, dir: &Path) -> std::result::Result<(), Fail> {
     let mut fs = sftp.fs();
-    match fs.create_dir(dir).await.map_err(Fail::from) {
+    let made = fs
+        .dir_builder()
+        .permissions(permissions(DIR_MODE))
+        .create(dir)
+        .await;
+    match made.map_err(Fail::from) {
         Ok(()) => Ok(()),
         Err(e) => match fs.metadata(dir).await {
             Ok(m) if m.file_type().is_some_and(|t| t.is_dir()) => Ok(()),
@@ -279,7 +300,7 @@ async fn write_object(
     data: &[u8],
 ) -> std::result::Result<(), Fail> {
     let tmp = dir.join(format!(
-        ".tmp-{}-{}",
+        "{TEMP_PREFIX}{}-{}",
         std::process::id(),
         crate::id::Id::random().short()
     ));
@@ -294,6 +315,9 @@ async fn write_object(
         Err(e) => return Err(e),
     };
     let result = async {
+        // The crate sends no attributes with the open: set the mode before
+        // any byte is written.
+        file.set_permissions(permissions(FILE_MODE)).await?;
         // Vectorised: the crate's plain write_all serialises the payload
         // byte by byte (a third of a ship's CPU over SFTP, BENCHMARKS.md).
         file.write_all_vectorized(&mut [std::io::IoSlice::new(data)])
@@ -313,7 +337,16 @@ async fn write_object(
     result
 }
 
-async fn list_dir(c: &Conn, dir: &Path) -> std::result::Result<Vec<(String, u64, bool)>, Fail> {
+/// One directory entry: name, size, whether a directory, last written.
+type DirEntry = (String, u64, bool, Option<std::time::SystemTime>);
+
+/// The entries of a directory: objects and subdirectories (names not
+/// starting with `.`), or with `temporary` only temporary files.
+async fn list_dir(
+    c: &Conn,
+    dir: &Path,
+    temporary: bool,
+) -> std::result::Result<Vec<DirEntry>, Fail> {
     use futures_core::Stream;
     let mut fs = c.sftp.fs();
     let rd = fs.open_dir(dir).await?.read_dir();
@@ -322,12 +355,52 @@ async fn list_dir(c: &Conn, dir: &Path) -> std::result::Result<Vec<(String, u64,
     while let Some(entry) = std::future::poll_fn(|cx| rd.as_mut().poll_next(cx)).await {
         let entry = entry?;
         let name = entry.filename().to_string_lossy().into_owned();
-        if name.starts_with('.') {
+        if temporary != name.starts_with(TEMP_PREFIX) || (!temporary && name.starts_with('.')) {
             continue;
         }
         let m = entry.metadata();
         let is_dir = m.file_type().is_some_and(|t| t.is_dir());
-        out.push((name, m.len().unwrap_or(0), is_dir));
+        let modified = m
+            .modified()
+            .map(openssh_sftp_client::UnixTimeStamp::as_system_time);
+        out.push((name, m.len().unwrap_or(0), is_dir, modified));
+    }
+    Ok(out)
+}
+
+/// The files of a type (objects, or with `temporary` temporary files),
+/// named relative to the type's directory: packs as `<xx>/<name>` when
+/// `prefixed`.
+async fn list_files(
+    c: Arc<Conn>,
+    dir: PathBuf,
+    ty: FileType,
+    temporary: bool,
+    prefixed: bool,
+) -> std::result::Result<Vec<DirEntry>, Fail> {
+    if ty != FileType::Pack {
+        let top = list_dir(&c, &dir, temporary).await?;
+        return Ok(top.into_iter().filter(|e| !e.2).collect());
+    }
+    // data/<xx>/: list the subdirectories at once (the requests are
+    // pipelined on the one channel).
+    let top = list_dir(&c, &dir, false).await?;
+    let mut set = tokio::task::JoinSet::new();
+    for (sub, _, is_dir, _) in top {
+        if is_dir {
+            let (c, d) = (c.clone(), dir.join(&sub));
+            set.spawn(async move { (sub, list_dir(&c, &d, temporary).await) });
+        }
+    }
+    let mut out = Vec::new();
+    while let Some(r) = set.join_next().await {
+        let (sub, entries) = r.map_err(|e| Fail::Connection(e.to_string()))?;
+        out.extend(entries?.into_iter().filter(|e| !e.2).map(|mut e| {
+            if prefixed {
+                e.0 = format!("{sub}/{}", e.0);
+            }
+            e
+        }));
     }
     Ok(out)
 }
@@ -358,6 +431,13 @@ impl Backend for SftpBackend {
                 Err(e) if is_status(&e, SftpErrorKind::NoSuchFile) => {}
                 Err(e) => return Err(e),
             }
+            // Best effort, like a local directory: an existing root we may
+            // write to but not chmod keeps its mode.
+            let _ = c
+                .sftp
+                .fs()
+                .set_permissions(&root, permissions(DIR_MODE))
+                .await;
             for ty in FileType::ALL {
                 if !ty.dir().is_empty() {
                     ensure_dir(&c.sftp, &root.join(ty.dir())).await?;
@@ -420,30 +500,37 @@ impl Backend for SftpBackend {
     fn list(&self, ty: FileType) -> Result<Vec<(String, u64)>> {
         let dir = Path::new(&self.target.path).join(ty.dir());
         self.run("list", ty, "", |c| async move {
-            let top = list_dir(&c, &dir).await?;
-            if ty != FileType::Pack {
-                return Ok(top
-                    .into_iter()
-                    .filter(|e| !e.2)
-                    .map(|e| (e.0, e.1))
-                    .collect());
-            }
-            // data/<xx>/: list the subdirectories at once (the requests are
-            // pipelined on the one channel).
-            let mut set = tokio::task::JoinSet::new();
-            for (sub, _, is_dir) in top {
-                if is_dir {
-                    let (c, d) = (c.clone(), dir.join(sub));
-                    set.spawn(async move { list_dir(&c, &d).await });
-                }
-            }
-            let mut out = Vec::new();
-            while let Some(r) = set.join_next().await {
-                let entries = r.map_err(|e| Fail::Connection(e.to_string()))??;
-                out.extend(entries.into_iter().filter(|e| !e.2).map(|e| (e.0, e.1)));
-            }
-            Ok(out)
+            let files = list_files(c, dir, ty, false, false).await?;
+            Ok(files.into_iter().map(|e| (e.0, e.1)).collect())
         })
+    }
+
+    fn list_temporary(&self, ty: FileType) -> Result<Vec<TempFile>> {
+        let dir = Path::new(&self.target.path).join(ty.dir());
+        let mut out: Vec<TempFile> = self.run("list", ty, "", |c| async move {
+            let files = list_files(c, dir, ty, true, true).await?;
+            Ok(files
+                .into_iter()
+                .map(|(name, size, _, modified)| TempFile {
+                    name,
+                    size,
+                    modified,
+                })
+                .collect())
+        })?;
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn remove_temporary(&self, ty: FileType, name: &str) -> Result<()> {
+        check_temp_name(ty, name)?;
+        let path = Path::new(&self.target.path).join(ty.dir()).join(name);
+        match self.run("remove", ty, name, |c| async move {
+            Ok(c.sftp.fs().remove_file(&path).await?)
+        }) {
+            Err(Error::Missing { .. }) => Ok(()),
+            other => other,
+        }
     }
 
     fn remove(&self, ty: FileType, name: &str) -> Result<()> {
