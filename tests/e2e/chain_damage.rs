@@ -147,9 +147,7 @@ fn a_job_run_onto_a_broken_chain_fails_and_turns_status_red() {
 
 /// The pack files of the repository, by path.
 fn packs(env: &Env) -> std::collections::BTreeSet<std::path::PathBuf> {
-    crate::harness::files_under(&env.repo.join("data"))
-        .into_iter()
-        .collect()
+    crate::harness::pack_files(env).into_iter().collect()
 }
 
 #[test]

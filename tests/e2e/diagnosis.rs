@@ -2,22 +2,10 @@
 //! "wrong passphrase" or a bare read error (issue 14, item 5).
 
 use std::fs;
-use std::path::PathBuf;
 
-use crate::harness::{assert_ok, noise, stderr, Env};
+use crate::harness::{assert_ok, noise, pack_files, stderr, Env};
 
 const EXIT_DAMAGED: i32 = 3;
-
-/// The pack files of the repository, smallest first.
-fn packs(env: &Env) -> Vec<PathBuf> {
-    let mut packs: Vec<_> = fs::read_dir(env.repo.join("data"))
-        .unwrap()
-        .flat_map(|d| fs::read_dir(d.unwrap().path()).unwrap())
-        .map(|e| e.unwrap().path())
-        .collect();
-    packs.sort_by_key(|p| fs::metadata(p).unwrap().len());
-    packs
-}
 
 /// Regression: a truncated pack made restore exit 1 with "read range …:
 /// failed to fill whole buffer", not naming the pack.
@@ -29,7 +17,7 @@ fn a_truncated_pack_fails_restore_as_damage_naming_the_pack() {
     let snap = env.snapshot(&ds, "s");
     assert_ok(&env.backup(["send", &snap.to_string()]), "send");
 
-    let pack = packs(&env).pop().unwrap();
+    let pack = pack_files(&env).pop().unwrap();
     let pack_name = pack.file_name().unwrap().to_str().unwrap().to_string();
     let len = fs::metadata(&pack).unwrap().len();
     fs::File::options()

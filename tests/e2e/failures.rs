@@ -105,12 +105,7 @@ fn corrupted_pack_byte_is_found_and_restore_fails_naming_the_snapshot() {
     assert_ok(&env.backup(["send", &snap.to_string()]), "send");
 
     // Flip one byte in the middle of the biggest pack.
-    let mut packs: Vec<_> = fs::read_dir(env.repo.join("data"))
-        .unwrap()
-        .flat_map(|d| fs::read_dir(d.unwrap().path()).unwrap())
-        .map(|e| e.unwrap().path())
-        .collect();
-    packs.sort_by_key(|p| fs::metadata(p).unwrap().len());
+    let packs = crate::harness::pack_files(&env);
     let pack = packs.last().unwrap();
     let mut bytes = fs::read(pack).unwrap();
     let mid = bytes.len() / 2;

@@ -151,6 +151,13 @@ impl Env {
     }
 }
 
+/// The pack files of `env`'s repository, smallest first.
+pub fn pack_files(env: &Env) -> Vec<PathBuf> {
+    let mut packs = files_under(&env.repo.join("data"));
+    packs.sort_by_key(|p| fs::metadata(p).unwrap().len());
+    packs
+}
+
 /// Runs a command and asserts it succeeded.
 pub fn run_ok<I, S>(prog: &str, args: I) -> Output
 where
