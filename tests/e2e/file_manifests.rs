@@ -307,11 +307,60 @@ fn a_view_clone_left_by_a_killed_ship_is_removed_by_the_next() {
     assert!(env.pool.zfs().dataset_exists(&clone).unwrap());
     assert_eq!(view_clones(&env), [clone.to_string()]);
 
-    let j = send_json(&env, &s1.to_string(), &[]);
+    let out = env.backup(["send", &s1.to_string(), "--json"]);
+    assert_ok(&out, "send after the kill");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(j["file_manifest"].is_object(), "{j}");
+    // It says what it removed, and what the clone held.
+    assert_eq!(j["stale_views_removed"].as_array().unwrap().len(), 1, "{j}");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("note: removed view clone {clone} of {s1}")),
+        "{err}"
+    );
     assert!(view_clones(&env).is_empty(), "{:?}", view_clones(&env));
     assert!(!Path::new(&lines[0]).exists(), "{} left behind", lines[0]);
     // Nothing holds the snapshot any more.
+    env.pool.zfs().destroy_snapshot(&s1).unwrap();
+}
+
+#[test]
+fn unlock_removes_a_view_clone_left_by_a_killed_ship_at_once() {
+    if !is_fuse() {
+        return;
+    }
+    let env = Env::new();
+    let ds = env.dataset("data");
+    fs::write(env.mountpoint(&ds).join("f"), "x").unwrap();
+    let s1 = env.snapshot(&ds, "s1");
+    let (mut child, marker, lines) = send_paused(&env, &s1.to_string());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    fs::remove_file(&marker).unwrap();
+    let clone = DatasetName::parse(&lines[1]).unwrap();
+    // The clone holds the snapshot.
+    assert!(env.pool.zfs().destroy_snapshot(&s1).is_err());
+
+    // --pool: the other tests' pools (and their killed ships) are theirs.
+    let out = env.backup(["unlock", "--pool", env.pool.name()]);
+    assert_ok(&out, "unlock");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("removed view clone {clone} of {s1}")),
+        "{text}"
+    );
+    assert!(view_clones(&env).is_empty(), "{:?}", view_clones(&env));
+    assert!(!Path::new(&lines[0]).exists(), "{} left behind", lines[0]);
+
+    // A view clone of a live process is not touched.
+    let (live, live_marker, live_lines) = send_paused(&env, &s1.to_string());
+    assert_ok(
+        &env.backup(["unlock", "--pool", env.pool.name()]),
+        "unlock beside a live ship",
+    );
+    assert_eq!(view_clones(&env), [live_lines[1].clone()]);
+    assert_ok(&release(live, &live_marker), "the live send");
+    assert!(view_clones(&env).is_empty(), "{:?}", view_clones(&env));
     env.pool.zfs().destroy_snapshot(&s1).unwrap();
 }
 

@@ -99,7 +99,7 @@ pub enum Command {
     Forget(ForgetArgs),
     /// Remove data no snapshot needs: delete unused packs, rewrite partly used ones
     Prune(PruneArgs),
-    /// Remove stale repository locks (of dead processes, or expired), or with --all every lock
+    /// Remove what killed processes left: stale view clones on this host's pools, and stale repository locks (of dead processes, or expired), or with --all every lock
     Unlock(UnlockArgs),
     /// Check the configuration file
     #[command(subcommand)]
@@ -283,6 +283,9 @@ pub struct UnlockArgs {
     /// Remove every lock, live ones too (only when no other backup process uses the repository)
     #[arg(long)]
     pub all: bool,
+    /// Look for stale view clones in this pool only (repeatable; default: every imported pool)
+    #[arg(long = "pool", value_name = "POOL")]
+    pub pools: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -95,7 +95,9 @@ pub use crate::name::{DatasetName, NameError, SnapshotName, MAX_NAME_LEN};
 pub use crate::receive::{ReceiveArgs, ReceiveSink};
 pub use crate::send::{SendArgs, SendStream};
 pub use crate::snapshot::Snapshot;
-pub use crate::view::{is_view_clone, SnapshotView, ViewKind, VIEW_PREFIX, VIEW_PROPERTY};
+pub use crate::view::{
+    is_view_clone, SnapshotView, StaleView, ViewKind, VIEW_PREFIX, VIEW_PROPERTY,
+};
 pub use crate::zfs::{WedgeRecovery, Zfs, FUSE_TIMEOUT, OPENZFS_TIMEOUT, TIMEOUT_ENV};
 
 #[cfg(test)]

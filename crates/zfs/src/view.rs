@@ -13,8 +13,9 @@
 //! (a child of the pool's root starting with `backup-view-`) and its
 //! `backup:view` property (this host, a process that is gone);
 //! [`Zfs::remove_stale_views`] destroys such clones, and every
-//! [`Zfs::open_view`] calls it first. While a clone exists, its origin
-//! snapshot cannot be destroyed.
+//! [`Zfs::open_view`] calls it first and says what it removed
+//! ([`SnapshotView::stale_views_removed`]). While a clone exists, its origin
+//! snapshot cannot be destroyed; `backup unlock` removes them at once.
 //!
 //! [`Features::snapshot_dir`]: crate::Features
 //! [`Features::volume_devices`]: crate::Features
@@ -59,6 +60,25 @@ impl ViewKind {
     }
 }
 
+/// A view clone that a dead process left behind, as removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaleView {
+    /// The clone destroyed.
+    pub clone: DatasetName,
+    /// The snapshot it was a view of (it held that snapshot).
+    pub origin: String,
+}
+
+impl std::fmt::Display for StaleView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "view clone {} of {}, left by a backup process that was killed",
+            self.clone, self.origin
+        )
+    }
+}
+
 /// A read-only view of a snapshot; a clone is destroyed on drop.
 #[derive(Debug)]
 pub struct SnapshotView {
@@ -69,6 +89,7 @@ pub struct SnapshotView {
     path: Option<PathBuf>,
     clone: Option<DatasetName>,
     mount_dir: Option<PathBuf>,
+    stale_removed: Vec<StaleView>,
 }
 
 impl SnapshotView {
@@ -96,6 +117,12 @@ impl SnapshotView {
     /// The clone's name, for a clone view.
     pub fn clone_name(&self) -> Option<&DatasetName> {
         self.clone.as_ref()
+    }
+
+    /// The stale view clones of dead processes that opening this view
+    /// removed first (module docs), for the caller to report.
+    pub fn stale_views_removed(&self) -> &[StaleView] {
+        &self.stale_removed
     }
 
     /// Destroys the clone and its directory now, reporting failure (drop
@@ -129,7 +156,7 @@ impl Zfs {
     /// view clones of this host's dead processes from its pool.
     pub fn open_view(&self, snap: &SnapshotName) -> Result<SnapshotView, ZfsError> {
         let ds = snap.dataset();
-        self.remove_stale_views(ds.pool())?;
+        let stale_removed = self.remove_stale_views(ds.pool())?;
         let volume = self.get_property(ds.as_str(), "type")?.as_deref() == Some("volume");
         if !volume && self.features()?.snapshot_dir {
             if let Some(mp) = self.mountpoint(ds)? {
@@ -144,11 +171,14 @@ impl Zfs {
                         path: Some(path),
                         clone: None,
                         mount_dir: None,
+                        stale_removed,
                     });
                 }
             }
         }
-        self.clone_view(snap, volume)
+        let mut view = self.clone_view(snap, volume)?;
+        view.stale_removed = stale_removed;
+        Ok(view)
     }
 
     fn clone_view(&self, snap: &SnapshotName, volume: bool) -> Result<SnapshotView, ZfsError> {
@@ -171,6 +201,7 @@ impl Zfs {
             path: None,
             clone: None,
             mount_dir: None,
+            stale_removed: Vec::new(),
         };
         let mut args = vec!["clone", "-o", "readonly=on", "-o", marker.as_str()];
         let mountpoint;
@@ -224,9 +255,9 @@ impl Zfs {
     /// Destroys the view clones in `pool` that a process of this host left
     /// behind when it died (module docs), with their empty mountpoint
     /// directories. Returns the clones destroyed.
-    pub fn remove_stale_views(&self, pool: &str) -> Result<Vec<DatasetName>, ZfsError> {
+    pub fn remove_stale_views(&self, pool: &str) -> Result<Vec<StaleView>, ZfsError> {
         let root = DatasetName::parse(pool)?;
-        let prop = format!("name,{VIEW_PROPERTY},mountpoint");
+        let prop = format!("name,{VIEW_PROPERTY},mountpoint,origin");
         let args = [
             "list",
             "-H",
@@ -241,14 +272,23 @@ impl Zfs {
         let out = self.run_zfs(args, root.as_str())?;
         let host = hostname();
         let mut removed = Vec::new();
-        for (name, marker, mountpoint) in parse_view_list(&out) {
+        for (name, marker, mountpoint, origin) in parse_view_list(&out) {
             if !is_stale(&marker, &host, process_start) {
                 continue;
             }
             let Ok(ds) = DatasetName::parse(&name) else {
                 continue;
             };
-            self.destroy_dataset(&ds, false)?;
+            if self.destroy_dataset(&ds, false).is_err() {
+                // Another process may be removing it too (its unmount
+                // makes ours fail): once more, then it is gone or an error.
+                std::thread::sleep(Duration::from_millis(500));
+                if self.dataset_exists(&ds)? {
+                    self.destroy_dataset(&ds, false)?;
+                } else {
+                    continue;
+                }
+            }
             let dir = Path::new(&mountpoint);
             let ours = dir.parent() == Some(std::env::temp_dir().as_path())
                 && dir
@@ -257,7 +297,7 @@ impl Zfs {
             if ours {
                 let _ = std::fs::remove_dir(dir);
             }
-            removed.push(ds);
+            removed.push(StaleView { clone: ds, origin });
         }
         Ok(removed)
     }
@@ -273,17 +313,27 @@ pub fn is_view_clone(ds: &DatasetName) -> bool {
             .is_some_and(|n| n.starts_with(VIEW_PREFIX))
 }
 
-/// The view clones in `zfs list -H -o name,backup:view,mountpoint -d 1`
-/// output: (name, marker, mountpoint) of children named `backup-view-…`
-/// whose marker is set.
-pub(crate) fn parse_view_list(out: &str) -> Vec<(String, String, String)> {
+/// One line of [`parse_view_list`]: name, marker, mountpoint, origin.
+type ViewLine = (String, String, String, String);
+
+/// The view clones in `zfs list -H -o name,backup:view,mountpoint,origin
+/// -d 1` output: (name, marker, mountpoint, origin) of children named
+/// `backup-view-…` whose marker is set.
+pub(crate) fn parse_view_list(out: &str) -> Vec<ViewLine> {
     out.lines()
         .filter_map(|l| {
             let mut f = l.split('\t');
             let (name, marker, mp) = (f.next()?, f.next()?, f.next()?);
+            let origin = f.next().unwrap_or("-");
             let ds = DatasetName::parse(name).ok()?;
-            (is_view_clone(&ds) && marker != "-")
-                .then(|| (name.to_owned(), marker.to_owned(), mp.to_owned()))
+            (is_view_clone(&ds) && marker != "-").then(|| {
+                (
+                    name.to_owned(),
+                    marker.to_owned(),
+                    mp.to_owned(),
+                    origin.to_owned(),
+                )
+            })
         })
         .collect()
 }
@@ -332,17 +382,18 @@ mod tests {
 
     #[test]
     fn view_clones_are_found_by_name_and_marker() {
-        // $ zfs list -H -o name,backup:view,mountpoint -t filesystem,volume -d 1 fltestp   (zfs-fuse 0.7)
-        let out = "fltestp\t-\t/tmp/fltest/mnt\n\
-                   fltestp/backup-view-1\th:1:2\t/tmp/backup-view-1\n\
-                   fltestp/ds\t-\t/tmp/fltest/mnt/ds\n\
-                   fltestp/backup-view-unmarked\t-\t/x\n";
+        // $ zfs list -H -o name,backup:view,mountpoint,origin -t filesystem,volume -d 1 fltestp   (zfs-fuse 0.7)
+        let out = "fltestp\t-\t/tmp/fltest/mnt\t-\n\
+                   fltestp/backup-view-1\th:1:2\t/tmp/backup-view-1\tfltestp/ds@s1\n\
+                   fltestp/ds\t-\t/tmp/fltest/mnt/ds\t-\n\
+                   fltestp/backup-view-unmarked\t-\t/x\tfltestp/ds@s1\n";
         assert_eq!(
             parse_view_list(out),
             [(
                 "fltestp/backup-view-1".to_owned(),
                 "h:1:2".to_owned(),
-                "/tmp/backup-view-1".to_owned()
+                "/tmp/backup-view-1".to_owned(),
+                "fltestp/ds@s1".to_owned()
             )]
         );
         assert!(is_view_clone(&"p/backup-view-9".parse().unwrap()));

@@ -70,7 +70,11 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
             file_manifest_note,
             file_manifest_walk,
             broken_chain,
+            stale_views_removed,
         } => {
+            for v in &stale_views_removed {
+                eprintln!("backup: note: removed {v}");
+            }
             // The stream is committed either way; say what is missing.
             if let Some(d) = &broken_chain {
                 eprintln!("backup: error: {d}; the repository is damaged: run `backup check` and see what it names");
@@ -101,6 +105,7 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
                         "file_manifest_error": file_manifest_error,
                         "file_manifest_note": file_manifest_note,
                         "broken_chain": broken_chain,
+                        "stale_views_removed": stale_views_removed,
                     })
                 );
             } else {

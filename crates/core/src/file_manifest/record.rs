@@ -20,6 +20,8 @@ pub(crate) struct Recorded {
     pub volume: Option<VolumeDigest>,
     pub stats: WalkStats,
     pub note: Option<String>,
+    /// View clones of killed processes that opening the view removed.
+    pub stale_views_removed: Vec<String>,
 }
 
 /// Opens a view of `snap`, walks it (borrowing digests from `base`, the
@@ -38,6 +40,14 @@ pub(crate) fn record(
     base: Option<&FileList>,
 ) -> Result<Recorded> {
     let view = zfs.open_view(snap)?;
+    let mut out = Recorded {
+        stale_views_removed: view
+            .stale_views_removed()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        ..Recorded::default()
+    };
     let clone = view.clone_name().map(ToString::to_string);
     pause_until_released(
         "file-manifest",
@@ -49,7 +59,6 @@ pub(crate) fn record(
             clone.unwrap_or_default()
         ),
     );
-    let mut out = Recorded::default();
     if view.is_volume() {
         match view.path() {
             Some(dev) => out.volume = Some(digest_device(dev)?),

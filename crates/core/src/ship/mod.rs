@@ -58,6 +58,10 @@ pub enum ShipOutcome {
         /// safe; the damage below it is not repaired, and the caller must
         /// report it as damage.
         broken_chain: Option<String>,
+        /// View clones that killed processes had left (each holding its
+        /// snapshot against `zfs destroy`), removed before this ship's
+        /// own view was opened: the caller says so.
+        stale_views_removed: Vec<String>,
     },
     /// A snapshot with the same guid was already in the repository.
     AlreadyShipped {
@@ -191,6 +195,7 @@ pub fn ship(
         file_manifest_note: recorded.note,
         file_manifest_walk,
         broken_chain,
+        stale_views_removed: recorded.stale_views_removed,
     })
 }
 

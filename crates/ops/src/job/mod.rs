@@ -209,6 +209,7 @@ fn run_steps(
                 file_manifest_error,
                 file_manifest_note,
                 broken_chain,
+                stale_views_removed,
                 ..
             }) => {
                 shipped.insert(m.guid, id);
@@ -222,6 +223,11 @@ fn run_steps(
                 // fails the run, so nobody relies on a drill that cannot check.
                 report.errors.extend(file_manifest_error);
                 report.notes.extend(file_manifest_note);
+                report.notes.extend(
+                    stale_views_removed
+                        .into_iter()
+                        .map(|v| format!("removed {v}")),
+                );
                 report.stream_bytes += m.stream_len;
                 report.stored_bytes += m.stats.new_stored_bytes;
                 let kind = if m.base.is_some() {

@@ -107,8 +107,25 @@ fn stale_view_clones_of_dead_processes_of_this_host_are_removed() {
         let at = zfs.clone_snapshot(&s, &target, &props).unwrap();
         assert_eq!(at.as_deref(), Some(mp.as_path()));
     }
-    // A view opened now removes the stale ones first.
+    // A view opened now removes the stale ones first, and says so.
     let view = zfs.open_view(&s).unwrap();
+    let mut removed: Vec<String> = view
+        .stale_views_removed()
+        .iter()
+        .map(|v| {
+            assert_eq!(v.origin, s.to_string(), "{v}");
+            v.clone.to_string()
+        })
+        .collect();
+    removed.sort();
+    let root = pool.root();
+    assert_eq!(
+        removed,
+        [
+            root.child("backup-view-dead").unwrap().to_string(),
+            root.child("backup-view-reused").unwrap().to_string()
+        ]
+    );
     drop(view);
     for (name, _, stale) in &clones {
         let c = pool.root().child(name).unwrap();
