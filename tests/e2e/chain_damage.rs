@@ -215,3 +215,30 @@ fn a_chain_restore_failing_after_its_first_receive_removes_what_it_made() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].name.snap(), "s1");
 }
+
+#[test]
+fn a_warm_catalog_list_names_a_manifest_damaged_since_it_was_cached() {
+    let env = Env::new();
+    let ds = env.dataset("d");
+    // three_links lists once: the catalog now holds all three.
+    let ids = three_links(&env, &ds);
+    damage_manifest(&env, &ids[1]);
+
+    let out = env.backup(["list"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(EXIT_DAMAGED), "{err}");
+    assert!(
+        err.contains(&format!("snapshot {}", &ids[1][..8])) && err.contains("backup check"),
+        "{err}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("DAMAGED: "), "{text}");
+    assert_eq!(text.matches("DAMAGED").count(), 1, "{text}");
+
+    let out = env.backup(["list", "--json"]);
+    assert_eq!(out.status.code(), Some(EXIT_DAMAGED));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for e in v.as_array().unwrap() {
+        assert_eq!(e["damaged"].is_string(), e["id"] == ids[1].as_str(), "{e}");
+    }
+}

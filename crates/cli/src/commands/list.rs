@@ -1,6 +1,9 @@
 //! `backup list`.
 
+use std::collections::HashMap;
+
 use anyhow::Result;
+use backup_core::Id;
 use backup_ops::CatalogEntry;
 
 use crate::cli::{GlobalArgs, ListArgs};
@@ -15,10 +18,32 @@ pub fn run(g: &GlobalArgs, a: &ListArgs) -> Result<ExitStatus> {
     if let Some(ds) = &a.dataset {
         entries.retain(|e| &e.manifest.dataset == ds);
     }
+    // The catalog may have cached a manifest that is damaged (or gone)
+    // in the repository since: read each again, and say so.
+    let ids: Vec<Id> = entries.iter().map(|e| e.id).collect();
+    let damaged: HashMap<Id, String> = repo
+        .unreadable_manifests(&ids)?
+        .into_iter()
+        .map(|(id, e)| (id, e.to_string()))
+        .collect();
+    for (id, e) in &damaged {
+        eprintln!(
+            "backup: warning: snapshot {} is in the catalog but cannot be read from the repository: {e}; run `backup check`",
+            id.short()
+        );
+    }
+    let status = if damaged.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Damaged
+    };
     if a.json {
-        let v: Vec<_> = entries.iter().map(json_entry).collect();
+        let v: Vec<_> = entries
+            .iter()
+            .map(|e| json_entry(e, damaged.get(&e.id)))
+            .collect();
         println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(ExitStatus::Success);
+        return Ok(status);
     }
     let short_of = |guid: u64| {
         entries
@@ -50,6 +75,9 @@ pub fn run(g: &GlobalArgs, a: &ListArgs) -> Result<ExitStatus> {
             bytes(m.stream_len),
             bytes(m.stats.new_stored_bytes)
         );
+        if let Some(e) = damaged.get(&e.id) {
+            println!("            DAMAGED: {e}");
+        }
     }
     let streams: u64 = entries.iter().map(|e| e.manifest.stream_len).sum();
     let stored = repo.pack_usage()?.bytes;
@@ -64,10 +92,10 @@ pub fn run(g: &GlobalArgs, a: &ListArgs) -> Result<ExitStatus> {
         bytes(streams),
         bytes(stored)
     );
-    Ok(ExitStatus::Success)
+    Ok(status)
 }
 
-fn json_entry(e: &CatalogEntry) -> serde_json::Value {
+fn json_entry(e: &CatalogEntry, damaged: Option<&String>) -> serde_json::Value {
     let m = &e.manifest;
     serde_json::json!({
         "id": e.id.to_hex(),
@@ -90,5 +118,6 @@ fn json_entry(e: &CatalogEntry) -> serde_json::Value {
         "host": m.host,
         "zfs": m.zfs,
         "shipped_at": rfc3339(m.shipped_at),
+        "damaged": damaged,
     })
 }

@@ -441,3 +441,5 @@ fn read_header(backend: &dyn Backend) -> Result<Id> {
 
 #[cfg(test)]
 mod tests;
+
+mod reread;

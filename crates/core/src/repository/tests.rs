@@ -212,3 +212,39 @@ fn a_damaged_key_slot_for_the_passphrase_in_use_is_named() {
     let text = e.to_string();
     assert!(text.contains(&first) && text.contains(&second), "{text}");
 }
+
+#[test]
+fn manifests_damaged_or_gone_since_they_were_read_are_found_again() {
+    let (backend, repo) = crate::test_support::test_repo();
+    let ids: Vec<Id> = (1..=5)
+        .map(|g| {
+            repo.write_manifest(&crate::test_support::manifest(
+                "p/d",
+                &format!("s{g}"),
+                g,
+                None,
+            ))
+            .unwrap()
+        })
+        .collect();
+    assert!(repo.unreadable_manifests(&ids).unwrap().is_empty());
+    backend.tamper(FileType::Snapshot, &ids[1].to_hex(), |b| b[40] ^= 1);
+    backend
+        .remove(FileType::Snapshot, &ids[3].to_hex())
+        .unwrap();
+    let found = repo.unreadable_manifests(&ids).unwrap();
+    let mut expected = vec![ids[1], ids[3]];
+    expected.sort();
+    assert_eq!(
+        found.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        expected
+    );
+    for (id, e) in &found {
+        let text = e.to_string();
+        assert!(text.contains(&id.to_hex()), "{text}");
+        assert!(
+            matches!(e, Error::Corrupt { .. } | Error::Missing { .. }),
+            "{e:?}"
+        );
+    }
+}
