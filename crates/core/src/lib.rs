@@ -21,7 +21,8 @@
 //! - Operations, all as functions or types at the crate root: [`ship`]
 //!   and [`ship_stream`], [`restore_stream`], [`resolve_chain`] and
 //!   [`find_snapshot`], [`plan_prune`] and [`prune`], [`check`],
-//!   [`resume`] (adopting what an interrupted ship left), lease locks
+//!   [`resume`] (adopting what an interrupted ship left), [`repair`] (index,
+//!   packs, snapshots), lease locks
 //!   ([`RepoLock`]), and file manifests ([`store_file_list`],
 //!   [`load_file_list`], the walk and comparison in [`filelist`]).
 //!
@@ -60,6 +61,7 @@ mod pipe;
 mod progress;
 mod prune;
 mod records;
+pub mod repair;
 mod repo_lock;
 mod repository;
 mod restore;

@@ -2,11 +2,17 @@
 //! (only for packs already durable), recording in the in-memory index, and
 //! removing them.
 
+use std::collections::HashSet;
+
 use super::{PackStore, CHECKPOINT_PACKS};
 use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::format::index::{self, Index, PackBlobs};
 use crate::id::{check_name, Id};
+
+/// Segments of a whole new index ([`PackStore::write_index`]) hold at most
+/// this many packs each.
+pub(crate) const PACKS_PER_SEGMENT: usize = 512;
 
 impl PackStore {
     /// Reads every index segment again. A segment that cannot be read is
@@ -53,6 +59,17 @@ impl PackStore {
         let id = Id::of_bytes(&bytes);
         self.backend.write(FileType::Index, &id.to_hex(), &bytes)?;
         Ok(id)
+    }
+
+    /// Writes a whole new index naming `packs` (prune, repair): segments
+    /// of at most [`PACKS_PER_SEGMENT`] packs. Returns their names; the
+    /// caller removes the old segments that are not among them.
+    pub(crate) fn write_index(&self, packs: &[PackBlobs]) -> Result<HashSet<String>> {
+        let mut written = HashSet::new();
+        for part in packs.chunks(PACKS_PER_SEGMENT) {
+            written.insert(self.write_index_segment(part)?.to_hex());
+        }
+        Ok(written)
     }
 
     /// Adds packs to the in-memory index (after their segment is written).

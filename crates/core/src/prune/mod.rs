@@ -37,9 +37,6 @@ pub(crate) mod temporary;
 
 pub use temporary::TEMP_FILE_SAFETY_AGE;
 
-/// Index segments written by prune hold at most this many packs each.
-const PACKS_PER_SEGMENT: usize = 512;
-
 /// Prune's choices.
 #[derive(Clone, Copy, Debug)]
 pub struct PruneOptions {
@@ -313,10 +310,7 @@ fn prune_packs(
 
     // 2. The new index: every pack that stays, and the new ones.
     let all: Vec<PackBlobs> = keep.into_iter().map(|p| p.seg).chain(new_packs).collect();
-    let mut written = HashSet::new();
-    for part in all.chunks(PACKS_PER_SEGMENT) {
-        written.insert(store.write_index_segment(part)?.to_hex());
-    }
+    let written = store.write_index(&all)?;
     pause_point("prune:indexed");
 
     // 3. The old index.

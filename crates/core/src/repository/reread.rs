@@ -1,11 +1,10 @@
 //! Reading manifests again from storage, to find the ones damaged since a
 //! catalog cached them (`backup list` with a warm catalog).
 
-use std::sync::Mutex;
-
 use super::Repository;
 use crate::error::{Error, Result};
 use crate::id::Id;
+use crate::workers::map_parallel;
 
 impl Repository {
     /// Reads the manifests `ids` again from storage, as many at a time as
@@ -15,44 +14,17 @@ impl Repository {
     /// failure (unreachable, denied) is returned as the error instead:
     /// nothing is known then.
     pub fn unreadable_manifests(&self, ids: &[Id]) -> Result<Vec<(Id, Error)>> {
-        let next = Mutex::new(ids.iter());
-        let found = Mutex::new(Vec::new());
-        let failed: Mutex<Option<Error>> = Mutex::new(None);
-        let threads = self.backend.transfers().clamp(1, 16).min(ids.len().max(1));
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| loop {
-                    if lock(&failed).is_some() {
-                        return;
-                    }
-                    let Some(id) = lock(&next).next().copied() else {
-                        return;
-                    };
-                    match self.read_manifest(&id) {
-                        Ok(_) => {}
-                        Err(e @ Error::Backend { .. }) => {
-                            lock(&failed).get_or_insert(e);
-                            return;
-                        }
-                        Err(e) => lock(&found).push((id, e)),
-                    }
-                });
-            }
+        let read = map_parallel(ids, self.backend.transfers(), |id| {
+            self.read_manifest(id).err().map(|e| (*id, e))
         });
-        if let Some(e) = failed
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-        {
-            return Err(e);
+        let mut found = Vec::new();
+        for r in read.into_iter().flatten() {
+            match r {
+                (_, e @ Error::Backend { .. }) => return Err(e),
+                other => found.push(other),
+            }
         }
-        let mut found = found
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         found.sort_by_key(|(id, _)| *id);
         Ok(found)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
