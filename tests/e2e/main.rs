@@ -21,6 +21,7 @@ mod remote;
 mod remote_faults;
 mod remote_s3;
 mod remote_sftp;
+mod repair;
 mod repo_files;
 mod round_trip;
 mod schedule_units;

@@ -99,6 +99,9 @@ pub enum Command {
     Forget(ForgetArgs),
     /// Remove data no snapshot needs: delete unused packs, rewrite partly used ones
     Prune(PruneArgs),
+    /// Repair a damaged repository: rebuild the index, salvage damaged packs, remove snapshots that cannot be restored
+    #[command(subcommand, after_help = REPAIR_HELP)]
+    Repair(RepairCommand),
     /// Remove what killed processes left: stale view clones on this host's pools, and stale repository locks (of dead processes, or expired), or with --all every lock
     Unlock(UnlockArgs),
     /// Check the configuration file
@@ -464,6 +467,41 @@ pub struct CheckArgs {
     /// JSON output
     #[arg(long)]
     pub json: bool,
+}
+
+const REPAIR_HELP: &str = "\
+Order for a badly damaged repository: `repair index`, then `repair packs`, then \
+`repair snapshots`, each with --dry-run first; then `backup check --read-data`. \
+Each takes the exclusive repository lock, like prune, and writes what replaces an \
+object before removing it.";
+
+#[derive(Debug, Subcommand)]
+pub enum RepairCommand {
+    /// Rebuild the index from the packs' own trailers (a lost or damaged index loses nothing)
+    Index(RepairArgs),
+    /// Read every pack back; copy the readable blobs of damaged packs into new packs and drop the rest from the index
+    Packs(RepairPacksArgs),
+    /// Remove the manifests of snapshots that cannot be restored: unreadable, data lost, or a broken chain
+    Snapshots(RepairArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Show what would change, and why; change nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairPacksArgs {
+    #[command(flatten)]
+    pub common: RepairArgs,
+    /// Read only this pack (repeatable; by full name, as `check` names it)
+    #[arg(long = "pack", value_name = "PACK")]
+    pub packs: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -49,6 +49,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Run(a) => commands::run::run(g, a),
         Command::Forget(a) => commands::forget::run(g, a),
         Command::Prune(a) => commands::prune::run(g, a),
+        Command::Repair(c) => commands::repair::run(g, c),
         Command::Unlock(a) => commands::unlock::run(g, a),
         Command::Config(c) => commands::config::run(g, c),
         Command::Schedule(c) => commands::schedule::run(g, c),

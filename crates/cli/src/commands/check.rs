@@ -59,6 +59,11 @@ pub fn run(g: &GlobalArgs, a: &CheckArgs) -> Result<ExitStatus> {
                 format!("{} error(s)", r.errors.len())
             }
         );
+        if !r.ok() {
+            println!(
+                "to repair, in this order, each with --dry-run first: `backup repair index`, `backup repair packs`, `backup repair snapshots` (see `backup repair --help`)"
+            );
+        }
     }
     Ok(if r.ok() {
         ExitStatus::Success

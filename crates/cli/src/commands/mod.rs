@@ -11,6 +11,7 @@ pub mod init;
 pub mod key;
 pub mod list;
 pub mod prune;
+pub mod repair;
 pub mod restore;
 pub mod run;
 mod run_drills;

@@ -142,11 +142,13 @@ impl Pruner {
 /// fails, naming the object, if one is unreadable or a referenced chunk is
 /// in no index.
 pub fn plan_prune(repo: &Repository, opts: PruneOptions) -> Result<Pruner> {
-    let refuse = |why: String| Error::Invalid {
+    let refuse = |why: String| {
+        Error::Invalid {
         what: "prune".into(),
         reason: format!(
-            "{why}; run `backup check` and repair first: prune would take needed data for garbage"
+            "{why}; run `backup check`, then `backup repair` (index, packs, snapshots) as it says: prune would take needed data for garbage"
         ),
+    }
     };
     let mut referenced: HashSet<Id> = HashSet::new();
     let mut snapshots = 0;
