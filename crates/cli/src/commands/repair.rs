@@ -43,7 +43,7 @@ pub fn run(g: &GlobalArgs, c: &RepairCommand) -> Result<ExitStatus> {
                 repair_packs(&mut repo, plan, &lock, &progress)?
             };
             emit(&p.common, &r, |r| {
-                print_packs(r, verb(p.common.dry_run, needed))
+                print_packs(r, verb(p.common.dry_run, needed));
             })?;
             needed
         }
