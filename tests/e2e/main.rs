@@ -5,6 +5,7 @@ mod catalog;
 mod chain_damage;
 mod config;
 mod diagnosis;
+mod disk_full;
 mod drill;
 mod drill_history;
 mod drill_schedule;
