@@ -212,3 +212,44 @@ fn a_tampered_key_slot_cost_is_refused_not_obeyed() {
     );
     assert!(!other.repo.join("config").exists());
 }
+
+#[test]
+fn the_escrowed_key_file_restores_lists_and_checks_with_the_key_slots_gone() {
+    let env = Env::new();
+    let ds = env.dataset("d");
+    fs::write(env.mountpoint(&ds).join("f"), "escrow me").unwrap();
+    let s1 = env.snapshot(&ds, "s1");
+    assert_ok(&env.backup(["send", &s1.to_string()]), "send");
+    let key = env.tmp.path().join("escrow.key");
+    assert_ok(
+        &env.backup(["key", "export", "--output", key.to_str().unwrap()]),
+        "key export",
+    );
+    // The key slots are lost.
+    for f in fs::read_dir(env.repo.join("keys")).unwrap() {
+        fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    let out = env.backup(["list"]);
+    assert!(!out.status.success(), "no key slot left: {}", stderr(&out));
+
+    let k = key.to_str().unwrap();
+    let out = env.backup(["list", "--json", "--key-file", k]);
+    assert_ok(&out, "list --key-file");
+    assert!(
+        stdout(&out).contains("\"snapshot\": \"s1\""),
+        "{}",
+        stdout(&out)
+    );
+    assert_ok(&env.backup(["check", "--key-file", k]), "check --key-file");
+    let target = env.pool.root().child("back").unwrap();
+    let out = env
+        .command(["restore", &s1.to_string(), "--to", target.as_str()])
+        .env("BACKUP_KEY_FILE", &key)
+        .output()
+        .unwrap();
+    assert_ok(&out, "restore with BACKUP_KEY_FILE");
+    assert_eq!(
+        fs::read_to_string(env.mountpoint(&target).join("f")).unwrap(),
+        "escrow me"
+    );
+}

@@ -47,6 +47,9 @@ pub struct GlobalArgs {
     /// Cache directory; default: $XDG_CACHE_HOME/backup or ~/.cache/backup
     #[arg(long, env = "BACKUP_CACHE_DIR", global = true, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Open the repository with this exported key file (`backup key export`) and its passphrase, not with the repository's key slots: the escrowed key, for restores when keys/ is lost or damaged
+    #[arg(long, env = "BACKUP_KEY_FILE", global = true, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
     /// No progress output
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
@@ -185,9 +188,6 @@ pub struct DrillRunArgs {
     /// Which snapshot: latest, random, or one (id, id prefix, DATASET@SNAP)
     #[arg(long, value_name = "latest|random|ID")]
     pub snapshot: Option<String>,
-    /// Open the repository with this exported key file and the passphrase only, not its key slots
-    #[arg(long, value_name = "FILE")]
-    pub key_file: Option<PathBuf>,
     /// Keep the scratch space when the drill fails, and say where
     #[arg(long)]
     pub keep_on_failure: bool,

@@ -176,6 +176,9 @@ pub fn open_named_limited(
             config.path.display()
         ))
     })?;
+    if let Some(file) = &g.key_file {
+        return open_with_key_file(g, &spec.location, file);
+    }
     let pass = if g.password.given() {
         g.password.passphrase()?
     } else {
@@ -218,6 +221,9 @@ pub fn open_with_key_file(g: &GlobalArgs, location: &str, key_file: &Path) -> Re
 
 /// Opens and unlocks the repository.
 pub fn open_repo(g: &GlobalArgs) -> Result<Repository> {
+    if let Some(file) = &g.key_file {
+        return open_with_key_file(g, &location(g)?, file);
+    }
     let backend = backend(g)?;
     let pass = passphrase(g)?;
     let loc = backend.location();

@@ -35,7 +35,7 @@ fn drill_run(g: &GlobalArgs, a: &DrillRunArgs) -> Result<ExitStatus> {
     };
     let opts = DrillRunOpts {
         snapshot: a.snapshot.clone(),
-        key_file: a.key_file.clone(),
+        key_file: g.key_file.clone(),
         keep_on_failure: a.keep_on_failure,
         report_dir: a.report_dir.clone(),
         json: a.json,
