@@ -12,6 +12,7 @@ mod drill_schedule;
 mod failures;
 mod file_manifests;
 mod harness;
+mod incident;
 mod jobs;
 mod keys;
 mod month;

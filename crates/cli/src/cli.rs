@@ -256,7 +256,11 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 pub struct ForgetArgs {
     /// Jobs whose retention to apply; every job with keep_repository if none
+    #[arg(conflicts_with = "snapshots")]
     pub jobs: Vec<String>,
+    /// Remove this snapshot instead (id, id prefix or DATASET@SNAP; repeatable), e.g. one shipped by mistake; refused while a kept snapshot is an incremental on it
+    #[arg(long = "snapshot", value_name = "SNAPSHOT")]
+    pub snapshots: Vec<String>,
     /// Show the plan, remove nothing
     #[arg(long, short = 'n')]
     pub dry_run: bool,

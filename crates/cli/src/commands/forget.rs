@@ -15,6 +15,9 @@ use crate::context;
 use crate::exit::{ExitStatus, UsageError};
 
 pub fn run(g: &GlobalArgs, a: &ForgetArgs) -> Result<ExitStatus> {
+    if !a.snapshots.is_empty() {
+        return super::forget_snapshot::run(g, a);
+    }
     let config = context::config(g)?;
     let jobs: Vec<&Job> = if a.jobs.is_empty() {
         config

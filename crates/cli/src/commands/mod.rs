@@ -7,6 +7,7 @@ pub mod drill;
 mod drill_history;
 mod drill_show_text;
 pub mod forget;
+mod forget_snapshot;
 pub mod init;
 pub mod key;
 pub mod list;

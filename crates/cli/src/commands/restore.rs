@@ -33,6 +33,7 @@ pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
     let progress = CliProgress::new(g.quiet);
     if let Some(to) = &a.to {
         let ds = DatasetName::parse(to).map_err(|e| UsageError(e.to_string()))?;
+        refuse_job_tree(g, &ds, a.force)?;
         receive_chain(&repo, &chain, &ds, a, &progress)?;
         eprintln!("restored {} stream(s) into {ds}", chain.len());
     } else if let Some(path) = &a.to_file {
@@ -48,6 +49,37 @@ pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
         write_file(&repo, &m, path, a.force, &progress)?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// Refuses a target that a job of the configuration would ship (a restore
+/// inside a recursive job's tree would be shipped back by its next run),
+/// unless `force`, which warns naming the jobs. Without a readable
+/// configuration there is nothing to check: an incident must not wait for one.
+fn refuse_job_tree(g: &GlobalArgs, ds: &DatasetName, force: bool) -> Result<()> {
+    if !g.config.exists() {
+        return Ok(());
+    }
+    let jobs = match context::config(g) {
+        Ok(c) => c.jobs_shipping(ds),
+        Err(e) => {
+            eprintln!("backup: warning: not checking whether a job ships {ds}: {e:#}");
+            return Ok(());
+        }
+    };
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let named = jobs.join(", ");
+    if force {
+        eprintln!(
+            "backup: warning: {ds} is shipped by job(s) {named}: their next run ships what is restored here"
+        );
+        return Ok(());
+    }
+    Err(UsageError(format!(
+        "restoring into {ds} would have job(s) {named} ship it with their next run (it is one of their datasets or in their tree); restore outside the jobs' datasets, or give --force to restore there anyway"
+    ))
+    .into())
 }
 
 /// Receives each stream of the chain, in order, into `ds`. Every link is

@@ -24,6 +24,7 @@
 
 mod model;
 mod remote;
+mod shipping;
 pub mod units;
 mod validate;
 

@@ -1,0 +1,58 @@
+//! `backup forget --snapshot SNAPSHOT...`: remove named snapshots (one
+//! shipped by mistake), not a job's retention. A snapshot that a kept one
+//! is an incremental on is refused: removing it would break that chain.
+
+use std::collections::BTreeSet;
+
+use anyhow::Result;
+use backup_core::{find_snapshot, resolve_chain, Id, LockKind, Manifest, PruneOptions};
+
+use crate::cli::{ForgetArgs, GlobalArgs};
+use crate::commands::prune::prune_repo;
+use crate::context;
+use crate::exit::{ExitStatus, UsageError};
+
+pub fn run(g: &GlobalArgs, a: &ForgetArgs) -> Result<ExitStatus> {
+    let mut repo = context::open_repo(g)?;
+    let lock = context::lock(g, &repo, LockKind::Exclusive, "forget")?;
+    let all: Vec<(Id, Manifest)> = repo.manifests()?;
+    let mut doomed = BTreeSet::new();
+    for q in &a.snapshots {
+        doomed.insert(find_snapshot(&all, q)?.0);
+    }
+    let dependents: Vec<String> = all
+        .iter()
+        .filter(|(id, _)| !doomed.contains(id))
+        .filter(|(id, _)| {
+            resolve_chain(&all, id).is_ok_and(|chain| chain.iter().any(|(c, _)| doomed.contains(c)))
+        })
+        .map(|(id, m)| format!("{} ({})", m.full_name(), id.short()))
+        .collect();
+    if !dependents.is_empty() {
+        return Err(UsageError(format!(
+            "kept snapshots are incrementals on what would be removed, and could no longer be restored: {}; forget them too (more --snapshot), or keep it",
+            dependents.join(", ")
+        ))
+        .into());
+    }
+    let verb = if a.dry_run { "would remove" } else { "removed" };
+    lock.check()?;
+    for id in &doomed {
+        let m = &all.iter().find(|(i, _)| i == id).expect("found above").1;
+        if !a.dry_run {
+            repo.remove_manifest(id)?;
+        }
+        println!("{verb} {} ({})", m.full_name(), id.short());
+    }
+    if a.dry_run {
+        return Ok(ExitStatus::Success);
+    }
+    context::catalog(g, &repo)?.sync(&repo)?;
+    drop(lock);
+    if a.prune {
+        prune_repo(g, &mut repo, PruneOptions::default(), false, false)?;
+    } else {
+        println!("`backup prune` frees the data only they used");
+    }
+    Ok(ExitStatus::Success)
+}
