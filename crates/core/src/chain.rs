@@ -40,13 +40,23 @@ pub fn resolve<'a>(all: &'a [(Id, Manifest)], target: &Id) -> Result<Vec<&'a (Id
 }
 
 /// Finds a snapshot by id, unique id prefix (at least 4 hex digits), or
-/// `dataset@snapshot` name (the newest such manifest if shipped twice).
+/// `dataset@snapshot` name (the newest such manifest if shipped twice);
+/// `dataset@latest`, unless a snapshot is literally named `latest`, is the
+/// dataset's newest (by `createtxg`).
 pub fn find<'a>(all: &'a [(Id, Manifest)], query: &str) -> Result<&'a (Id, Manifest)> {
     if query.contains('@') {
-        return all
+        let named = all
             .iter()
             .filter(|(_, m)| m.full_name() == query)
-            .max_by_key(|(_, m)| m.shipped_at)
+            .max_by_key(|(_, m)| m.shipped_at);
+        let latest = || {
+            let ds = query.strip_suffix("@latest")?;
+            all.iter()
+                .filter(|(_, m)| m.dataset == ds)
+                .max_by_key(|(_, m)| (m.createtxg, m.shipped_at))
+        };
+        return named
+            .or_else(latest)
             .ok_or_else(|| Error::SnapshotNotFound {
                 query: query.into(),
             });
@@ -97,6 +107,8 @@ mod tests {
             Err(Error::BrokenChain { base_guid: 99, .. })
         ));
         assert_eq!(find(&all, "p/a@s2").unwrap().0, Id([2; 32]));
+        assert_eq!(find(&all, "p/a@latest").unwrap().0, Id([4; 32]));
+        assert!(find(&all, "p/b@latest").is_err());
         assert_eq!(find(&all, "0303").unwrap().0, Id([3; 32]));
         assert!(find(&all, "p/a@nope").is_err());
         assert!(find(&all, "zz").is_err());

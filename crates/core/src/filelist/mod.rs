@@ -3,15 +3,19 @@
 //! recorded at backup time and compared with the restored tree by a
 //! restore drill (layer 3).
 //!
-//! This module reads trees ([`walk`], [`digest_device`]) and compares them
-//! ([`compare`]). The data and its encoding are `format`'s (re-exported
+//! This module reads trees ([`walk`], [`digest_device`]), compares them
+//! ([`compare`]), and answers questions from recorded lists: a directory's
+//! entries ([`children`]), what changed between two ([`diff`]), which
+//! paths match a glob ([`path_matches`]). The data and its encoding are `format`'s (re-exported
 //! here); storing a list in the repository and loading it back is
 //! [`store_file_list`](crate::store_file_list) and
 //! [`load_file_list`](crate::load_file_list), beside ship and restore.
 //! docs/design.md, "File manifests", has the encoding byte by byte and the
 //! digest reuse rule.
 
+mod browse;
 mod compare;
+mod glob;
 mod volume;
 mod walk;
 
@@ -21,7 +25,9 @@ pub(crate) mod tests;
 pub use crate::format::file_list::{
     decode, encode, Entry, FileList, FileListRef, Kind, VolumeDigest,
 };
+pub use browse::{children, diff, is_under, status_of, Change, Status};
 pub use compare::compare;
+pub use glob::path_matches;
 pub use volume::digest_device;
 pub use walk::{walk, walk_counted, WalkStats};
 
