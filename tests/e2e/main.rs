@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `backup` binary against real ZFS (zfs-fuse
 //! here, OpenZFS in the VM lane), one test binary split into modules.
 
+mod browse;
 mod catalog;
 mod chain_damage;
 mod config;

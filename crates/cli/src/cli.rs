@@ -89,6 +89,12 @@ pub enum Command {
     Send(SendArgs),
     /// List the snapshots in the repository, with chains, sizes and deduplication
     List(ListArgs),
+    /// List a directory of a shipped snapshot, from its file manifest (no restore, no ZFS needed)
+    Ls(LsArgs),
+    /// Find paths matching a glob in every shipped snapshot, marking where they changed or were deleted
+    Find(FindArgs),
+    /// Compare two shipped snapshots' files: added, removed, modified, metadata only
+    Diff(DiffArgs),
     /// Restore a snapshot (its whole chain) into a dataset, or write its stream to a file
     Restore(RestoreArgs),
     /// Check the repository's structure, and with --read-data its data
@@ -436,6 +442,56 @@ pub struct ListArgs {
     /// Only this dataset's snapshots
     #[arg(long, value_name = "DATASET")]
     pub dataset: Option<String>,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// The snapshot: an id (or unique prefix), DATASET@SNAPSHOT, or DATASET@latest
+    pub snapshot: String,
+    /// A directory (or file) relative to the dataset's root; default the root
+    #[arg(default_value = "")]
+    pub path: String,
+    /// Mode, owner, size and mtime too
+    #[arg(long, short = 'l')]
+    pub long: bool,
+    /// Every entry below PATH, not only its own
+    #[arg(long, short = 'R')]
+    pub recursive: bool,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    /// A glob: without `/` it matches names (`nginx.conf`, `*.db`); with one, paths from the dataset's root (`etc/**/*.conf`)
+    pub pattern: String,
+    /// Only this dataset's snapshots
+    #[arg(long, value_name = "DATASET")]
+    pub dataset: Option<String>,
+    /// Only snapshots created at or after this time (RFC 3339, or a date YYYY-MM-DD)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only snapshots created before this time (RFC 3339, or a date YYYY-MM-DD)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// JSON output (one object per snapshot and path)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older snapshot (id, prefix, DATASET@SNAPSHOT, DATASET@latest)
+    pub from: String,
+    /// The newer snapshot
+    pub to: String,
+    /// Only paths at or below this one (relative to the dataset's root)
+    #[arg(default_value = "")]
+    pub path: String,
     /// JSON output
     #[arg(long)]
     pub json: bool,

@@ -121,6 +121,12 @@ pub fn diff(a: &FileList, b: &FileList, dir: &[u8]) -> Vec<Change> {
     out
 }
 
+/// What differs between two entries of one path ("content", "size",
+/// "mode", ...; empty if nothing): for `find`'s comparisons.
+pub fn diff_entries(x: &Entry, y: &Entry) -> Vec<String> {
+    differences(x, y)
+}
+
 /// Modified if the data changed, else metadata only.
 pub fn status_of(what: &[String]) -> Status {
     let data = ["content", "size", "type", "target", "rdev"];

@@ -25,7 +25,7 @@ pub(crate) mod tests;
 pub use crate::format::file_list::{
     decode, encode, Entry, FileList, FileListRef, Kind, VolumeDigest,
 };
-pub use browse::{children, diff, is_under, status_of, Change, Status};
+pub use browse::{children, diff, diff_entries, is_under, status_of, Change, Status};
 pub use compare::compare;
 pub use glob::path_matches;
 pub use volume::digest_device;

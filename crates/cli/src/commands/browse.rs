@@ -1,0 +1,136 @@
+//! What `ls`, `find` and `diff` share: opening the repository for reading,
+//! finding snapshots, loading their file manifests, showing entries.
+
+use anyhow::{bail, Result};
+use backup_core::filelist::{Entry, FileList, Kind};
+use backup_core::{find_snapshot, load_file_list, Id, Manifest, ReadLock, Repository};
+use serde_json::json;
+
+use crate::cli::GlobalArgs;
+use crate::context;
+use crate::format::{bytes, rfc3339, time};
+
+/// An open repository under a read lock, with every snapshot (from the
+/// synced catalog: names and chains, not chunk lists).
+pub struct Browse {
+    pub repo: Repository,
+    pub all: Vec<(Id, Manifest)>,
+    _lock: ReadLock,
+}
+
+impl Browse {
+    pub fn open(g: &GlobalArgs, operation: &str) -> Result<Browse> {
+        let repo = context::open_repo(g)?;
+        let lock = context::read_lock(g, &repo, operation)?;
+        let all = context::synced_catalog(g, &repo)?
+            .snapshots()?
+            .into_iter()
+            .map(|e| (e.id, e.manifest))
+            .collect();
+        Ok(Browse {
+            repo,
+            all,
+            _lock: lock,
+        })
+    }
+
+    /// The snapshot `query` names, its whole manifest read from the repository.
+    pub fn find(&self, query: &str) -> Result<(Id, Manifest)> {
+        let (id, _) = find_snapshot(&self.all, query)?;
+        Ok((*id, self.repo.read_manifest(id)?))
+    }
+
+    /// The file manifest of a snapshot; an error naming it if none was recorded.
+    pub fn file_list(&self, id: &Id, m: &Manifest) -> Result<FileList> {
+        let Some(files) = &m.files else {
+            let why = if m.volume.is_some() {
+                "it is a volume (only a digest of its device is recorded)"
+            } else {
+                "it was shipped without one (file_manifest = false, --no-file-manifest, or before file manifests)"
+            };
+            bail!(
+                "snapshot {} ({}) has no file manifest: {why}; `backup restore` brings the whole dataset back",
+                m.full_name(),
+                id.short()
+            );
+        };
+        Ok(load_file_list(&self.repo, files, &m.full_name())?)
+    }
+}
+
+/// A path as given on the command line, as recorded paths are: relative to
+/// the dataset's root, no leading or trailing `/`.
+pub fn recorded_path(p: &str) -> Vec<u8> {
+    p.trim_matches('/').as_bytes().to_vec()
+}
+
+/// `drwxr-xr-x`-style type and mode.
+pub fn mode_string(e: &Entry) -> String {
+    let t = match e.kind {
+        Kind::File => '-',
+        Kind::Dir => 'd',
+        Kind::Symlink => 'l',
+        Kind::Fifo => 'p',
+        Kind::Socket => 's',
+        Kind::Char => 'c',
+        Kind::Block => 'b',
+    };
+    let mut s = String::from(t);
+    for (shift, special, set_char) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = (e.mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        let x = bits & 1 != 0;
+        s.push(match (e.mode & special != 0, x) {
+            (true, true) => set_char,
+            (true, false) => set_char.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    s
+}
+
+/// One `--long` line: mode, owner, size, mtime, path (and a symlink's target).
+pub fn long_line(e: &Entry) -> String {
+    let mut line = format!(
+        "{}  {:>5}:{:<5}  {:>10}  {}  {}",
+        mode_string(e),
+        e.uid,
+        e.gid,
+        bytes(e.size),
+        time(e.mtime),
+        name_of(e)
+    );
+    if let Some(t) = &e.target {
+        line.push_str(" -> ");
+        line.push_str(&String::from_utf8_lossy(t));
+    }
+    line
+}
+
+/// The path for a listing: `/` for the root, a directory with a trailing `/`.
+pub fn name_of(e: &Entry) -> String {
+    let mut p = e.display_path();
+    if e.kind == Kind::Dir && p != "/" {
+        p.push('/');
+    }
+    p
+}
+
+/// An entry as JSON.
+pub fn entry_json(e: &Entry) -> serde_json::Value {
+    json!({
+        "path": e.display_path(),
+        "type": e.kind,
+        "size": e.size,
+        "mode": format!("{:04o}", e.mode),
+        "uid": e.uid,
+        "gid": e.gid,
+        "mtime": rfc3339(e.mtime),
+        "mtime_unix": e.mtime,
+        "inode": e.ino,
+        "target": e.target.as_ref().map(|t| String::from_utf8_lossy(t).into_owned()),
+        "blake3": e.blake3.map(|d| backup_core::Id(d).to_hex()),
+    })
+}
