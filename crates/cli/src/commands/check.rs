@@ -1,7 +1,7 @@
 //! `backup check`.
 
 use anyhow::Result;
-use backup_core::{check, CheckOptions};
+use backup_core::{check, CheckOptions, ReadData};
 
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::context;
@@ -25,7 +25,12 @@ fn percent(s: &str) -> Result<f64> {
 
 pub fn run(g: &GlobalArgs, a: &CheckArgs) -> Result<ExitStatus> {
     let opts = CheckOptions {
-        read_data_percent: a.read_data.as_deref().map(percent).transpose()?,
+        read_data: a
+            .read_data
+            .as_deref()
+            .map(percent)
+            .transpose()?
+            .map(ReadData::Sample),
     };
     let repo = context::open_repo(g)?;
     let _lock = context::read_lock(g, &repo, "check")?;
