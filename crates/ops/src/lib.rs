@@ -33,6 +33,6 @@ pub mod retention;
 pub mod schedule;
 pub mod status;
 
-pub use catalog::{Catalog, CatalogEntry, JobRun, SyncReport, SyncStats};
+pub use catalog::{Catalog, CatalogEntry, JobRun, SyncReport, SyncStats, Verification};
 pub use error::{Error, Result};
 pub use schedule::{Due, Schedule, ScheduleError};
