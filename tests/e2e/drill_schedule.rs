@@ -80,7 +80,7 @@ fn run_due_drills_when_the_drill_schedule_fired_since_the_last_drill() {
     let out = run(&env, &config, &["run", "--due", "quiet"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("no schedule and no drill"),
+        stderr(&out).contains("no schedule, no drill and no check_every"),
         "{}",
         stderr(&out)
     );

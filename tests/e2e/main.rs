@@ -30,5 +30,6 @@ mod round_trip;
 mod schedule_units;
 mod servers;
 mod status;
+mod verification;
 mod volumes;
 mod wedge;

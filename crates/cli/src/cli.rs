@@ -97,7 +97,7 @@ pub enum Command {
     Diff(DiffArgs),
     /// Restore a snapshot (its whole chain) into a dataset, or write its stream to a file
     Restore(RestoreArgs),
-    /// Check the repository's structure, and with --read-data its data
+    /// Check the repository's structure, and with --read-data its data (with --job: the job's verification, recorded)
     Check(CheckArgs),
     /// Manage the local catalog
     #[command(subcommand)]
@@ -524,6 +524,14 @@ pub struct CheckArgs {
     /// Also read back and verify every blob, or PERCENT of the packs (e.g. --read-data=10%)
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "100", value_name = "PERCENT")]
     pub read_data: Option<String>,
+    /// Verify JOB's repository as its scheduled verification does: the next
+    /// step of its check_read_data rotation, recorded in the catalog (status,
+    /// Nagios and metrics report it)
+    #[arg(long, value_name = "JOB", conflicts_with = "read_data")]
+    pub job: Option<String>,
+    /// With --job: pretend it is this time (RFC 3339), for tests and simulations
+    #[arg(long, value_name = "TIME", hide = true, requires = "job")]
+    pub now: Option<String>,
     /// JSON output
     #[arg(long)]
     pub json: bool,

@@ -11,7 +11,8 @@ pub enum ExitStatus {
     Failure,
     /// 2: the command line or configuration is wrong.
     Usage,
-    /// 3: the repository is damaged: `check` found errors, a restore's
+    /// 3: the repository is damaged: `check` (or a job's verification)
+    /// found errors, a restore's
     /// verification failed (nothing damaged was written to ZFS), or a ship
     /// found the chain it would extend broken (it shipped a full instead).
     Damaged,
@@ -34,8 +35,9 @@ Exit codes:
   0  success
   1  failure (storage, zfs, I/O, snapshot not found, ...)
   2  usage error (bad arguments or configuration)
-  3  repository damaged (check found errors, restore verification failed, or a
-     ship found the chain it would extend broken and shipped a full instead)
+  3  repository damaged (check or a verification found errors, restore
+     verification failed, or a ship found the chain it would extend broken
+     and shipped a full instead)
   4  wrong passphrase (no key slot opens)
   5  locked: the job is already running, or another process held a conflicting
      repository lock for longer than --lock-wait; nothing done

@@ -76,7 +76,10 @@ pub use backend::{
     TEMP_PREFIX,
 };
 pub use chain::{find as find_snapshot, resolve as resolve_chain};
-pub use check::{check, CheckOptions, CheckReport};
+pub use check::{
+    check, rotation_step, runs_per_pass, CheckOptions, CheckReport, Portion, ReadData, Rotation,
+    RotationStep,
+};
 pub use error::{Error, Result};
 pub use file_manifest::{load_file_list, store_file_list};
 pub use format::config::{ChunkerParams, ConfigBody};

@@ -132,7 +132,7 @@ pub fn check_all_data(repo: &Repository) -> crate::check::CheckReport {
     crate::check::check(
         repo,
         crate::check::CheckOptions {
-            read_data_percent: Some(100.0),
+            read_data: Some(crate::check::ReadData::Sample(100.0)),
         },
         &crate::progress::NoProgress,
     )

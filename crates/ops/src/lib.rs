@@ -32,7 +32,8 @@ pub mod metrics;
 pub mod retention;
 pub mod schedule;
 pub mod status;
+pub mod verify;
 
-pub use catalog::{Catalog, CatalogEntry, JobRun, SyncReport, SyncStats};
+pub use catalog::{Catalog, CatalogEntry, JobRun, SyncReport, SyncStats, Verification};
 pub use error::{Error, Result};
 pub use schedule::{Due, Schedule, ScheduleError};

@@ -1,7 +1,8 @@
 //! `backup check`.
 
 use anyhow::Result;
-use backup_core::{check, CheckOptions};
+use backup_core::{check, CheckOptions, CheckReport, ReadData};
+use jiff::Timestamp;
 
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::context;
@@ -24,15 +25,47 @@ fn percent(s: &str) -> Result<f64> {
 }
 
 pub fn run(g: &GlobalArgs, a: &CheckArgs) -> Result<ExitStatus> {
+    if let Some(name) = &a.job {
+        let config = context::config(g)?;
+        let job = config.jobs.get(name).ok_or_else(|| {
+            UsageError(format!(
+                "no job named {name:?} in {}",
+                config.path.display()
+            ))
+        })?;
+        let now = match &a.now {
+            Some(t) => t
+                .parse::<Timestamp>()
+                .map_err(|e| UsageError(format!("--now {t:?}: {e}")))?,
+            None => Timestamp::now(),
+        };
+        return super::verify::verify_job(g, &config, job, now, a.json);
+    }
     let opts = CheckOptions {
-        read_data_percent: a.read_data.as_deref().map(percent).transpose()?,
+        read_data: a
+            .read_data
+            .as_deref()
+            .map(percent)
+            .transpose()?
+            .map(ReadData::Sample),
     };
     let repo = context::open_repo(g)?;
     let _lock = context::read_lock(g, &repo, "check")?;
     let progress = CliProgress::new(g.quiet || a.json);
     let r = check(&repo, opts, &progress)?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+    print_report(&r, a.json)?;
+    Ok(if r.ok() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Damaged
+    })
+}
+
+/// Prints what `check` found: warnings, errors, damaged snapshots and a
+/// summary line, or the report as JSON.
+pub fn print_report(r: &CheckReport, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r)?);
     } else {
         for w in &r.warnings {
             println!("warning: {w}");
@@ -65,9 +98,5 @@ pub fn run(g: &GlobalArgs, a: &CheckArgs) -> Result<ExitStatus> {
             );
         }
     }
-    Ok(if r.ok() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Damaged
-    })
+    Ok(())
 }

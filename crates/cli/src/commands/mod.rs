@@ -26,3 +26,4 @@ pub mod send;
 pub mod status;
 mod status_text;
 pub mod unlock;
+pub mod verify;

@@ -1,4 +1,5 @@
-//! `backup run JOB` and `backup run --due [JOB]`.
+//! `backup run JOB` and `backup run --due [JOB]`: the job (if due), then
+//! with `--due` its drill, and its verification if `check_every` says so.
 
 use anyhow::{Context, Result};
 use backup_core::Error as CoreError;
@@ -17,6 +18,7 @@ use crate::format::bytes;
 use crate::progress::CliProgress;
 
 use super::run_drills;
+use super::verify::{due_verifications, verify_if_due};
 
 pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
     let config = context::config(g)?;
@@ -37,12 +39,18 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
     };
     if !a.due {
         let job = named.expect("clap requires JOB or --due");
-        return run_one(g, &config, job, now, a.json);
+        let ran = run_one(g, &config, job, now, a.json)?;
+        // The job's timer (systemd) runs `run JOB`: its verification too.
+        let verified = verify_if_due(g, &config, job, now, a.json).unwrap_or_else(|e| {
+            eprintln!("backup: verification of job {}: {e:#}", job.name);
+            ExitStatus::of(&e)
+        });
+        return Ok(ran.worse(verified));
     }
     let jobs: Vec<&Job> = match named {
-        Some(job) if job.schedule.is_none() && job.drill.is_none() => {
+        Some(job) if job.schedule.is_none() && job.drill.is_none() && job.check_every.is_none() => {
             return Err(UsageError(format!(
-                "job {} has no schedule and no drill, so it is never due: run it with `backup run {}`",
+                "job {} has no schedule, no drill and no check_every, so it is never due: run it with `backup run {}`",
                 job.name, job.name
             ))
             .into())
@@ -103,7 +111,9 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
     }
     // Drills after the jobs, so a drill restores what they just shipped.
     let drills = run_drills::due_drills(g, &config, &jobs, now, a.json);
-    Ok(worst.worse(drills))
+    // Verifications last: they read what the jobs wrote.
+    let verified = due_verifications(g, &config, &jobs, now, a.json);
+    Ok(worst.worse(drills).worse(verified))
 }
 
 /// Runs one job now, prints its report.

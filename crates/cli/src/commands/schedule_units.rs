@@ -161,14 +161,15 @@ fn absolute(path: &Path) -> Result<PathBuf> {
         .join(path))
 }
 
-/// The jobs named, each checked to exist and have a schedule or a drill;
-/// or every job with either.
+/// The jobs named, each checked to exist and have a schedule, a drill or
+/// `check_every` (which only cron can run without a schedule: systemd
+/// units run a job's verification after the job); or every job with one.
 fn selected<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Job>> {
     if names.is_empty() {
         return Ok(config
             .jobs
             .values()
-            .filter(|j| j.schedule.is_some() || j.drill.is_some())
+            .filter(|j| j.schedule.is_some() || j.drill.is_some() || j.check_every.is_some())
             .collect());
     }
     let mut jobs = Vec::new();
@@ -179,9 +180,9 @@ fn selected<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Job>> {
                 config.path.display()
             ))
         })?;
-        if job.schedule.is_none() && job.drill.is_none() {
+        if job.schedule.is_none() && job.drill.is_none() && job.check_every.is_none() {
             return Err(UsageError(format!(
-                "job {name} has no schedule and no drill in {}: nothing to install",
+                "job {name} has no schedule, no drill and no check_every in {}: nothing to install",
                 config.path.display()
             ))
             .into());

@@ -56,6 +56,7 @@ fn job(j: &JobStatus) {
         _ => println!("  snapshot age  unknown"),
     }
     drill(j);
+    verification(j);
     if !j.snapshots.is_empty() {
         let w = j
             .snapshots
@@ -109,6 +110,56 @@ fn drill(j: &JobStatus) {
     if let Some(w) = &d.warning {
         let level = if d.critical { "CRITICAL" } else { "WARNING" };
         println!("  {level:<13} drill: {w}");
+    }
+}
+
+fn verification(j: &JobStatus) {
+    let v = &j.verify;
+    if !v.defined && v.last.is_none() {
+        return;
+    }
+    let every = v.every_seconds.map_or_else(
+        || "no check_every".to_string(),
+        |e| format!("every {}", human_age(e)),
+    );
+    let data = match (&v.read_data, &v.coverage) {
+        (Some(p), Some(c)) => format!(
+            "check_read_data {p}: every pack read within {} verification(s), {}",
+            c.runs,
+            human_age(c.period_seconds)
+        ),
+        (Some(p), None) => format!("check_read_data {p}"),
+        (None, _) => "structure only (no check_read_data)".to_string(),
+    };
+    println!("  verification  {every}, {data}");
+    if let Some(last) = &v.last {
+        let how = if last.ok { "ok" } else { "FAILED" };
+        let read = match &last.portion {
+            Some(_) => format!(
+                "read {} of {} pack(s), {}",
+                last.packs_read,
+                last.packs,
+                bytes(last.bytes_read)
+            ),
+            None => "structure only".to_string(),
+        };
+        println!("  last verified {}  {how}  {read}", time(last.started));
+        for p in last.problems.iter().take(5) {
+            println!("                {p}");
+        }
+        if last.problems.len() > 5 {
+            println!("                ... {} more", last.problems.len() - 5);
+        }
+    }
+    if let Some(due) = v.next_due.filter(|_| v.defined) {
+        match v.last {
+            Some(_) => println!("  next verify   {}", time(due)),
+            None => println!("  next verify   now (never verified)"),
+        }
+    }
+    if let Some(w) = &v.warning {
+        let level = if v.failed { "CRITICAL" } else { "WARNING" };
+        println!("  {level:<13} verification: {w}");
     }
 }
 

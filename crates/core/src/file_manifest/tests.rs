@@ -38,7 +38,7 @@ fn tree(n: u32) -> FileList {
 }
 
 const ALL: CheckOptions = CheckOptions {
-    read_data_percent: Some(100.0),
+    read_data: Some(crate::check::ReadData::Sample(100.0)),
 };
 
 #[test]

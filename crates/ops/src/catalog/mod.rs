@@ -13,12 +13,15 @@ use backup_core::Id;
 use backup_core::Manifest;
 use backup_core::Repository;
 
+pub use verifications::Verification;
+
 pub(crate) mod drills;
 #[cfg(test)]
 mod tests;
+mod verifications;
 
 /// The schema version this build writes. Bump it with a migration step.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1
@@ -73,6 +76,27 @@ const MIGRATIONS: &[&str] = &[
     // 4 -> 5: whether a failed run found the repository damaged (a broken
     // chain a ship had to replace with a full): Nagios says CRITICAL.
     "ALTER TABLE job_runs ADD COLUMN damaged INTEGER NOT NULL DEFAULT 0;",
+    // 5 -> 6: scheduled verifications (`check_every`), each with what it
+    // read and found; `cursor` is the last pack read, where the next one
+    // starts. History: `rebuild` never touches it.
+    "CREATE TABLE verifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job TEXT NOT NULL,
+        started INTEGER NOT NULL,
+        finished INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        portion TEXT,
+        packs INTEGER NOT NULL,
+        pack_bytes INTEGER NOT NULL,
+        packs_read INTEGER NOT NULL,
+        bytes_read INTEGER NOT NULL,
+        blobs_read INTEGER NOT NULL,
+        problems TEXT NOT NULL,
+        damaged_snapshots TEXT NOT NULL,
+        cursor TEXT,
+        completed_pass INTEGER NOT NULL
+    );
+    CREATE INDEX verifications_job ON verifications (job, started);",
 ];
 
 /// One run of a job, as recorded.

@@ -70,7 +70,66 @@ fn a_version_3_catalog_is_migrated_keeping_its_history() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "5");
+    assert_eq!(version, "6");
+}
+
+#[test]
+fn a_version_5_catalog_gains_verification_history_and_keeps_its_runs() {
+    use super::Verification;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
+            .unwrap();
+        for step in &super::MIGRATIONS[..5] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO meta VALUES ('schema_version', '5');
+             INSERT INTO job_runs (job, started, finished, ok, shipped, stream_bytes, stored_bytes, run_at, damaged)
+             VALUES ('web', 10, 20, 0, 1, 5, 5, 10, 1);",
+        )
+        .unwrap();
+    }
+    let c = Catalog::open(&path).unwrap();
+    assert!(c.last_run_with("web", false).unwrap().unwrap().damaged);
+    assert_eq!(c.last_verification("web", None).unwrap(), None);
+    assert_eq!(c.verification_cursor("web").unwrap(), None);
+    let cursor = backup_core::Id([7; 32]);
+    let mut v = Verification {
+        job: "web".into(),
+        started: 100,
+        finished: 110,
+        ok: true,
+        portion: Some("5%".into()),
+        packs: 40,
+        pack_bytes: 4000,
+        packs_read: 2,
+        bytes_read: 200,
+        blobs_read: 9,
+        problems: Vec::new(),
+        damaged_snapshots: Vec::new(),
+        cursor: Some(cursor),
+        completed_pass: false,
+    };
+    c.record_verification(&v).unwrap();
+    v.started = 200;
+    v.ok = false;
+    v.problems = vec!["pack ab: blob at offset 0: damaged".into()];
+    v.cursor = None;
+    c.record_verification(&v).unwrap();
+    assert_eq!(c.last_verification("web", None).unwrap(), Some(v.clone()));
+    assert_eq!(
+        c.last_verification("web", Some(true))
+            .unwrap()
+            .unwrap()
+            .started,
+        100
+    );
+    // A verification that read nothing keeps the rotation where it was.
+    assert_eq!(c.verification_cursor("web").unwrap(), Some(cursor));
+    assert_eq!(c.last_verification("db", None).unwrap(), None);
 }
 
 #[test]

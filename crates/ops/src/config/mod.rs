@@ -38,7 +38,7 @@ use jiff::SignedDuration;
 use crate::retention::Rules;
 
 pub use model::ConfigFile;
-pub use units::{duration, rate};
+pub use units::{duration, portion, rate, size};
 
 /// Where the configuration file is unless `--config` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/backup/backup.toml";
@@ -147,6 +147,10 @@ pub struct Job {
     pub limit_upload: Option<u64>,
     /// Prune the repository after a run when its last prune is this old.
     pub prune_every: Option<jiff::SignedDuration>,
+    /// Verify the repository when the last verification is this old.
+    pub check_every: Option<SignedDuration>,
+    /// What each verification reads back (a rotation); `None`: structure only.
+    pub check_read_data: Option<backup_core::Portion>,
     /// Record a file manifest with each shipped snapshot.
     pub file_manifest: bool,
     /// The job's restore drill, if it has one.

@@ -115,6 +115,13 @@ pub struct JobConf {
     /// After repository retention, prune the repository when its last
     /// prune is at least this old ("7d"); unset: only `backup prune` does.
     pub prune_every: Option<Spanned<String>>,
+    /// Verify the repository (`check`) when the last verification is at
+    /// least this old ("7d"); unset: only `backup check` does.
+    pub check_every: Option<Spanned<String>>,
+    /// What each verification reads back: a percentage of the packs ("5%")
+    /// or a size ("2GiB"), rotating so every pack is read in turn; unset:
+    /// structure only.
+    pub check_read_data: Option<Spanned<String>>,
     /// Record a file manifest (every path, its metadata and content
     /// digest) with each shipped snapshot, for restore drills (default true).
     pub file_manifest: Option<bool>,

@@ -86,7 +86,7 @@ fn unknown_key_names_file_line_and_key() {
     );
     assert_eq!(
         errors(&text),
-        ["backup.toml:28:1: jobs.vms.retention: unknown field `retention`, expected one of `repository`, `datasets`, `recursive`, `exclude`, `prefix`, `schedule`, `full_every`, `keep_source`, `keep_repository`, `pre_hook`, `post_hook`, `limit_upload`, `prune_every`, `file_manifest`, `drill`"]
+        ["backup.toml:28:1: jobs.vms.retention: unknown field `retention`, expected one of `repository`, `datasets`, `recursive`, `exclude`, `prefix`, `schedule`, `full_every`, `keep_source`, `keep_repository`, `pre_hook`, `post_hook`, `limit_upload`, `prune_every`, `check_every`, `check_read_data`, `file_manifest`, `drill`"]
     );
 }
 
@@ -312,4 +312,36 @@ ssh_options = ["-v"]
     for w in want {
         assert!(e.iter().any(|l| l.contains(w)), "{w} in {e:#?}");
     }
+}
+
+#[test]
+fn verification_keys_are_typed_and_bad_values_name_their_key() {
+    let text = format!("{GOOD}check_every = \"7d\"\ncheck_read_data = \"5%\"\n");
+    let c = parse(Path::new("backup.toml"), &text).unwrap();
+    let vms = &c.jobs["vms"];
+    assert_eq!(vms.check_every, Some(SignedDuration::from_hours(168)));
+    assert_eq!(
+        vms.check_read_data,
+        Some(backup_core::Portion::Percent(5.0))
+    );
+    let text = format!("{GOOD}check_read_data = \"2GiB\"\n");
+    let c = parse(Path::new("backup.toml"), &text).unwrap();
+    assert_eq!(
+        c.jobs["vms"].check_read_data,
+        Some(backup_core::Portion::Bytes(2 << 30))
+    );
+    assert_eq!(c.jobs["home"].check_every, None);
+    let bad = format!("{GOOD}check_every = \"often\"\ncheck_read_data = \"150%\"\n");
+    assert_eq!(
+        errors(&bad),
+        [
+            "backup.toml:29:15: jobs.vms.check_every: \"often\" is not a duration (examples: \"90s\", \"15m\", \"12h\", \"7d\", \"2w\")",
+            "backup.toml:30:19: jobs.vms.check_read_data: \"150%\": a percentage must be more than 0 and at most 100",
+        ]
+    );
+    let bad = format!("{GOOD}check_read_data = \"a bit\"\n");
+    assert_eq!(
+        errors(&bad),
+        ["backup.toml:29:19: jobs.vms.check_read_data: \"a bit\" is neither a percentage of the packs (\"5%\") nor a size (\"2GiB\")"]
+    );
 }

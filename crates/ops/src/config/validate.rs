@@ -485,6 +485,20 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
                 .map_err(|m| c.fail(&k, p, m))
                 .ok()
         });
+        let check_every = j.check_every.as_ref().and_then(|p| {
+            let k = format!("{key}.check_every");
+            c.at(&k, p);
+            units::duration(p.get_ref())
+                .map_err(|m| c.fail(&k, p, m))
+                .ok()
+        });
+        let check_read_data = j.check_read_data.as_ref().and_then(|p| {
+            let k = format!("{key}.check_read_data");
+            c.at(&k, p);
+            units::portion(p.get_ref())
+                .map_err(|m| c.fail(&k, p, m))
+                .ok()
+        });
         let drill = j
             .drill
             .as_ref()
@@ -506,6 +520,8 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
                 post_hook,
                 limit_upload,
                 prune_every,
+                check_every,
+                check_read_data,
                 file_manifest: j.file_manifest.unwrap_or(true),
                 drill,
             },

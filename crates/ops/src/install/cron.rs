@@ -9,6 +9,10 @@
 //! table always asks every five minutes, whatever its schedule syntax (the
 //! tool decides both the job's and the drill's), and a job with a drill
 //! but no schedule gets a line for its drill alone.
+//!
+//! A job's scheduled verification (`check_every`) runs after its run,
+//! `run JOB` or `run --due`, whenever it is due; a job with `check_every`
+//! but no schedule and no drill gets a `run --due` line for it alone.
 
 use std::fmt::Write as _;
 
@@ -22,8 +26,8 @@ use crate::schedule::Syntax;
 /// How often a calendar-scheduled job asks whether it is due.
 const DUE_EVERY: &str = "*/5 * * * *";
 
-/// The cron.d file for `jobs` (those with neither a schedule nor a drill
-/// are left out).
+/// The cron.d file for `jobs` (those with no schedule, no drill and no
+/// `check_every` are left out).
 pub fn cron_file(
     config: &Config,
     jobs: &[&Job],
@@ -46,7 +50,7 @@ pub fn cron_file(
     .unwrap();
     for job in jobs {
         let schedule = schedule_of(job)?;
-        if schedule.is_none() && job.drill.is_none() {
+        if schedule.is_none() && job.drill.is_none() && job.check_every.is_none() {
             continue;
         }
         check_job(&job.name)?;
@@ -71,7 +75,7 @@ pub fn cron_file(
             (Some(s), None) => s.to_string(),
             (Some(s), Some(d)) => format!("{s}; drill: {}", d.schedule),
             (None, Some(d)) => format!("no schedule; drill: {}", d.schedule),
-            (None, None) => unreachable!("skipped above"),
+            (None, None) => "no schedule; check_every only".to_string(),
         };
         writeln!(s, "\n# job {}: {what}", job.name).unwrap();
         writeln!(s, "{when} root {}", command.join(" ")).unwrap();

@@ -391,3 +391,40 @@ fn examples_in_schedules_are_current() {
         );
     }
 }
+
+/// A job's verification (`check_every`) runs after `backup run JOB`, which
+/// its systemd service already runs on the job's timer: no unit of its
+/// own. In cron, a job with `check_every` and nothing else asks every five
+/// minutes (`run --due`), and a cron-scheduled job keeps its times.
+#[test]
+fn verifications_ride_on_the_job_units_and_cron_asks_for_a_check_every_only_job() {
+    let text = format!(
+        "{CONFIG}check_every = \"7d\"\ncheck_read_data = \"5%\"\n\n\
+         [jobs.verified]\nrepository = \"nas\"\ndatasets = [\"tank/www\"]\n\
+         schedule = \"daily\"\ncheck_every = \"7d\"\n"
+    );
+    let config = config::parse(Path::new("/etc/backup/backup.toml"), &text).unwrap();
+    let jobs: Vec<_> = config.jobs.values().collect();
+    let units = systemd_units(&config, &jobs, &options()).unwrap();
+    let names: Vec<String> = units
+        .iter()
+        .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains("manual")), "{names:?}");
+    let service = units
+        .iter()
+        .find(|f| f.path.ends_with("backup-verified.service"))
+        .unwrap();
+    has_lines(
+        &service.content,
+        &["ExecStart=/usr/bin/backup --config /etc/backup/backup.toml run verified"],
+    );
+    let cron = cron_file(&config, &jobs, &options()).unwrap();
+    has_lines(
+        &cron.content,
+        &[
+            "# job manual: no schedule; check_every only",
+            "*/5 * * * * root /usr/bin/backup -q --config /etc/backup/backup.toml run --due manual",
+        ],
+    );
+}

@@ -145,6 +145,8 @@ mod tests {
             post_hook: None,
             limit_upload: None,
             prune_every: None,
+            check_every: None,
+            check_read_data: None,
             file_manifest: true,
             drill: None,
         }

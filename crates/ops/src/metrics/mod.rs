@@ -8,6 +8,7 @@
 
 mod drill;
 mod textfile;
+mod verify;
 
 use std::fmt::Write as _;
 
@@ -197,6 +198,7 @@ pub fn render(status: &Status) -> String {
         ds_ts, up, size, packs, rstream, snaps, ratio,
     ];
     families.extend(drill::families(status));
+    families.extend(verify::families(status));
     families.push(when);
     let mut out = String::new();
     for f in families.iter().filter(|f| !f.samples.is_empty()) {

@@ -6,7 +6,7 @@ use crate::drill::fixture::report;
 use crate::drill::{Outcome, Target};
 use crate::status::{
     DatasetSnapshot, DrillStatus, DrillSummary, Failure, JobStatus, RepositoryStatus, RunSummary,
-    Status, Success,
+    Status, Success, VerifyStatus,
 };
 
 fn status() -> Status {
@@ -51,6 +51,7 @@ fn status() -> Status {
             snapshot_age_seconds: Some(10_100),
             oldest_dataset: Some("tank/www".into()),
             drill: DrillStatus::default(),
+            verify: VerifyStatus::default(),
         }],
         repositories: vec![RepositoryStatus {
             name: "nas".into(),

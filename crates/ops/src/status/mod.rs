@@ -18,6 +18,7 @@
 
 mod drill;
 mod nagios;
+mod verify;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -35,6 +36,7 @@ pub use drill::{allowed_age, drill_status, AllowedAge, DrillStatus, DrillSummary
 pub use nagios::{
     check as nagios_check, schedule_thresholds, NagiosCheck, NagiosState, Thresholds,
 };
+pub use verify::{verify_status, VerifyStatus};
 
 /// What a listing of a repository's packs says; no passphrase needed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -147,6 +149,8 @@ pub struct JobStatus {
     pub oldest_dataset: Option<String>,
     /// Its restore drills.
     pub drill: DrillStatus,
+    /// Its scheduled verifications.
+    pub verify: VerifyStatus,
 }
 
 /// A run, briefly. Times are Unix seconds.
@@ -227,6 +231,10 @@ pub fn build(
         };
         let mut st = job_status(job, catalog, &entries, now)?;
         st.drill = drill_status(job, catalog, now, tz)?;
+        let pack_bytes = source
+            .and_then(|s| s.storage.as_ref().ok())
+            .map(|s| s.pack_bytes);
+        st.verify = verify_status(job, catalog, pack_bytes, now)?;
         jobs.push(st);
         if !used.contains(&job.repository) {
             used.push(job.repository.clone());
@@ -355,6 +363,7 @@ fn job_status(
         snapshot_age_seconds: age,
         oldest_dataset,
         drill: DrillStatus::default(),
+        verify: VerifyStatus::default(),
     })
 }
 

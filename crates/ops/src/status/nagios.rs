@@ -18,6 +18,11 @@
 //! schedule allows, no pass at all, or a failed last drill) is WARNING,
 //! CRITICAL when the last pass is more than twice the allowed age. A job
 //! without a drill table is not judged on drills.
+//!
+//! A job whose last verification found errors is CRITICAL until a later
+//! verification passes; one with `check_every` whose verification is
+//! overdue (or that was never verified) is WARNING (see
+//! [`VerifyStatus`](super::VerifyStatus)).
 
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -142,6 +147,13 @@ pub fn check(status: &Status, given: Thresholds, tz: &TimeZone) -> NagiosCheck {
             });
             msg.push_str(&format!(", drill: {w}"));
         }
+        if let (true, Some(w)) = (job.history, &job.verify.warning) {
+            state = state.worst(match job.verify.failed {
+                true => NagiosState::Critical,
+                false => NagiosState::Warning,
+            });
+            msg.push_str(&format!(", verification: {w}"));
+        }
         messages.push(format!("{}: {msg}", job.name));
         if let Some(age) = job.snapshot_age_seconds {
             let t = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
@@ -163,6 +175,13 @@ pub fn check(status: &Status, given: Thresholds, tz: &TimeZone) -> NagiosCheck {
                 label(&format!("{}_drill_age", job.name)),
                 pass.age_seconds,
                 2 * allowed
+            ));
+        }
+        if let (Some(last), Some(every)) = (&job.verify.last, job.verify.every_seconds) {
+            perf.push(format!(
+                "{}={}s;{every};;0",
+                label(&format!("{}_verification_age", job.name)),
+                status.now - last.started
             ));
         }
     }

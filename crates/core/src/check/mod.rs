@@ -1,5 +1,8 @@
 //! `check`: is the repository whole? Structure always; with `read_data`, every
-//! (or a sample of) pack read back, every blob opened and verified.
+//! pack (or a random sample, or the next step of a [`rotation`]) read back,
+//! every blob opened and verified.
+
+mod rotation;
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,11 +20,24 @@ use crate::progress::Progress;
 use crate::prune::temporary;
 use crate::repository::Repository;
 
+pub use rotation::{rotation_step, runs_per_pass, Portion, Rotation, RotationStep};
+
 /// What to check.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CheckOptions {
-    /// Read back this percentage of packs (0 < p <= 100); `None` reads none.
-    pub read_data_percent: Option<f64>,
+    /// Which packs to read back; `None` reads none (structure only).
+    pub read_data: Option<ReadData>,
+}
+
+/// Which packs `check` reads back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReadData {
+    /// A random sample of this percentage of the packs (0 < p <= 100; 100
+    /// reads every pack).
+    Sample(f64),
+    /// The next step of a rotation ([`rotation_step`]): deterministic, so
+    /// successive runs read every pack.
+    Rotation(Rotation),
 }
 
 /// The findings.
@@ -50,6 +66,10 @@ pub struct CheckReport {
     pub temporary_files: usize,
     /// Their bytes.
     pub temporary_bytes: u64,
+    /// Bytes of every indexed pack (as listed), what a full read would read.
+    pub pack_bytes: u64,
+    /// With [`ReadData::Rotation`]: where this step ended.
+    pub rotation: Option<RotationStep>,
 }
 
 impl CheckReport {
@@ -192,12 +212,18 @@ pub fn check(
         }
     }
 
-    if let Some(p) = opts.read_data_percent {
+    r.pack_bytes = indexed
+        .keys()
+        .filter_map(|id| stored.get(&id.to_hex()))
+        .sum();
+    if let Some(how) = opts.read_data {
         let packs = ReadPacks {
             indexed: &indexed,
             bad_trailers: &bad_trailers,
         };
-        read_data(repo, &packs, p, &mut r, &mut bad_chunks, progress)?;
+        let chosen = choose(&indexed, &stored, how, &mut r)?;
+        let read_all = chosen.len() == indexed.len();
+        read_data(repo, &packs, chosen, &mut r, &mut bad_chunks, progress);
         for (id, m) in &manifests {
             let Some(files) = &m.files else { continue };
             if files.chunks.iter().any(|c| bad_chunks.contains(c)) {
@@ -205,7 +231,7 @@ pub fn check(
                     "the file manifest of snapshot {} has damaged chunks",
                     label(id, m)
                 ));
-            } else if p >= 100.0 && files.chunks.iter().all(|c| repo.index().contains(c)) {
+            } else if read_all && files.chunks.iter().all(|c| repo.index().contains(c)) {
                 // Every blob was read; also check the whole: length, digest, decoding.
                 match load_file_list(repo, files, &label(id, m)) {
                     Ok(_) => r.file_manifests_read += 1,
@@ -264,28 +290,62 @@ struct ReadPacks<'a> {
     bad_trailers: &'a HashSet<Id>,
 }
 
+/// The packs to read: a random sample, or the rotation's next step (which
+/// is also recorded in the report).
+fn choose(
+    indexed: &HashMap<Id, &PackBlobs>,
+    stored: &HashMap<String, u64>,
+    how: ReadData,
+    r: &mut CheckReport,
+) -> Result<Vec<Id>> {
+    let valid = |p: f64| p > 0.0 && p <= 100.0;
+    let invalid = |p: f64| Error::Invalid {
+        what: "read-data percentage".into(),
+        reason: format!("{p} is not in (0, 100]"),
+    };
+    let mut chosen: Vec<Id> = indexed.keys().copied().collect();
+    chosen.sort();
+    match how {
+        ReadData::Sample(p) if !valid(p) => return Err(invalid(p)),
+        ReadData::Sample(p) if p < 100.0 => {
+            use rand::seq::SliceRandom;
+            chosen.shuffle(&mut rand::thread_rng());
+            let n = ((chosen.len() as f64) * p / 100.0).ceil() as usize;
+            chosen.truncate(n.max(1).min(chosen.len()));
+        }
+        ReadData::Sample(_) => {}
+        ReadData::Rotation(rot) => {
+            match rot.portion {
+                Portion::Percent(p) if !valid(p) => return Err(invalid(p)),
+                Portion::Bytes(0) => {
+                    return Err(Error::Invalid {
+                        what: "read-data size".into(),
+                        reason: "must be at least one byte".into(),
+                    })
+                }
+                _ => {}
+            }
+            // A missing pack is read as size 0: reading it fails, and is named.
+            let sizes: Vec<(Id, u64)> = chosen
+                .iter()
+                .map(|id| (*id, stored.get(&id.to_hex()).copied().unwrap_or(0)))
+                .collect();
+            let step = rotation_step(&sizes, rot);
+            chosen.clone_from(&step.packs);
+            r.rotation = Some(step);
+        }
+    }
+    Ok(chosen)
+}
+
 fn read_data(
     repo: &Repository,
     packs: &ReadPacks<'_>,
-    percent: f64,
+    chosen: Vec<Id>,
     r: &mut CheckReport,
     bad_chunks: &mut HashSet<Id>,
     progress: &dyn Progress,
-) -> Result<()> {
-    if !(percent > 0.0 && percent <= 100.0) {
-        return Err(Error::Invalid {
-            what: "--read-data percentage".into(),
-            reason: format!("{percent} is not in (0, 100]"),
-        });
-    }
-    let mut chosen: Vec<Id> = packs.indexed.keys().copied().collect();
-    chosen.sort();
-    if percent < 100.0 {
-        use rand::seq::SliceRandom;
-        chosen.shuffle(&mut rand::thread_rng());
-        let n = ((chosen.len() as f64) * percent / 100.0).ceil() as usize;
-        chosen.truncate(n.max(1).min(chosen.len()));
-    }
+) {
     progress.begin("read data", None);
     for pack_id in chosen {
         let name = pack_id.to_hex();
@@ -322,114 +382,7 @@ fn read_data(
         }
     }
     progress.end();
-    Ok(())
 }
 
 #[cfg(test)]
-mod tests {
-
-    use super::*;
-    use crate::backend::{Backend, FileType};
-    use crate::progress::NoProgress;
-
-    use crate::test_support::{check_all_data, ship_test_stream, test_repo};
-    use crate::test_support::{fake_stream, pseudo_random, restored};
-
-    #[test]
-    fn damaged_pack_is_found_by_check_and_fails_restore() {
-        let (backend, mut repo) = test_repo();
-        let data = fake_stream(&pseudo_random(600_000, 3));
-        let id = ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
-        let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
-        backend.tamper(FileType::Pack, &pack, |b| b[100] ^= 0x20);
-
-        let structure = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
-        assert!(
-            structure.ok(),
-            "a flipped data byte is only visible when reading data"
-        );
-        let r = check_all_data(&repo);
-        assert!(!r.ok());
-        assert!(r.errors.iter().any(|e| e.contains(&pack)), "{:?}", r.errors);
-        assert_eq!(r.damaged_snapshots.len(), 1);
-        let e = restored(&repo, &id).unwrap_err();
-        assert!(e.is_integrity(), "{e}");
-        assert!(e.to_string().contains("pool/ds@a"), "{e}");
-    }
-
-    #[test]
-    fn missing_pack_is_named() {
-        let (backend, mut repo) = test_repo();
-        let data = fake_stream(&pseudo_random(300_000, 4));
-        let id = ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
-        let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
-        backend.remove(FileType::Pack, &pack).unwrap();
-        let r = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
-        assert!(r
-            .errors
-            .iter()
-            .any(|e| e.contains(&pack) && e.contains("missing")));
-        assert!(restored(&repo, &id).is_err());
-    }
-
-    /// Regression: a damaged pack trailer made `check` list the snapshots
-    /// using that pack as unrestorable, although they restored identically.
-    #[test]
-    fn a_damaged_pack_trailer_is_named_but_does_not_make_snapshots_unrestorable() {
-        let (backend, mut repo) = test_repo();
-        let data = fake_stream(&pseudo_random(600_000, 9));
-        let id = ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
-        let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
-        backend.tamper(FileType::Pack, &pack, |b| {
-            let at = b.len() - 30;
-            b[at] ^= 1;
-        });
-
-        let structure = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
-        assert!(!structure.ok());
-        assert!(
-            structure
-                .errors
-                .iter()
-                .any(|e| e.contains(&pack) && e.contains("damaged trailer")),
-            "{:?}",
-            structure.errors
-        );
-        assert_eq!(structure.damaged_snapshots, Vec::<String>::new());
-
-        let r = check_all_data(&repo);
-        assert!(!r.ok());
-        assert!(r.errors.iter().any(|e| e.contains(&pack)), "{:?}", r.errors);
-        assert!(
-            !r.errors.iter().any(|e| e.contains("blob at offset")),
-            "{:?}",
-            r.errors
-        );
-        assert_eq!(r.damaged_snapshots, Vec::<String>::new());
-        let blobs: usize = repo.index().len();
-        assert_eq!(r.blobs_read, blobs, "every indexed blob is verified");
-        assert_eq!(restored(&repo, &id).unwrap(), data);
-    }
-
-    #[test]
-    fn a_truncated_pack_makes_only_the_snapshots_needing_its_lost_blobs_unrestorable() {
-        let (backend, mut repo) = test_repo();
-        let data = fake_stream(&pseudo_random(600_000, 10));
-        ship_test_stream(&mut repo, data.as_slice(), "a", 1, None);
-        let (pack, _) = backend.list(FileType::Pack).unwrap().remove(0);
-        backend.tamper(FileType::Pack, &pack, |b| b.truncate(b.len() - 20_000));
-        for r in [
-            check(&repo, CheckOptions::default(), &NoProgress).unwrap(),
-            check_all_data(&repo),
-        ] {
-            assert!(
-                r.errors
-                    .iter()
-                    .any(|e| e.contains(&pack) && e.contains("truncated")),
-                "{:?}",
-                r.errors
-            );
-            assert_eq!(r.damaged_snapshots.len(), 1, "{r:?}");
-        }
-    }
-}
+mod tests;
