@@ -11,8 +11,10 @@ use crate::error::ZfsError;
 use crate::name::{DatasetName, SnapshotName};
 use crate::parse::{parse_mountpoint, parse_value};
 
-/// How often a busy destroy is retried on zfs-fuse (see `destroy_dataset`).
-const FUSE_BUSY_RETRIES: u32 = 8;
+/// How long a busy destroy is retried on zfs-fuse (see `destroy_dataset`):
+/// the unmount it waits for can take seconds on a loaded machine (seen: a
+/// view clone still busy after 1.8 s of retries at a load of 11 on 2 cores).
+const FUSE_BUSY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// How often a command that zfs-fuse's daemon dropped is run again (see
 /// [`daemon_dropped_the_command`]).
@@ -310,7 +312,7 @@ impl Zfs {
     /// busy" because its FUSE unmount completes after `zfs destroy` checks
     /// (verified: a retry then succeeds, one level of children per retry).
     /// So there it runs `zfs unmount DS` (which unmounts descendants too)
-    /// first, and retries a busy destroy a few times.
+    /// first, and retries a busy destroy for up to `FUSE_BUSY_PATIENCE`.
     pub fn destroy_dataset(&self, ds: &DatasetName, recursive: bool) -> Result<(), ZfsError> {
         let mut args = vec!["destroy"];
         if recursive {
@@ -321,12 +323,13 @@ impl Zfs {
             return self.run_zfs(args, ds.as_str()).map(drop);
         }
         self.unmount_if_mounted(ds)?;
-        let mut attempt = 0;
+        let deadline = std::time::Instant::now() + FUSE_BUSY_PATIENCE;
+        let mut pause = std::time::Duration::from_millis(50);
         loop {
             match self.run_zfs(args.iter().copied(), ds.as_str()) {
-                Err(ZfsError::Busy { .. }) if attempt < FUSE_BUSY_RETRIES => {
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50 * u64::from(attempt)));
+                Err(ZfsError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_secs(1));
                 }
                 other => return other.map(drop),
             }
