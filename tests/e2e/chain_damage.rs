@@ -121,8 +121,11 @@ fn a_job_run_onto_a_broken_chain_fails_and_turns_status_red() {
         err.contains("chain of") && err.contains("is broken"),
         "{err}"
     );
-    let newest = env
-        .list()
+    // `list` exits 3 too: it reads the damaged manifest again.
+    let out = env.backup(["list", "--json"]);
+    assert_eq!(out.status.code(), Some(EXIT_DAMAGED), "{}", stderr(&out));
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let newest = listed
         .into_iter()
         .find(|e| e["snapshot"] == "job-20261102T130000Z")
         .expect("the snapshot was shipped all the same");
