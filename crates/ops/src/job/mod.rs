@@ -246,7 +246,16 @@ fn run_steps(
             Err(e) => report.errors.push(format!("{}: {e}", req.snapshot)),
         }
     }
-    catalog.sync(repo)?;
+    // The catalog learns this run's manifests. When the storage is gone the
+    // ship's own error says what failed (which object, what the server
+    // said): a failed sync is added to it, never put in its place, and the
+    // post hook still runs.
+    if let Err(e) = catalog.sync(repo) {
+        if report.errors.is_empty() {
+            return Err(e);
+        }
+        report.errors.push(format!("syncing the catalog: {e}"));
+    }
     drop(shared);
     let status = if report.errors.is_empty() {
         "ok"
