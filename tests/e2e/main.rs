@@ -18,6 +18,7 @@ mod openzfs;
 mod prune;
 mod read_only;
 mod remote;
+mod remote_cluster;
 mod remote_faults;
 mod remote_s3;
 mod remote_sftp;

@@ -24,6 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod garage;
+pub mod garage_cluster;
 pub mod proxy;
 mod smoke;
 pub mod sshd;
@@ -148,6 +149,17 @@ impl Daemon {
             self.pid(),
             self.log_tail()
         )
+    }
+
+    /// SIGKILLs the process (a crash: nothing flushed, connections cut by
+    /// the kernel) and reaps it. Only the process itself: for daemons that
+    /// fork nothing, as Garage.
+    pub fn kill(&mut self) {
+        if self.exited().is_some() {
+            return;
+        }
+        signal(self.pid() as i32, libc::SIGKILL);
+        self.reaped = Some(self.child.wait().expect("waitpid"));
     }
 
     /// Ends the process and everything it forked: freezes the tree from the
