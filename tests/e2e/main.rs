@@ -20,6 +20,7 @@ mod read_only;
 mod remote;
 mod remote_cluster;
 mod remote_faults;
+mod remote_many_hosts;
 mod remote_s3;
 mod remote_sftp;
 mod repo_files;
