@@ -20,12 +20,11 @@ use crate::harness::{assert_ok, assert_same_tree, files_under, Env};
 use crate::remote::{T1, T2};
 use crate::servers::sshd::Sshd;
 
-/// One host: its name, its directory (configuration, state with the
-/// catalog's job records, metadata cache) and the dataset its job ships.
+/// One host: its name and its directory (configuration, state with the
+/// catalog's job records, metadata cache).
 struct Host {
     name: &'static str,
     dir: PathBuf,
-    dataset: Option<DatasetName>,
 }
 
 struct Site {
@@ -47,11 +46,11 @@ impl Site {
         }
     }
 
-    /// A host whose job (if it has a dataset) ships it with prefix `job`.
-    fn host(&self, name: &'static str, dataset: Option<DatasetName>) -> Host {
+    /// A host whose job (if given a dataset) ships it with prefix `job`.
+    fn host(&self, name: &'static str, dataset: Option<&DatasetName>) -> Host {
         let dir = self.env.tmp.path().join(name);
         fs::create_dir(&dir).unwrap();
-        let job = match &dataset {
+        let job = match dataset {
             Some(ds) => format!(
                 "[jobs.{name}]\nrepository = \"nas\"\ndatasets = [\"{ds}\"]\nprefix = \"job\"\n\
                  keep_repository = {{ keep_last = 5 }}\n"
@@ -72,7 +71,7 @@ impl Site {
             ),
         )
         .unwrap();
-        Host { name, dir, dataset }
+        Host { name, dir }
     }
 
     /// `backup ARGS` as `host`: its configuration, cache and host name.
@@ -164,8 +163,8 @@ fn two_hosts_ship_at_once_beside_a_prune_and_share_their_chunks() {
     let started = Instant::now();
     let site = Site::new();
     let (a_ds, b_ds) = (site.env.dataset("alpha"), site.env.dataset("beta"));
-    let alpha = site.host("alpha", Some(a_ds.clone()));
-    let beta = site.host("beta", Some(b_ds.clone()));
+    let alpha = site.host("alpha", Some(&a_ds));
+    let beta = site.host("beta", Some(&b_ds));
     let gamma = site.host("gamma", None);
     assert_ok(&site.run(&alpha, &INIT), "init");
     // The same 3 MiB file on both hosts (a common image, a shared tree),
