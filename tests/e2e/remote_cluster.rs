@@ -8,6 +8,7 @@
 //! at all: that is a lost server, `remote_faults`).
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -17,8 +18,8 @@ use serde_json::Value;
 use crate::harness::{assert_ok, stderr};
 use crate::remote::{RemoteEnv, T1, T2};
 
-/// A cluster, a repository on it with 1 MiB packs, and 8 MiB of noise in
-/// `app` (about 8 packs).
+/// A cluster, a repository on it with 1 MiB packs of 256 KiB chunks, and
+/// 8 MiB of noise in `app` (about 8 packs, 8 runs to read back).
 fn cluster_env() -> RemoteEnv {
     let r = RemoteEnv::s3_cluster();
     let out = r.backup([
@@ -29,11 +30,16 @@ fn cluster_env() -> RemoteEnv {
         "1",
         "--pack-size",
         "1",
+        "--chunk-avg",
+        "256",
     ]);
     assert_ok(&out, "init on the cluster");
     r.fill(8, 14);
     r
 }
+
+/// The job's run at T1, one pack write at a time.
+const SHIP_ONE_AT_A_TIME: [&str; 6] = ["--transfers", "1", "run", "app", "--now", T1];
 
 /// Starts `backup ARGS` to stop at test hook `point` (`BACKUP_TEST_PAUSE_AT`)
 /// and waits until it is there; removing the marker lets it go on.
@@ -58,10 +64,39 @@ fn start_paused(r: &RemoteEnv, args: &[&str], point: &str) -> (Child, PathBuf) {
     (child, marker)
 }
 
-/// Lets the paused process go on and waits for it.
-fn release(child: Child, marker: &Path) -> Output {
+/// Lets the paused process go on and waits for it, 120 s at most: a
+/// command that hangs on a lost node is killed and its output shown.
+fn release(mut child: Child, marker: &Path) -> Output {
     fs::remove_file(marker).unwrap();
-    child.wait_with_output().unwrap()
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!(
+                "the command hung for 120 s after the release; its stderr:\n{}",
+                String::from_utf8_lossy(&err.join().unwrap())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
 }
 
 fn check_read_data(r: &RemoteEnv, what: &str) {
@@ -83,8 +118,12 @@ fn status(r: &RemoteEnv) -> (Value, Value) {
 fn one_node_killed_mid_ship_the_ship_finishes_on_the_quorum() {
     let mut r = cluster_env();
     let started = Instant::now();
-    // Two packs are durable, the next ones are being written.
-    let (child, marker) = start_paused(&r, &["run", "app", "--now", T1], "pack-written-2");
+    // One transfer at a time, so that about half the packs are written
+    // after the kill: at the pause two packs are durable and counted, a
+    // third waits to be, a fourth is written and waits to be handed over.
+    // (Not at the first pack: the file manifest's own upload, one pack,
+    // passes `pack-written-1` too and would stop there again.)
+    let (child, marker) = start_paused(&r, &SHIP_ONE_AT_A_TIME, "pack-written-2");
     r.server.cluster().kill(2);
     let out = release(child, &marker);
     assert_ok(&out, "the ship with node 2 killed");
@@ -109,9 +148,15 @@ fn one_node_killed_mid_restore_the_restore_is_identical() {
     let id = r.list()[0]["id"].as_str().unwrap().to_string();
     let target = r.env.pool.root().child("restored").unwrap();
     let started = Instant::now();
-    // Two runs of chunks are read, the next ones are in flight.
-    let (child, marker) =
-        start_paused(&r, &["restore", &id, "--to", target.as_str()], "run-read-2");
+    // One read at a time: at the pause two runs of chunks are taken, a
+    // third waits, a fourth is read; the other four or so are read after
+    // the kill. (The data lane's: the meta lane, about 20 KiB of record
+    // headers, is one run and never reaches `run-read-2`.)
+    let (child, marker) = start_paused(
+        &r,
+        &["--transfers", "1", "restore", &id, "--to", target.as_str()],
+        "run-read-2",
+    );
     r.server.cluster().kill(1);
     let out = release(child, &marker);
     assert_ok(&out, "the restore with node 1 killed");
@@ -130,7 +175,7 @@ fn two_nodes_down_a_ship_fails_naming_the_storage_and_records_nothing() {
     let started = Instant::now();
     // Two of three nodes die while packs are being written: no write can
     // reach its quorum any more.
-    let (child, marker) = start_paused(&r, &["run", "app", "--now", T1], "pack-written-2");
+    let (child, marker) = start_paused(&r, &SHIP_ONE_AT_A_TIME, "pack-written-2");
     r.server.cluster().kill(1);
     r.server.cluster().kill(2);
     let out = release(child, &marker);
