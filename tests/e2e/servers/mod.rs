@@ -1,6 +1,8 @@
 //! Real servers for the remote-repository tests: an OpenSSH sshd for SFTP
-//! ([`Sshd`]) and a Garage S3 server ([`Garage`]), each on free loopback
-//! ports with its own keys and a throwaway directory, stopped on drop.
+//! ([`Sshd`]), a Garage S3 server ([`Garage`]) and a three-node Garage
+//! cluster (`garage_cluster::GarageCluster`, for node loss), each on free
+//! loopback ports with its own keys and a throwaway directory, stopped on
+//! drop.
 //!
 //! Every test starts its own servers (nextest runs tests in parallel
 //! processes): nothing here uses a fixed port, a fixed path or a process
