@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::harness::{assert_ok, assert_same_tree, stderr, Env};
 use crate::servers::garage::Garage;
+use crate::servers::garage_cluster::GarageCluster;
 use crate::servers::proxy::{Proxy, Slowness};
 use crate::servers::sshd::Sshd;
 
@@ -22,6 +23,36 @@ pub const T3: &str = "2026-01-01T02:00:00Z";
 pub enum Server {
     Sftp(Sshd),
     S3(Garage),
+    /// Three Garage nodes; the tool talks to node 0.
+    S3Cluster(GarageCluster),
+}
+
+impl Server {
+    /// Stops the server (every node of a cluster): open connections are cut.
+    pub fn stop(&mut self) {
+        match self {
+            Server::Sftp(s) => s.stop(),
+            Server::S3(g) => g.stop(),
+            Server::S3Cluster(c) => c.stop_all(),
+        }
+    }
+
+    /// Starts it again with the same ports, keys and data.
+    pub fn restart(&mut self) {
+        match self {
+            Server::Sftp(s) => s.restart(),
+            Server::S3(g) => g.restart(),
+            Server::S3Cluster(c) => c.restart_all(),
+        }
+    }
+
+    /// The cluster, for the node-loss tests.
+    pub fn cluster(&mut self) -> &mut GarageCluster {
+        match self {
+            Server::S3Cluster(c) => c,
+            _ => panic!("not a Garage cluster"),
+        }
+    }
 }
 
 /// A pool with dataset `app`, a server, and `backup.toml` with repository
@@ -49,6 +80,13 @@ impl RemoteEnv {
         let garage = Garage::start();
         let location = garage.url("hosts/a");
         RemoteEnv::new(Server::S3(garage), location)
+    }
+
+    /// A three-node Garage cluster (replication 3), reached through node 0.
+    pub fn s3_cluster() -> RemoteEnv {
+        let cluster = GarageCluster::start();
+        let location = cluster.url("hosts/cluster");
+        RemoteEnv::new(Server::S3Cluster(cluster), location)
     }
 
     /// SFTP through a proxy that paces and hangs connections.
@@ -120,22 +158,32 @@ impl RemoteEnv {
                 s.known_hosts()
             ),
             Server::S3(g) => {
-                let secret = self.env.tmp.path().join("s3.secret");
-                fs::write(&secret, format!("{}\n", g.secret_access_key())).unwrap();
                 let endpoint = match &self.proxy {
                     Some(p) => format!("http://127.0.0.1:{}", p.port()),
                     None => g.endpoint(),
                 };
-                format!(
-                    "[repositories.nas.s3]\nendpoint = {:?}\nregion = {:?}\naccess_key_id = {:?}\nsecret_access_key_file = {:?}\n{}",
-                    endpoint,
-                    g.region(),
-                    g.access_key_id(),
-                    secret,
-                    self.s3_timeout.unwrap_or("")
-                )
+                self.s3_table(&endpoint, g.region(), g.access_key_id(), g.secret_access_key())
             }
+            Server::S3Cluster(c) => self.s3_table(
+                &c.endpoint(),
+                c.region(),
+                c.access_key_id(),
+                c.secret_access_key(),
+            ),
         }
+    }
+
+    fn s3_table(&self, endpoint: &str, region: &str, key_id: &str, secret: &str) -> String {
+        let secret_file = self.env.tmp.path().join("s3.secret");
+        fs::write(&secret_file, format!("{secret}\n")).unwrap();
+        format!(
+            "[repositories.nas.s3]\nendpoint = {:?}\nregion = {:?}\naccess_key_id = {:?}\nsecret_access_key_file = {:?}\n{}",
+            endpoint,
+            region,
+            key_id,
+            secret_file,
+            self.s3_timeout.unwrap_or("")
+        )
     }
 
     pub fn write_config(&self) {
@@ -219,7 +267,7 @@ impl RemoteEnv {
                 .into_iter()
                 .map(|p| p.display().to_string())
                 .collect(),
-            Server::S3(_) => Vec::new(),
+            Server::S3(_) | Server::S3Cluster(_) => Vec::new(),
         }
     }
 
@@ -316,6 +364,6 @@ pub fn full_cycle(r: &RemoteEnv) {
 pub fn sftp_repo_dir(r: &RemoteEnv) -> PathBuf {
     match &r.server {
         Server::Sftp(s) => s.root_dir().join("repo"),
-        Server::S3(_) => panic!("not an SFTP repository"),
+        Server::S3(_) | Server::S3Cluster(_) => panic!("not an SFTP repository"),
     }
 }

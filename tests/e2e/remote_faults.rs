@@ -5,7 +5,7 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 use crate::harness::{assert_ok, stderr};
-use crate::remote::{RemoteEnv, Server, T1, T2};
+use crate::remote::{RemoteEnv, T1, T2};
 use crate::servers::proxy::Slowness;
 
 /// The server stops after the 3rd pack is durable. The ship fails after its
@@ -37,10 +37,7 @@ fn server_stopped_mid_ship(mut r: RemoteEnv) {
         assert!(Instant::now() < deadline, "the ship never wrote 3 packs");
         std::thread::sleep(Duration::from_millis(50));
     }
-    match &mut r.server {
-        Server::Sftp(s) => s.stop(),
-        Server::S3(g) => g.stop(),
-    }
+    r.server.stop();
     fs::remove_file(&marker).unwrap();
     let out = child.wait_with_output().unwrap();
     let e = stderr(&out);
@@ -49,10 +46,7 @@ fn server_stopped_mid_ship(mut r: RemoteEnv) {
     assert!(e.contains("retrying"), "retries were reported: {e}");
     assert!(e.contains(&r.location), "names the repository: {e}");
 
-    match &mut r.server {
-        Server::Sftp(s) => s.restart(),
-        Server::S3(g) => g.restart(),
-    }
+    r.server.restart();
     let out = r.backup(["run", "app", "--now", T2]);
     assert_ok(&out, "the run after the outage");
     let text = String::from_utf8_lossy(&out.stdout);

@@ -169,7 +169,11 @@ pub enum Error {
     Interrupted,
     /// A storage operation kept failing with transient errors (a reset
     /// connection, a timeout, a 5xx, throttling) until the retries ran out.
-    #[error("storage: {op} {object}: gave up after {attempts} attempts over {}s; last error: {last}", elapsed.as_secs())]
+    ///
+    /// The last error is shown with its causes (what the server said, e.g.
+    /// Garage's "Could not reach quorum"): it is not this error's `source`,
+    /// so `{:#}` would otherwise stop at its first line.
+    #[error("storage: {op} {object}: gave up after {attempts} attempts over {}s; last error: {}", elapsed.as_secs(), with_causes(last))]
     GaveUp {
         /// The operation, e.g. `write`.
         op: &'static str,
@@ -207,6 +211,20 @@ fn unusable_note(unusable: &[String]) -> String {
             unusable.join("; ")
         )
     }
+}
+
+/// An error and its causes on one line, `: ` between them (as `anyhow`'s
+/// `{:#}` prints a chain).
+fn with_causes(e: &Error) -> String {
+    use std::error::Error as _;
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Shorthand for the library's results.

@@ -1,13 +1,35 @@
 //! Facts about the running host and its processes, for markers and locks
 //! that must tell a dead holder from a live one.
 
-/// The host name, or "unknown".
+/// Overrides the host name recorded in manifests, locks, key slots and
+/// view markers: for hosts whose kernel name is not stable or not unique
+/// (containers, cloned machines), and for tests that play several hosts.
+pub const HOSTNAME_ENV: &str = "BACKUP_HOSTNAME";
+
+/// `$BACKUP_HOSTNAME` if set and not empty, else the kernel's host name,
+/// else "unknown".
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
+    std::env::var(HOSTNAME_ENV)
         .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The machine's id (`/etc/machine-id`, else `/var/lib/dbus/machine-id`:
+/// 32 hex digits, made once at installation), or "" if there is none. Two
+/// machines may share a host name; this tells them apart where the boot id
+/// cannot (a different boot id is a reboot or another machine).
+pub fn machine_id() -> String {
+    ["/etc/machine-id", "/var/lib/dbus/machine-id"]
+        .iter()
+        .find_map(|p| {
+            let id = std::fs::read_to_string(p).ok()?;
+            let id = id.trim();
+            (!id.is_empty()).then(|| id.to_owned())
+        })
+        .unwrap_or_default()
 }
 
 /// When process `pid` started (clock ticks since boot, field 22 of

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use super::{bind_failed, free_ports, respawn, Daemon};
 
-const REGION: &str = "garage";
-const BUCKET: &str = "backup-tests";
+pub(super) const REGION: &str = "garage";
+pub(super) const BUCKET: &str = "backup-tests";
 
 /// A running Garage. Its configuration, metadata, data and log live in one
 /// temporary directory, removed on drop after the server is stopped.
@@ -274,7 +274,7 @@ impl Drop for Garage {
 }
 
 /// `BACKUP_TEST_GARAGE`, else `garage` on PATH.
-fn binary() -> PathBuf {
+pub(super) fn binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("BACKUP_TEST_GARAGE") {
         let bin = PathBuf::from(bin);
         assert!(
@@ -306,7 +306,7 @@ fn binary() -> PathBuf {
 /// Key name:            backup-tests-key
 /// Secret key:          ...
 /// ```
-fn field(output: &str, label: &str) -> String {
+pub(super) fn field(output: &str, label: &str) -> String {
     output
         .lines()
         .find_map(|l| l.trim().strip_prefix(label))
@@ -317,7 +317,7 @@ fn field(output: &str, label: &str) -> String {
 
 /// The status code of `GET path` on 127.0.0.1:`port`, or None if nothing
 /// answers within a second.
-fn http_status(port: u16, path: &str) -> Option<u16> {
+pub(super) fn http_status(port: u16, path: &str) -> Option<u16> {
     let deadline = Duration::from_secs(1);
     let addr = ([127, 0, 0, 1], port).into();
     let mut s = TcpStream::connect_timeout(&addr, deadline).ok()?;
@@ -337,7 +337,7 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
 }
 
 /// `bytes` random bytes as hex, from the kernel.
-fn random_hex(bytes: usize) -> String {
+pub(super) fn random_hex(bytes: usize) -> String {
     use std::fmt::Write as _;
     let mut buf = vec![0u8; bytes];
     fs::File::open("/dev/urandom")

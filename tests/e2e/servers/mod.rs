@@ -1,6 +1,8 @@
 //! Real servers for the remote-repository tests: an OpenSSH sshd for SFTP
-//! ([`Sshd`]) and a Garage S3 server ([`Garage`]), each on free loopback
-//! ports with its own keys and a throwaway directory, stopped on drop.
+//! ([`Sshd`]), a Garage S3 server ([`Garage`]) and a three-node Garage
+//! cluster (`garage_cluster::GarageCluster`, for node loss), each on free
+//! loopback ports with its own keys and a throwaway directory, stopped on
+//! drop.
 //!
 //! Every test starts its own servers (nextest runs tests in parallel
 //! processes): nothing here uses a fixed port, a fixed path or a process
@@ -24,6 +26,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod garage;
+pub mod garage_cluster;
 pub mod proxy;
 mod smoke;
 pub mod sshd;
@@ -148,6 +151,17 @@ impl Daemon {
             self.pid(),
             self.log_tail()
         )
+    }
+
+    /// SIGKILLs the process (a crash: nothing flushed, connections cut by
+    /// the kernel) and reaps it. Only the process itself: for daemons that
+    /// fork nothing, as Garage.
+    pub fn kill(&mut self) {
+        if self.exited().is_some() {
+            return;
+        }
+        signal(self.pid() as i32, libc::SIGKILL);
+        self.reaped = Some(self.child.wait().expect("waitpid"));
     }
 
     /// Ends the process and everything it forked: freezes the tree from the

@@ -49,6 +49,7 @@ pub fn run(g: &GlobalArgs, a: &ForgetArgs) -> Result<ExitStatus> {
         now,
         tz: TimeZone::system(),
         lock: context::lock_options(g)?,
+        host: backup_zfs::host::hostname(),
     };
     let mut by_repo: BTreeMap<&str, Vec<&Job>> = BTreeMap::new();
     for j in jobs {

@@ -134,6 +134,7 @@ fn run_one(
         now,
         tz: TimeZone::system(),
         lock: context::lock_options(g)?,
+        host: backup_zfs::host::hostname(),
     };
     let report = run_job(job, &mut repo, &mut catalog, &Zfs::new(), &env, &progress)
         .map_err(|e| match e {

@@ -248,6 +248,23 @@ mod tests {
         assert!(text.contains("last error: storage: write x"), "{text}");
     }
 
+    /// Regression: the message of a `GaveUp` ended at the last error's
+    /// first line ("last error: storage: read s3://b/r/config"), so what the
+    /// server said (Garage with two of three nodes down: "Could not reach
+    /// quorum of 2") was only in the retry warnings, not in the error.
+    #[test]
+    fn gave_up_shows_what_the_storage_said_last() {
+        let b = Retrying::new(flaky(9, std::io::ErrorKind::TimedOut), quick(2), None);
+        let e = b.read(FileType::Config, "config").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("last error: storage: write x: injected"),
+            "{text}"
+        );
+        // Shown once: the last error is not also this error's source.
+        assert!(std::error::Error::source(&e).is_none(), "{e:?}");
+    }
+
     #[test]
     fn permanent_failures_are_not_retried() {
         let b = Retrying::new(

@@ -172,6 +172,9 @@ impl PackStore {
                         if !take(i, bytes) {
                             return Ok(());
                         }
+                        // Test hook: the node-loss tests stop a storage
+                        // node here, with the next runs' reads in flight.
+                        crate::pause::pause_until_released(&format!("run-read-{}", i + 1), "");
                     }
                     Ok(Err(e)) => return Err((i, e)),
                     Err(_) => return Ok(()),

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use backup_zfs::host::{hostname, process_start};
+use backup_zfs::host::{hostname, machine_id, process_start};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, FileType};
@@ -73,6 +73,11 @@ pub struct LockInfo {
     pub host: String,
     /// Kernel boot id of the holder's host (a reboot ends every lock).
     pub boot_id: String,
+    /// The holder's machine id (`/etc/machine-id`; "" if unknown or written
+    /// by a version before it was recorded): with the boot id it tells a
+    /// reboot of this host from another machine of the same name.
+    #[serde(default)]
+    pub machine_id: String,
     /// Process id of the holder.
     pub pid: u32,
     /// Start time of that process, in clock ticks since boot (pid reuse).
@@ -114,9 +119,23 @@ impl LockInfo {
         if self.host != me.host {
             return None;
         }
-        if self.boot_id != me.boot_id {
-            return Some("its host has rebooted since".into());
+        // The same name is not proof of the same machine (cloned VMs,
+        // containers): another machine's live lock must never look stale
+        // here, or a prune would run beside its ship. Known machine ids
+        // that differ: another machine, the lease decides.
+        let known = !self.machine_id.is_empty() && !me.machine_id.is_empty();
+        if known && self.machine_id != me.machine_id {
+            return None;
         }
+        if self.boot_id != me.boot_id {
+            // Another boot of this very machine, or (ids unknown) maybe
+            // another machine: only the first is proof the holder is gone.
+            if known {
+                return Some("its host has rebooted since".into());
+            }
+            return None;
+        }
+        // Same kernel: its processes are ours to see.
         match process_start(self.pid) {
             Some(start) if start == self.process_start => None,
             _ => Some(format!("process {} is gone", self.pid)),
@@ -129,6 +148,7 @@ impl LockInfo {
 struct Holder {
     host: String,
     boot_id: String,
+    machine_id: String,
     pid: u32,
     process_start: u64,
 }
@@ -141,6 +161,7 @@ impl Holder {
             boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
                 .map(|s| s.trim().to_string())
                 .unwrap_or_default(),
+            machine_id: machine_id(),
             pid,
             process_start: process_start(pid).unwrap_or(0),
         }
@@ -301,6 +322,7 @@ impl RepoLock {
             operation: operation.to_string(),
             host: me.host.clone(),
             boot_id: me.boot_id.clone(),
+            machine_id: me.machine_id.clone(),
             pid: me.pid,
             process_start: me.process_start,
             created: now,

@@ -28,6 +28,7 @@ fn foreign(kind: LockKind, refreshed_ago: i64) -> LockInfo {
         operation: "prune".into(),
         host: "elsewhere.example".into(),
         boot_id: "x".into(),
+        machine_id: "m-elsewhere".into(),
         pid: 4242,
         process_start: 1,
         created: now - refreshed_ago,
@@ -71,6 +72,7 @@ fn a_lock_of_a_dead_process_on_this_host_is_taken_over() {
     let mut info = foreign(LockKind::Exclusive, 0);
     info.host = me.host.clone();
     info.boot_id = me.boot_id.clone();
+    info.machine_id = me.machine_id.clone();
     info.pid = dead_pid;
     let stale = plant(&repo, &info);
     let l = RepoLock::acquire(&repo, LockKind::Shared, "ship", quick()).unwrap();
@@ -82,9 +84,55 @@ fn a_lock_of_a_dead_process_on_this_host_is_taken_over() {
     live.pid = me.pid;
     live.process_start = me.process_start;
     assert_eq!(live.stale_reason(&me, now_secs()), None);
-    // Nor after a reboot.
+    // Nor after a reboot of this machine.
+    let me = Holder {
+        machine_id: "m-here".into(),
+        ..me
+    };
+    live.machine_id = me.machine_id.clone();
     live.boot_id = "another boot".into();
-    assert!(live.stale_reason(&me, now_secs()).is_some());
+    let why = live.stale_reason(&me, now_secs()).unwrap();
+    assert!(why.contains("rebooted"), "{why}");
+}
+
+/// Regression: a lock of another machine with the same host name (cloned
+/// VMs, containers named alike) and another boot id was taken for this
+/// host's, "rebooted since", and removed while its holder ran: a prune
+/// could then delete the packs a live ship had not indexed yet.
+#[test]
+fn a_live_lock_of_another_machine_of_the_same_name_is_not_stale() {
+    let me = Holder {
+        machine_id: "m-here".into(),
+        ..Holder::me()
+    };
+    let now = now_secs();
+    let mut twin = foreign(LockKind::Shared, 60);
+    twin.host = me.host.clone();
+    twin.boot_id = "its own boot".into();
+    twin.machine_id = "m-twin".into();
+    assert_eq!(twin.stale_reason(&me, now), None);
+    // Machine ids unknown (a lock of an older version): not proof either.
+    twin.machine_id = String::new();
+    assert_eq!(twin.stale_reason(&me, now), None);
+    // Same kernel (same boot id), another machine id: a container whose
+    // processes we cannot see; its pid proves nothing here.
+    twin.boot_id = me.boot_id.clone();
+    twin.machine_id = "m-twin".into();
+    twin.pid = u32::MAX;
+    assert_eq!(twin.stale_reason(&me, now), None);
+    // Its lease still ends it.
+    twin.refreshed = now - 3600;
+    assert!(twin.stale_reason(&me, now).is_some());
+
+    // And `acquire` waits for it rather than taking it over.
+    let (_b, repo) = test_repo();
+    let mut live = foreign(LockKind::Exclusive, 60);
+    live.host = me.host.clone();
+    live.boot_id = "its own boot".into();
+    live.machine_id = "m-twin".into();
+    plant(&repo, &live);
+    let e = RepoLock::acquire(&repo, LockKind::Shared, "ship", quick()).unwrap_err();
+    assert!(matches!(e, Error::RepositoryLocked { .. }), "{e}");
 }
 
 #[test]

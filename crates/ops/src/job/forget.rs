@@ -35,9 +35,15 @@ impl ForgetPlan {
     }
 }
 
-/// True if `m` is one of `job`'s snapshots: of its datasets (with
-/// descendants when recursive, minus excludes) and named `<prefix>-...`.
-pub fn is_job_snapshot(job: &Job, m: &Manifest) -> bool {
+/// True if `m` is one of `job`'s snapshots: shipped by `host` (the host the
+/// job runs on), of its datasets (with descendants when recursive, minus
+/// excludes) and named `<prefix>-...`. Hosts sharing a repository often
+/// have the same dataset names (`rpool/ROOT/debian`, `tank/home`): without
+/// the host, one host's retention would forget the other's snapshots.
+pub fn is_job_snapshot(job: &Job, host: &str, m: &Manifest) -> bool {
+    if m.host != host {
+        return false;
+    }
     let Ok(ds) = backup_zfs::DatasetName::parse(&m.dataset) else {
         return false;
     };
@@ -50,11 +56,13 @@ pub fn is_job_snapshot(job: &Job, m: &Manifest) -> bool {
         && m.snapshot.starts_with(&format!("{}-", job.prefix))
 }
 
-/// Applies each job's `keep_repository` to its snapshots among `all`. A
-/// snapshot that any snapshot staying in the repository needs (its chain,
-/// whichever job made it) is kept, with the reason added to its decision.
+/// Applies each job's `keep_repository` to its snapshots among `all` (those
+/// `host` shipped). A snapshot that any snapshot staying in the repository
+/// needs (its chain, whichever job or host made it) is kept, with the reason
+/// added to its decision.
 pub fn plan_forget(
     jobs: &[&Job],
+    host: &str,
     all: &[(Id, Manifest)],
     now: Timestamp,
     tz: &TimeZone,
@@ -64,7 +72,7 @@ pub fn plan_forget(
     for job in jobs {
         let items: Vec<Item> = all
             .iter()
-            .filter(|(_, m)| is_job_snapshot(job, m))
+            .filter(|(_, m)| is_job_snapshot(job, host, m))
             .map(|(id, m)| Item {
                 key: id.to_hex(),
                 name: m.full_name(),
@@ -164,22 +172,55 @@ mod tests {
         let j = job("a", "auto", 1);
         assert!(is_job_snapshot(
             &j,
+            "test",
             &m("p/d", "auto-20261101T000000Z", 1, None).1
         ));
         assert!(is_job_snapshot(
             &j,
+            "test",
             &m("p/d/c", "auto-20261101T000000Z", 1, None).1
         ));
         assert!(!is_job_snapshot(
             &j,
+            "test",
             &m("p/d/tmp", "auto-20261101T000000Z", 1, None).1
         ));
         assert!(!is_job_snapshot(
             &j,
+            "test",
             &m("p/e", "auto-20261101T000000Z", 1, None).1
         ));
-        assert!(!is_job_snapshot(&j, &m("p/d", "manual", 1, None).1));
-        assert!(!is_job_snapshot(&j, &m("p/d", "autox-1", 1, None).1));
+        assert!(!is_job_snapshot(&j, "test", &m("p/d", "manual", 1, None).1));
+        assert!(!is_job_snapshot(
+            &j,
+            "test",
+            &m("p/d", "autox-1", 1, None).1
+        ));
+    }
+
+    /// Regression: two hosts with the same dataset name and job prefix in
+    /// one repository; a's `keep_last = 1` forgot b's snapshots too (and
+    /// which of its own it kept depended on b's times).
+    #[test]
+    fn another_hosts_snapshots_of_the_same_dataset_are_not_the_jobs() {
+        let on = |host: &str, snap: &str, guid: u64| {
+            let (id, mut manifest) = m("p/d", snap, guid, None);
+            manifest.host = host.into();
+            (id, manifest)
+        };
+        let all = vec![
+            on("a", "auto-20261101T000000Z", 1),
+            on("b", "auto-20261102T000000Z", 2),
+            on("a", "auto-20261103T000000Z", 3),
+            on("b", "auto-20261104T000000Z", 4),
+        ];
+        let j = job("j", "auto", 1);
+        assert!(!is_job_snapshot(&j, "a", &all[1].1));
+        let now: Timestamp = "2026-11-05T00:00:00Z".parse().unwrap();
+        let p = plan_forget(&[&j], "a", &all, now, &TimeZone::UTC);
+        assert_eq!(p.remove, vec![all[0].0], "{}", p.render());
+        let p = plan_forget(&[&j], "b", &all, now, &TimeZone::UTC);
+        assert_eq!(p.remove, vec![all[1].0], "{}", p.render());
     }
 
     #[test]
@@ -193,13 +234,13 @@ mod tests {
         ];
         let (a, b) = (job("a", "a", 1), job("b", "b", 5));
         let now: Timestamp = "2026-11-05T00:00:00Z".parse().unwrap();
-        let p = plan_forget(&[&a, &b], &all, now, &TimeZone::UTC);
+        let p = plan_forget(&[&a, &b], "test", &all, now, &TimeZone::UTC);
         // a keeps 2 (last) and 1 (its base); 4 goes.
         assert_eq!(p.remove, vec![all[3].0]);
         // With a alone and 2 forgotten by a stricter rule, b's 3 still holds 1.
         let a0 = job("a", "a", 1);
         let only: Vec<_> = vec![all[0].clone(), all[2].clone(), all[3].clone()];
-        let p = plan_forget(&[&a0], &only, now, &TimeZone::UTC);
+        let p = plan_forget(&[&a0], "test", &only, now, &TimeZone::UTC);
         // a keeps 1 as its newest; 4 goes.
         assert_eq!(p.remove, vec![all[3].0]);
         let two = vec![
@@ -207,7 +248,7 @@ mod tests {
             m("p/d", "a-20261102T000000Z", 2, None),
             m("p/d", "b-20261103T000000Z", 3, Some(1)),
         ];
-        let p = plan_forget(&[&a0], &two, now, &TimeZone::UTC);
+        let p = plan_forget(&[&a0], "test", &two, now, &TimeZone::UTC);
         assert!(p.remove.is_empty(), "1 is b's base: {}", p.render());
         assert!(
             p.render().contains("p/d@b-20261103T000000Z"),

@@ -110,6 +110,10 @@ pub struct RunEnv {
     pub tz: TimeZone,
     /// Repository lock waits and lease.
     pub lock: LockOptions,
+    /// The host the jobs run on (`backup_zfs::host::hostname()`): in a
+    /// repository that several hosts share, a job's snapshots are those this
+    /// host shipped, whatever the others name their datasets.
+    pub host: String,
 }
 
 /// Runs `job` now. The caller holds the job's [`JobLock`]. A dataset that
@@ -192,7 +196,7 @@ fn run_steps(
         let mine: Vec<&Manifest> = entries
             .iter()
             .map(|e| &e.manifest)
-            .filter(|m| m.dataset == ds.as_str())
+            .filter(|m| m.dataset == ds.as_str() && m.host == env.host)
             .collect();
         let req = ShipRequest {
             snapshot: snapshot_name(ds, &name)?,
@@ -252,7 +256,16 @@ fn run_steps(
             Err(e) => report.errors.push(format!("{}: {e}", req.snapshot)),
         }
     }
-    catalog.sync(repo)?;
+    // The catalog learns this run's manifests. When the storage is gone the
+    // ship's own error says what failed (which object, what the server
+    // said): a failed sync is added to it, never put in its place, and the
+    // post hook still runs.
+    if let Err(e) = catalog.sync(repo) {
+        if report.errors.is_empty() {
+            return Err(e);
+        }
+        report.errors.push(format!("syncing the catalog: {e}"));
+    }
     drop(shared);
     let status = if report.errors.is_empty() {
         "ok"
@@ -352,7 +365,7 @@ pub fn forget(
 ) -> Result<(ForgetPlan, Vec<String>)> {
     let lock = RepoLock::acquire(repo, LockKind::Exclusive, "forget", env.lock)?;
     let all = repo.manifests()?;
-    let plan = plan_forget(jobs, &all, env.now, &env.tz);
+    let plan = plan_forget(jobs, &env.host, &all, env.now, &env.tz);
     if !dry_run {
         for id in &plan.remove {
             lock.check()?;
