@@ -4,6 +4,7 @@
 mod catalog;
 mod chain_damage;
 mod config;
+mod crash;
 mod diagnosis;
 mod drill;
 mod drill_history;
