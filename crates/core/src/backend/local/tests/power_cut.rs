@@ -163,6 +163,7 @@ fn a_ship_cut_at_every_operation_keeps_what_returned_and_resumes() {
     let ops = clean.ops();
     let clean_bytes = pack_bytes(&*backend) - before;
     assert!(ops > 15, "{ops} operations");
+    eprintln!("a ship of {} bytes: {ops} operations", second.len());
     for n in 1..=ops {
         let when = format!("power cut at operation {n} of {ops}");
         let d = disk.fork();
@@ -254,6 +255,7 @@ fn a_prune_cut_at_every_operation_loses_nothing_and_the_next_finishes() {
     prune_all(&mut repo).unwrap();
     let ops = clean.ops();
     assert!(ops > 10, "{ops} operations");
+    eprintln!("a prune: {ops} operations");
     for n in 1..=ops {
         let when = format!("power cut at operation {n} of {ops} of a prune");
         let d = disk.fork();
