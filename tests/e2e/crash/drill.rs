@@ -10,7 +10,7 @@ use crate::harness::{assert_ok, noise, run_ok, stderr, Env};
 
 #[test]
 fn a_drill_killed_at_seeded_moments_is_cleaned_up_and_the_next_passes() {
-    let k = Knobs::from_env("crash::drill", 0, 3);
+    let k = Knobs::from_env("crash::drill", 0, 2);
     let mut rng = Rng::new(k.seed);
     let env = Env::new();
     let app = env.dataset("app");

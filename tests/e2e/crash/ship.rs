@@ -124,7 +124,7 @@ struct Attempt {
 
 #[test]
 fn a_ship_killed_at_seeded_moments_resumes_and_restores_identically() {
-    let k = Knobs::from_env("crash::ship", 16 * MIB, 6);
+    let k = Knobs::from_env("crash::ship", 12 * MIB, 6);
     let mut rng = Rng::new(k.seed);
     // Pack size: 1 MiB for small runs (several checkpoints), up to 16 MiB.
     let pack_mib = (k.bytes / (256 * MIB)).clamp(1, 16);
