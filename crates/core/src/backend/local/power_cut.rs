@@ -11,6 +11,8 @@
 //! An unsynced file whose name did survive comes back with its last synced
 //! data (empty if it was never synced): what a missing `fsync` before a
 //! rename would leave under an object's final name.
+//! [`PowerCutFs::power_cut_torn`] is harsher: any part of what was not
+//! durable may survive as well (seeded), as on a real file system.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, ErrorKind, Write};
@@ -120,24 +122,72 @@ impl PowerCutFs {
     /// directory, data not synced into its file, and what lies below a
     /// directory that did not survive), and turns the power back on.
     pub fn power_cut(&self) {
+        self.cut(None);
+    }
+
+    /// A power cut as a real file system may leave it: each name changed
+    /// since its directory's last sync keeps its new state or its old (a
+    /// seeded coin for each), and a file's data written since its last
+    /// sync survives as a prefix of seeded length. What was made durable
+    /// survives, as with [`power_cut`](PowerCutFs::power_cut).
+    pub fn power_cut_torn(&self, seed: u64) {
+        self.cut(Some(seed));
+    }
+
+    fn cut(&self, seed: Option<u64>) {
+        let mut rng = seed.map(SplitMix);
         let mut s = self.lock();
-        let durable = s.durable.clone();
-        let live: BTreeMap<PathBuf, Node> = durable
+        let mut after = s.durable.clone();
+        if let Some(r) = rng.as_mut() {
+            let names: Vec<PathBuf> = s.live.keys().chain(s.durable.keys()).cloned().collect();
+            for p in names {
+                let (now, then) = (s.live.get(&p), s.durable.get(&p));
+                if now != then && r.next() % 2 == 0 {
+                    match now {
+                        Some(node) => after.insert(p, *node),
+                        None => after.remove(&p),
+                    };
+                }
+            }
+        }
+        let live: BTreeMap<PathBuf, Node> = after
             .iter()
             .filter(|(p, _)| {
                 p.ancestors()
                     .skip(1)
-                    .all(|a| durable.get(a) == Some(&Node::Dir))
+                    .all(|a| after.get(a) == Some(&Node::Dir))
             })
             .map(|(p, n)| (p.clone(), *n))
             .collect();
         s.durable.clone_from(&live);
         s.live = live;
         for inode in s.inodes.values_mut() {
-            inode.data.clone_from(&inode.synced);
+            let torn = inode.data.starts_with(&inode.synced);
+            match rng.as_mut() {
+                Some(r) if torn && inode.data.len() > inode.synced.len() => {
+                    let extra = (inode.data.len() - inode.synced.len()) as u64;
+                    let keep = inode.synced.len() + (r.next() % (extra + 1)) as usize;
+                    inode.data.truncate(keep);
+                }
+                _ => inode.data.clone_from(&inode.synced),
+            }
+            inode.synced.clone_from(&inode.data);
         }
         s.off = false;
         s.cut_at = None;
+    }
+}
+
+/// splitmix64, for the torn cuts.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 }
 

@@ -109,11 +109,15 @@ fn pack_bytes(backend: &dyn Backend) -> u64 {
         .sum()
 }
 
-/// After the reboot, the locks of the processes that died with the power
+/// The power cut (`torn`: [`PowerCutFs::power_cut_torn`] with that seed),
+/// then the reboot: the locks of the processes that died with the power
 /// are stale (the lease machinery takes them over once their host says so;
 /// here the test removes them).
-fn reboot(disk: &PowerCutFs) {
-    disk.power_cut();
+fn reboot(disk: &PowerCutFs, torn: Option<u64>) {
+    match torn {
+        Some(seed) => disk.power_cut_torn(seed),
+        None => disk.power_cut(),
+    }
     let backend = LocalBackend::with_fs(ROOT, disk.clone());
     for (name, _) in backend.list(FileType::Lock).unwrap() {
         backend.remove(FileType::Lock, &name).unwrap();
@@ -151,35 +155,36 @@ fn ship(repo: &mut Repository, stream: &[u8], snapshot: &str, guid: u64) -> Resu
     )
 }
 
-#[test]
-fn a_ship_cut_at_every_operation_keeps_what_returned_and_resumes() {
-    let (disk, (first_id, first), second) = disk_with_a_snapshot();
-    // The clean run: how many operations, how many bytes of packs.
-    let clean = disk.fork();
-    let (backend, mut repo) = open(&clean);
-    let before = pack_bytes(&*backend);
-    clean.arm(None);
-    ship(&mut repo, &second, "s2", 2).unwrap();
-    let ops = clean.ops();
-    let clean_bytes = pack_bytes(&*backend) - before;
-    assert!(ops > 15, "{ops} operations");
-    eprintln!("a ship of {} bytes: {ops} operations", second.len());
-    for n in 1..=ops {
-        let when = format!("power cut at operation {n} of {ops}");
-        let d = disk.fork();
+/// A ship of `second` onto `disk` cut at its `n`-th operation, the power
+/// cut (`torn`: seeded, [`PowerCutFs::power_cut_torn`]), the repository
+/// reopened and checked, the ship resumed and its result restored.
+struct ShipCut<'a> {
+    disk: &'a PowerCutFs,
+    first_id: Id,
+    second: &'a [u8],
+    /// Pack bytes before the ship, and a clean ship's.
+    before: u64,
+    clean_bytes: u64,
+}
+
+impl ShipCut<'_> {
+    /// `false` if the ship had fewer than `n` operations this time.
+    fn at(&self, n: u64, torn: Option<u64>) -> bool {
+        let when = format!("power cut at operation {n} (torn: {torn:?})");
+        let d = self.disk.fork();
         let rec = Recorder::new(&d);
         let mut repo = Repository::open(rec.clone(), b"pw").unwrap();
         d.arm(Some(n));
-        let shipped = ship(&mut repo, &second, "s2", 2);
+        let shipped = ship(&mut repo, self.second, "s2", 2);
         if !d.is_off() {
             // Fewer operations this time: a pack landed in a fan-out
             // directory that already existed (pack names are random).
             assert!(shipped.is_ok(), "{when}: {shipped:?}");
-            continue;
+            return false;
         }
         assert!(shipped.is_err(), "{when}: the ship succeeded");
         drop(repo);
-        reboot(&d);
+        reboot(&d, torn);
 
         let (backend, mut repo) = open(&d);
         rec.assert_survived(&*backend, &when);
@@ -193,23 +198,67 @@ fn a_ship_cut_at_every_operation_keeps_what_returned_and_resumes() {
         // s1 is read at the end, s2's by its restore).
         let report = check(&repo, CheckOptions::default(), &NoProgress).unwrap();
         assert!(report.ok(), "{when}: {:?}", report.errors);
-        assert_eq!(repo.manifest_ids().unwrap(), vec![first_id], "{when}");
+        assert_eq!(repo.manifest_ids().unwrap(), vec![self.first_id], "{when}");
 
         // Resume: what reached the disk is adopted, only the rest goes.
-        let present = pack_bytes(&*backend) - before;
+        let present = pack_bytes(&*backend) - self.before;
         crate::adopt::adopt_unindexed_packs(&mut repo).unwrap();
-        let id = ship(&mut repo, &second, "s2", 2).unwrap();
-        let uploaded = pack_bytes(&*backend) - before - present;
+        let id = ship(&mut repo, self.second, "s2", 2).unwrap();
+        let uploaded = pack_bytes(&*backend) - self.before - present;
         let slack = 16 * 1024;
         assert!(
-            present + uploaded <= clean_bytes + slack,
-            "{when}: {present} bytes of packs survived, the resume uploaded {uploaded}, a clean ship {clean_bytes}"
+            present + uploaded <= self.clean_bytes + slack,
+            "{when}: {present} bytes of packs survived, the resume uploaded {uploaded}, a clean ship {}",
+            self.clean_bytes
         );
-        assert_eq!(restored(&repo, &id).unwrap(), second, "{when}");
+        assert_eq!(restored(&repo, &id).unwrap(), self.second, "{when}");
+        true
     }
+}
+
+/// The disk with one snapshot, and the operations of a clean ship of
+/// `second` onto it.
+fn ship_cut<'a>(disk: &'a PowerCutFs, first_id: Id, second: &'a [u8]) -> (ShipCut<'a>, u64) {
+    let clean = disk.fork();
+    let (backend, mut repo) = open(&clean);
+    let before = pack_bytes(&*backend);
+    clean.arm(None);
+    ship(&mut repo, second, "s2", 2).unwrap();
+    let ops = clean.ops();
+    assert!(ops > 15, "{ops} operations");
+    eprintln!("a ship of {} bytes: {ops} operations", second.len());
+    let cut = ShipCut {
+        disk,
+        first_id,
+        second,
+        before,
+        clean_bytes: pack_bytes(&*backend) - before,
+    };
+    (cut, ops)
+}
+
+#[test]
+fn a_ship_cut_at_every_operation_keeps_what_returned_and_resumes() {
+    let (disk, (first_id, first), second) = disk_with_a_snapshot();
+    let (cut, ops) = ship_cut(&disk, first_id, &second);
+    for n in 1..=ops {
+        cut.at(n, None);
+    }
+    let (_, repo) = open(&disk);
     let report = check_all_data(&repo);
     assert!(report.ok(), "{:?}", report.errors);
     assert_eq!(restored(&repo, &first_id).unwrap(), first);
+}
+
+/// Torn cuts (any of what was not durable may survive too) at every third
+/// operation, each with its own seed.
+#[test]
+fn a_torn_power_cut_keeps_the_same_guarantees() {
+    let (disk, (first_id, _), second) = disk_with_a_snapshot();
+    let (cut, ops) = ship_cut(&disk, first_id, &second);
+    for n in (1..=ops).step_by(3) {
+        cut.at(n, Some(n * 7919));
+    }
 }
 
 fn prune_all(repo: &mut Repository) -> Result<()> {
@@ -265,7 +314,7 @@ fn a_prune_cut_at_every_operation_loses_nothing_and_the_next_finishes() {
         // The last operations release the lock: the prune may succeed.
         let _ = prune_all(&mut repo);
         drop(repo);
-        reboot(&d);
+        reboot(&d, None);
 
         let (backend, mut repo) = open(&d);
         rec.assert_survived(&*backend, &when);
