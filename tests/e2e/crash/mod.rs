@@ -187,3 +187,27 @@ pub fn assert_check_clean(out: &std::process::Output, what: &str) {
         "{what}: {text}"
     );
 }
+
+/// After a prune, `check` (its output `out`) warns about nothing but the
+/// temporary files prune keeps by design (§15.2: those in `locks/`,
+/// `keys/` and the root younger than an hour, which a kill during a lock's
+/// write leaves): none is left in `data/`, `index/` or `snapshots/`.
+pub fn assert_pruned_clean(out: &std::process::Output, repo: &Path, what: &str) {
+    assert_check_clean(out, what);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for l in text.lines().filter(|l| l.starts_with("warning")) {
+        assert!(l.contains("temporary file(s)"), "{what}: {text}");
+    }
+    for d in ["data", "index", "snapshots"] {
+        let left: Vec<_> = crate::harness::files_under(&repo.join(d))
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(".tmp-")
+            })
+            .collect();
+        assert!(left.is_empty(), "{what}: prune left {left:?}");
+    }
+}

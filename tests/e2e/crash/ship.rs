@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use backup_zfs::SnapshotName;
 
-use super::{assert_check_clean, kill_at, manifests, packs, Ended, Knobs, Moment, Rng};
+use super::{
+    assert_check_clean, assert_pruned_clean, kill_at, manifests, packs, Ended, Knobs, Moment, Rng,
+};
 use crate::harness::{assert_ok, assert_same_tree, noise, Env};
 
 const MIB: u64 = 1 << 20;
@@ -223,13 +225,7 @@ fn a_ship_killed_at_seeded_moments_resumes_and_restores_identically() {
 
     assert_check_clean(&env.backup(["check", "--read-data"]), "check --read-data");
     assert_ok(&env.backup(["prune"]), "prune");
-    let out = env.backup(["check"]);
-    assert_check_clean(&out, "check after prune");
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("warning"),
-        "prune left something: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_pruned_clean(&env.backup(["check"]), &env.repo, "check after prune");
     let target = env.pool.root().child("restored").unwrap();
     let t = Instant::now();
     let out = env.backup(["restore", &snap.to_string(), "--to", target.as_str()]);
