@@ -32,8 +32,20 @@ impl Env {
 
     /// A fresh pool and an empty place for a repository.
     pub fn without_repo() -> Env {
-        let pool =
-            TestPool::create().expect("a test pool (is zfs-fuse installed? run scripts/test.sh)");
+        Env::without_repo_in(
+            TestPool::create().expect("a test pool (is zfs-fuse installed? run scripts/test.sh)"),
+        )
+    }
+
+    /// The same in a pool of `bytes` (a sparse file).
+    pub fn without_repo_sized(bytes: u64) -> Env {
+        Env::without_repo_in(
+            TestPool::with_size(bytes)
+                .expect("a test pool (is zfs-fuse installed? run scripts/test.sh)"),
+        )
+    }
+
+    fn without_repo_in(pool: TestPool) -> Env {
         // Named, so that scripts/test.sh can remove what a killed run left.
         let tmp = tempfile::Builder::new()
             .prefix(&format!("backup-e2e-{}-", std::process::id()))

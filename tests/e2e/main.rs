@@ -5,6 +5,7 @@ mod browse;
 mod catalog;
 mod chain_damage;
 mod config;
+mod crash;
 mod diagnosis;
 mod disk_full;
 mod drill;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::backend::MemoryBackend;
+pub use crate::backend::{LocalFs, PowerCutFs};
 use crate::error::Result;
 use crate::format::config::ChunkerParams;
 use crate::format::manifest::{self, BaseRef, Manifest, ShipStats};

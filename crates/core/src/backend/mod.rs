@@ -18,6 +18,8 @@ mod throttle;
 
 pub use cache::MetaCache;
 pub use local::LocalBackend;
+#[cfg(any(test, feature = "test-support"))]
+pub use local::{LocalFs, PowerCutFs};
 pub use location::{Location, SftpTarget};
 pub use memory::MemoryBackend;
 pub use options::{BackendOptions, RetryPolicy, S3Settings, SftpSettings};

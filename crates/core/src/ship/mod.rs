@@ -186,6 +186,8 @@ pub fn ship(
         files: recorded.files,
         volume: recorded.volume,
     };
+    // Test hook: the crash tests kill the process at the commit point.
+    crate::pause::pause_point("ship:commit");
     let id = repo.write_manifest(&m)?;
     let file_manifest_walk = m.files.is_some().then_some(recorded.stats);
     Ok(ShipOutcome::Shipped {
