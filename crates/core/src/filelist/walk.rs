@@ -13,6 +13,13 @@
 //! the same ctime to the nanosecond has not changed since the base was
 //! walked; only a clock that went back to the exact nanosecond while the
 //! same object was rewritten to the same size could fool the rule.
+//!
+//! That needs a ctime finer than the changes. Where time stamps are coarse
+//! (zfs-fuse: whole seconds), a file changed again in the very second its
+//! base snapshot was taken keeps its ctime, size and inode. So, as git does
+//! for "racy" index entries, a base entry whose ctime is not older than the
+//! base snapshot's creation lends nothing ([`forget_racy_digests`]): such a
+//! file is read again; a change after that second shows in its ctime.
 
 use std::fs::{File, Metadata};
 use std::io::Read;
@@ -142,6 +149,20 @@ fn entry_of(path: Vec<u8>, meta: &Metadata) -> Entry {
         rdev: matches!(kind, Kind::Char | Kind::Block).then(|| meta.rdev()),
         blake3: None,
     }
+}
+
+/// Makes the entries of `base` (the list of a snapshot created at
+/// `created`, Unix seconds) that may have changed after the snapshot in the
+/// same second lend no digest (module docs): their ctime is not older than
+/// `created`. Returns how many.
+pub fn forget_racy_digests(base: &mut FileList, created: i64) -> usize {
+    let mut n = 0;
+    for e in base.entries.iter_mut().filter(|e| e.ctime >= created) {
+        if e.blake3.take().is_some() {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// The digest reuse rule (module docs).

@@ -206,7 +206,9 @@ pub fn ship(
 /// slower, never wrong; `check` reports the damage).
 fn base_file_list(repo: &Repository, id: &Id) -> Option<FileList> {
     let m = repo.read_manifest(id).ok()?;
-    load_file_list(repo, m.files.as_ref()?, &m.full_name()).ok()
+    let mut list = load_file_list(repo, m.files.as_ref()?, &m.full_name()).ok()?;
+    crate::filelist::forget_racy_digests(&mut list, m.creation);
+    Some(list)
 }
 
 /// Ships a stream that does not come from `zfs send` of a live snapshot
