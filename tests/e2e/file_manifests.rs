@@ -84,6 +84,9 @@ fn a_ship_records_a_file_manifest_of_the_snapshot_and_an_incremental_reuses_dige
     for i in 0..20 {
         fs::write(dir.join(format!("file{i}")), noise(10_000, i)).unwrap();
     }
+    // A second later: files changed in the second their base snapshot was
+    // taken lend no digest (design §17.1), and s2 is to reuse them.
+    std::thread::sleep(Duration::from_millis(1100));
     let s1 = env.snapshot(&ds, "s1");
     // Changes after the snapshot must not show.
     fs::write(dir.join("after"), "later").unwrap();
