@@ -322,9 +322,21 @@ impl Zfs {
         if !matches!(self.dialect()?, Dialect::ZfsFuse) {
             return self.run_zfs(args, ds.as_str()).map(drop);
         }
-        self.unmount_if_mounted(ds)?;
         let deadline = std::time::Instant::now() + FUSE_BUSY_PATIENCE;
         let mut pause = std::time::Duration::from_millis(50);
+        // The unmount can be busy too (a FUSE request still in flight).
+        loop {
+            match self.unmount_if_mounted(ds) {
+                Err(ZfsError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_secs(1));
+                }
+                other => {
+                    other?;
+                    break;
+                }
+            }
+        }
         loop {
             match self.run_zfs(args.iter().copied(), ds.as_str()) {
                 Err(ZfsError::Busy { .. }) if std::time::Instant::now() < deadline => {
