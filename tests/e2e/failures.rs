@@ -172,3 +172,34 @@ fn a_failing_zfs_receive_is_reported_not_a_silent_sigpipe() {
     assert_eq!(out.status.code(), Some(EXIT_FAILURE), "{}", stderr(&out));
     assert!(stderr(&out).contains("out of space"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_141_not_a_panic() {
+    let env = Env::new();
+    let ds = env.dataset("d");
+    for i in 0..3 {
+        std::fs::write(env.mountpoint(&ds).join(format!("f{i}")), "x").unwrap();
+        let s = env.snapshot(&ds, &format!("s{i}"));
+        assert_ok(&env.backup(["send", &s.to_string()]), "send");
+    }
+    for args in [
+        vec!["list"],
+        vec!["ls", &format!("{ds}@latest"), "--recursive"],
+    ] {
+        let mut child = env
+            .command(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the first line is written (`| head -0`).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+    }
+}

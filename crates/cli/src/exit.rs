@@ -29,6 +29,11 @@ pub enum ExitStatus {
     Nagios(u8),
 }
 
+/// The exit code when standard output is closed under a `println!`
+/// (`backup list | head`): 128 + SIGPIPE, as shells report a process that
+/// SIGPIPE killed.
+pub const CLOSED_STDOUT_CODE: i32 = 141;
+
 /// The table shown by `backup --help`.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -42,6 +47,8 @@ Exit codes:
   5  locked: the job is already running, or another process held a conflicting
      repository lock for longer than --lock-wait; nothing done
   6  drill failed: `drill run` found a layer failing or a target missed
+141  standard output was closed by its reader (`backup list | head`), as a
+     process killed by SIGPIPE; what was done stays done
 `status --nagios` exits with the Nagios plugin codes instead:
   0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN";
 

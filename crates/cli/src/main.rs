@@ -23,6 +23,7 @@ fn main() -> ExitCode {
     // SIGPIPE stays ignored (Rust's default): a `zfs receive` that dies must
     // surface as its own error, not kill us silently. A closed stdout
     // (`backup restore --to-file - | head`) is a quiet exit instead.
+    quiet_on_closed_stdout();
     let mut cli = Cli::parse();
     // Before anything starts a thread or a child: the passphrase variables
     // leave the environment here, so no child inherits them.
@@ -35,6 +36,26 @@ fn main() -> ExitCode {
             ExitStatus::of(&e).into()
         }
     }
+}
+
+/// `backup list | head`: printing to a stdout whose reader is gone panics
+/// in `println!`; instead the process ends quietly with 141, as one killed
+/// by SIGPIPE would (what it had done stays done; every write the commands
+/// make is crash-safe). Any other panic goes to the default hook.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(exit::CLOSED_STDOUT_CODE);
+        }
+        default(info);
+    }));
 }
 
 fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
