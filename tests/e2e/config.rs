@@ -77,3 +77,28 @@ fn config_check_explains_every_mistake_and_accepts_a_good_file() {
         "{text}"
     );
 }
+
+#[test]
+fn with_one_repository_in_the_file_no_repo_is_needed() {
+    let env = Env::new();
+    let ds = env.dataset("d");
+    let config = env.job_config("j", &ds, "");
+    let out = env
+        .command(["list", "--config", config.to_str().unwrap()])
+        .env_remove("BACKUP_REPOSITORY")
+        .output()
+        .unwrap();
+    assert_ok(&out, "list with the file's only repository");
+    let out = env
+        .command(["list"])
+        .env_remove("BACKUP_REPOSITORY")
+        .env("BACKUP_CONFIG", env.tmp.path().join("none.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("names exactly one repository"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

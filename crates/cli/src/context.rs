@@ -24,11 +24,29 @@ pub fn config(g: &GlobalArgs) -> Result<Config> {
 }
 
 /// The repository --repo / $BACKUP_REPOSITORY names: the configuration
-/// file's repository of that name if there is one, else a location.
+/// file's repository of that name if there is one, else a location. With
+/// neither given, the configuration file's repository if it has exactly one.
 fn target(g: &GlobalArgs) -> Result<(String, Option<PasswordSource>)> {
-    let given = g.repo.as_deref().ok_or_else(|| {
-        UsageError("no repository given: use --repo LOCATION|NAME or BACKUP_REPOSITORY".into())
-    })?;
+    let Some(given) = g.repo.as_deref() else {
+        let only = if g.config.exists() {
+            let mut all = config(g)?.repositories.into_values();
+            match (all.next(), all.next()) {
+                (Some(r), None) => Some(r),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        return only
+            .map(|r| (r.location.clone(), Some(r.password.clone())))
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "no repository given: use --repo LOCATION|NAME or BACKUP_REPOSITORY (needed unless {} names exactly one repository)",
+                    g.config.display()
+                ))
+                .into()
+            });
+    };
     let looks_like_name = !given.contains('/') && !given.contains(':');
     if looks_like_name && g.config.exists() {
         if let Some(r) = config(g)?.repositories.get(given) {
