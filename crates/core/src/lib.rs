@@ -51,6 +51,8 @@ mod error;
 mod file_manifest;
 pub mod filelist;
 mod format;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod id;
 mod ingest;
 mod keyslot;

@@ -140,6 +140,14 @@ pub fn decode(keys: &Keys, b: &[u8], expect: Option<&Id>) -> Result<Vec<u8>, Str
     let payload = keys
         .open(ObjectType::Blob, &b[..HEADER_LEN], &b[HEADER_LEN..])
         .ok_or_else(|| format!("chunk {} fails authentication", h.id))?;
+    decode_opened(keys, &h, payload)
+}
+
+/// The part of [`decode`] after the sealed box has opened: decompresses
+/// `payload` (what the box held) as `h` says, and checks its length and
+/// that it hashes to `h.id`. Where the parsing is, so the fuzz targets
+/// (`fuzz/`) call it directly; nothing else should.
+pub fn decode_opened(keys: &Keys, h: &Header, payload: Vec<u8>) -> Result<Vec<u8>, String> {
     let data = if h.compressed {
         zstd::bulk::decompress(&payload, h.raw_len as usize)
             .map_err(|e| format!("chunk {} does not decompress: {e}", h.id))?

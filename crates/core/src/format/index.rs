@@ -54,13 +54,26 @@ pub fn decode_segment(keys: &Keys, sealed: &[u8]) -> Result<Vec<PackBlobs>, Stri
     let z = keys
         .open(ObjectType::Index, &[], sealed)
         .ok_or("index segment fails authentication")?;
-    let b = zstd::stream::decode_all(z.as_slice())
+    decode_segment_opened(&z)
+}
+
+/// The part of [`decode_segment`] after the sealed box has opened:
+/// decompresses `z` and parses it ([`parse_segment`]). Where the parsing
+/// is, so the fuzz targets (`fuzz/`) call it directly.
+pub fn decode_segment_opened(z: &[u8]) -> Result<Vec<PackBlobs>, String> {
+    let b = zstd::stream::decode_all(z)
         .map_err(|e| format!("index segment does not decompress: {e}"))?;
+    parse_segment(&b)
+}
+
+/// Parses a decompressed segment: magic, packs, their blobs, no trailing
+/// bytes.
+pub fn parse_segment(b: &[u8]) -> Result<Vec<PackBlobs>, String> {
     let short = || "index segment is truncated".to_string();
     if b.len() < 8 || &b[..4] != MAGIC {
         return Err("index segment does not start with the index magic".into());
     }
-    let npacks = u32_at(&b, 4) as usize;
+    let npacks = u32_at(b, 4) as usize;
     let mut at = 8;
     let mut out = Vec::with_capacity(npacks.min(1 << 16));
     for _ in 0..npacks {
@@ -68,7 +81,7 @@ pub fn decode_segment(keys: &Keys, sealed: &[u8]) -> Result<Vec<PackBlobs>, Stri
             return Err(short());
         }
         let pack = Id::from_slice(&b[at..at + 32]).expect("32 bytes");
-        let n = u32_at(&b, at + 32) as usize;
+        let n = u32_at(b, at + 32) as usize;
         at += 36;
         if b.len() < at + n * 44 {
             return Err(short());
@@ -78,9 +91,9 @@ pub fn decode_segment(keys: &Keys, sealed: &[u8]) -> Result<Vec<PackBlobs>, Stri
                 let o = at + i * 44;
                 Entry {
                     id: Id::from_slice(&b[o..o + 32]).expect("32 bytes"),
-                    offset: u32_at(&b, o + 32),
-                    length: u32_at(&b, o + 36),
-                    raw_len: u32_at(&b, o + 40),
+                    offset: u32_at(b, o + 32),
+                    length: u32_at(b, o + 36),
+                    raw_len: u32_at(b, o + 40),
                 }
             })
             .collect();
