@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use super::pack::Entry;
-use super::u32_at;
+use super::{inflate, u32_at, MAX_INFLATED};
 use crate::crypto::{Keys, ObjectType};
 use crate::id::Id;
 
@@ -61,8 +61,7 @@ pub fn decode_segment(keys: &Keys, sealed: &[u8]) -> Result<Vec<PackBlobs>, Stri
 /// decompresses `z` and parses it ([`parse_segment`]). Where the parsing
 /// is, so the fuzz targets (`fuzz/`) call it directly.
 pub fn decode_segment_opened(z: &[u8]) -> Result<Vec<PackBlobs>, String> {
-    let b = zstd::stream::decode_all(z)
-        .map_err(|e| format!("index segment does not decompress: {e}"))?;
+    let b = inflate(z, MAX_INFLATED).map_err(|e| format!("index segment {e}"))?;
     parse_segment(&b)
 }
 

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::file_list::{FileListRef, VolumeDigest};
+use super::{inflate, MAX_INFLATED};
 use crate::crypto::{Keys, ObjectType};
 use crate::id::Id;
 
@@ -130,8 +131,7 @@ pub fn decode(keys: &Keys, sealed: &[u8]) -> Result<Manifest, String> {
 /// `z`, parses the JSON and checks version and layout. Where the parsing
 /// is, so the fuzz targets (`fuzz/`) call it directly.
 pub fn decode_opened(z: &[u8]) -> Result<Manifest, String> {
-    let json =
-        zstd::stream::decode_all(z).map_err(|e| format!("manifest does not decompress: {e}"))?;
+    let json = inflate(z, MAX_INFLATED).map_err(|e| format!("manifest {e}"))?;
     parse_json(&json)
 }
 
