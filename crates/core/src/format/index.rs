@@ -74,7 +74,9 @@ pub fn parse_segment(b: &[u8]) -> Result<Vec<PackBlobs>, String> {
     }
     let npacks = u32_at(b, 4) as usize;
     let mut at = 8;
-    let mut out = Vec::with_capacity(npacks.min(1 << 16));
+    // Each pack takes at least 36 bytes: a count the bytes cannot hold
+    // reserves nothing for it.
+    let mut out = Vec::with_capacity(npacks.min((b.len() - 8) / 36));
     for _ in 0..npacks {
         if b.len() < at + 36 {
             return Err(short());
@@ -189,6 +191,17 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_segment_counting_more_packs_than_it_holds_is_truncated() {
+        // Eight bytes that count 4 billion packs: once 65,536 were
+        // reserved (3.5 MiB) before the bytes were looked at.
+        let mut b = MAGIC.to_vec();
+        b.extend(u32::MAX.to_le_bytes());
+        assert_eq!(parse_segment(&b).unwrap_err(), "index segment is truncated");
+        b.extend([0; 36]);
+        assert!(parse_segment(&b).is_err());
+    }
 
     #[test]
     fn segment_round_trip_and_damage() {
