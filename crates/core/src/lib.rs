@@ -52,6 +52,8 @@ mod error;
 mod file_manifest;
 pub mod filelist;
 mod format;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod id;
 mod ingest;
 mod keyslot;

@@ -16,13 +16,17 @@
 //! so none of them can be changed without the blob failing to open.
 
 use super::u32_at;
-use crate::crypto::{Keys, ObjectType};
+use crate::crypto::{Keys, ObjectType, SEAL_OVERHEAD};
 use crate::id::Id;
 
 /// Blob magic. Do not modify: part of format v1.
 pub const MAGIC: &[u8; 4] = b"BKB1";
 /// Length of the plaintext header.
 pub const HEADER_LEN: usize = 48;
+/// The most plaintext a blob holds: the largest chunk FastCDC cuts
+/// (`MAXIMUM_MAX`, 16 MiB), whatever a repository's chunker parameters.
+/// A header saying more is refused before any buffer is sized from it.
+pub const MAX_RAW_LEN: u32 = fastcdc::v2020::MAXIMUM_MAX;
 /// Blob type of `zfs send` stream data.
 pub const TYPE_DATA: u8 = 1;
 const COMPRESSION_NONE: u8 = 0;
@@ -66,12 +70,24 @@ impl Header {
         if b[4] != TYPE_DATA {
             return Err(format!("unknown blob type {}", b[4]));
         }
+        let (raw_len, sealed_len) = (u32_at(b, 40), u32_at(b, 44));
+        if raw_len > MAX_RAW_LEN {
+            return Err(format!(
+                "blob header says {raw_len} plaintext bytes, more than a chunk holds ({MAX_RAW_LEN})"
+            ));
+        }
+        // Compression is kept only when it makes the payload smaller.
+        if u64::from(sealed_len) > u64::from(raw_len) + SEAL_OVERHEAD as u64 {
+            return Err(format!(
+                "blob header says {sealed_len} sealed bytes for {raw_len} plaintext bytes"
+            ));
+        }
         Ok(Header {
             kind: b[4],
             compressed,
             id: Id::from_slice(&b[8..40]).expect("32 bytes"),
-            raw_len: u32_at(b, 40),
-            sealed_len: u32_at(b, 44),
+            raw_len,
+            sealed_len,
         })
     }
 
@@ -105,7 +121,7 @@ pub fn encode(keys: &Keys, id: Id, data: &[u8], zstd_level: i32) -> Vec<u8> {
         Some(c) => (c.as_slice(), true),
         None => (data, false),
     };
-    let sealed_len = (payload.len() + crate::crypto::SEAL_OVERHEAD) as u32;
+    let sealed_len = (payload.len() + SEAL_OVERHEAD) as u32;
     let header = Header {
         kind: TYPE_DATA,
         compressed: is_compressed,
@@ -140,6 +156,14 @@ pub fn decode(keys: &Keys, b: &[u8], expect: Option<&Id>) -> Result<Vec<u8>, Str
     let payload = keys
         .open(ObjectType::Blob, &b[..HEADER_LEN], &b[HEADER_LEN..])
         .ok_or_else(|| format!("chunk {} fails authentication", h.id))?;
+    decode_opened(keys, &h, payload)
+}
+
+/// The part of [`decode`] after the sealed box has opened: decompresses
+/// `payload` (what the box held) as `h` says, and checks its length and
+/// that it hashes to `h.id`. Where the parsing is, so the fuzz targets
+/// (`fuzz/`) call it directly; nothing else should.
+pub fn decode_opened(keys: &Keys, h: &Header, payload: Vec<u8>) -> Result<Vec<u8>, String> {
     let data = if h.compressed {
         zstd::bulk::decompress(&payload, h.raw_len as usize)
             .map_err(|e| format!("chunk {} does not decompress: {e}", h.id))?
@@ -179,6 +203,40 @@ mod tests {
         }
         let zero = vec![0u8; 100_000];
         assert!(encode(&k, k.chunk_id(&zero), &zero, 3).len() < 1000);
+    }
+
+    /// A header whose lengths are set to `raw` and `sealed`.
+    fn header_with(raw: u32, sealed: u32) -> [u8; HEADER_LEN] {
+        let mut h = Header {
+            kind: TYPE_DATA,
+            compressed: true,
+            id: Id([7; 32]),
+            raw_len: 0,
+            sealed_len: 0,
+        }
+        .to_bytes();
+        h[40..44].copy_from_slice(&raw.to_le_bytes());
+        h[44..48].copy_from_slice(&sealed.to_le_bytes());
+        h
+    }
+
+    #[test]
+    fn a_header_claiming_more_plaintext_than_a_chunk_holds_is_refused() {
+        // Decompressing sized its buffer from this length: 4 GiB asked for
+        // by a 48-byte header.
+        let e = Header::parse(&header_with(u32::MAX, 100)).unwrap_err();
+        assert!(e.contains("more than a chunk holds"), "{e}");
+        assert!(Header::parse(&header_with(MAX_RAW_LEN, 100)).is_ok());
+        assert!(Header::parse(&header_with(MAX_RAW_LEN + 1, 100)).is_err());
+    }
+
+    #[test]
+    fn a_header_claiming_more_sealed_than_plaintext_bytes_is_refused() {
+        let overhead = SEAL_OVERHEAD as u32;
+        assert!(Header::parse(&header_with(100, 100 + overhead)).is_ok());
+        let e = Header::parse(&header_with(100, 101 + overhead)).unwrap_err();
+        assert!(e.contains("sealed bytes"), "{e}");
+        assert!(Header::parse(&header_with(0, u32::MAX)).is_err());
     }
 
     #[test]

@@ -142,8 +142,15 @@ pub fn decode_body(keys: &Keys, bytes: &[u8]) -> Result<ConfigBody> {
     let json = keys
         .open(ObjectType::Config, &repo_id.0, &bytes[40..])
         .ok_or_else(|| Error::corrupt("config", "body fails authentication"))?;
+    decode_body_opened(&json)
+}
+
+/// The part of [`decode_body`] after the sealed box has opened: parses the
+/// JSON body and checks its feature flags and chunker parameters. Where
+/// the parsing is, so the fuzz targets (`fuzz/`) call it directly.
+pub fn decode_body_opened(json: &[u8]) -> Result<ConfigBody> {
     let body: ConfigBody =
-        serde_json::from_slice(&json).map_err(|e| Error::corrupt("config", e.to_string()))?;
+        serde_json::from_slice(json).map_err(|e| Error::corrupt("config", e.to_string()))?;
     if let Some(f) = body
         .features
         .iter()

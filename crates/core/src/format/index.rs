@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use super::pack::Entry;
-use super::u32_at;
+use super::{inflate, u32_at, MAX_INFLATED};
 use crate::crypto::{Keys, ObjectType};
 use crate::id::Id;
 
@@ -54,21 +54,35 @@ pub fn decode_segment(keys: &Keys, sealed: &[u8]) -> Result<Vec<PackBlobs>, Stri
     let z = keys
         .open(ObjectType::Index, &[], sealed)
         .ok_or("index segment fails authentication")?;
-    let b = zstd::stream::decode_all(z.as_slice())
-        .map_err(|e| format!("index segment does not decompress: {e}"))?;
+    decode_segment_opened(&z)
+}
+
+/// The part of [`decode_segment`] after the sealed box has opened:
+/// decompresses `z` and parses it ([`parse_segment`]). Where the parsing
+/// is, so the fuzz targets (`fuzz/`) call it directly.
+pub fn decode_segment_opened(z: &[u8]) -> Result<Vec<PackBlobs>, String> {
+    let b = inflate(z, MAX_INFLATED).map_err(|e| format!("index segment {e}"))?;
+    parse_segment(&b)
+}
+
+/// Parses a decompressed segment: magic, packs, their blobs, no trailing
+/// bytes.
+pub fn parse_segment(b: &[u8]) -> Result<Vec<PackBlobs>, String> {
     let short = || "index segment is truncated".to_string();
     if b.len() < 8 || &b[..4] != MAGIC {
         return Err("index segment does not start with the index magic".into());
     }
-    let npacks = u32_at(&b, 4) as usize;
+    let npacks = u32_at(b, 4) as usize;
     let mut at = 8;
-    let mut out = Vec::with_capacity(npacks.min(1 << 16));
+    // Each pack takes at least 36 bytes: a count the bytes cannot hold
+    // reserves nothing for it.
+    let mut out = Vec::with_capacity(npacks.min((b.len() - 8) / 36));
     for _ in 0..npacks {
         if b.len() < at + 36 {
             return Err(short());
         }
         let pack = Id::from_slice(&b[at..at + 32]).expect("32 bytes");
-        let n = u32_at(&b, at + 32) as usize;
+        let n = u32_at(b, at + 32) as usize;
         at += 36;
         if b.len() < at + n * 44 {
             return Err(short());
@@ -78,9 +92,9 @@ pub fn decode_segment(keys: &Keys, sealed: &[u8]) -> Result<Vec<PackBlobs>, Stri
                 let o = at + i * 44;
                 Entry {
                     id: Id::from_slice(&b[o..o + 32]).expect("32 bytes"),
-                    offset: u32_at(&b, o + 32),
-                    length: u32_at(&b, o + 36),
-                    raw_len: u32_at(&b, o + 40),
+                    offset: u32_at(b, o + 32),
+                    length: u32_at(b, o + 36),
+                    raw_len: u32_at(b, o + 40),
                 }
             })
             .collect();
@@ -177,6 +191,17 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_segment_counting_more_packs_than_it_holds_is_truncated() {
+        // Eight bytes that count 4 billion packs: once 65,536 were
+        // reserved (3.5 MiB) before the bytes were looked at.
+        let mut b = MAGIC.to_vec();
+        b.extend(u32::MAX.to_le_bytes());
+        assert_eq!(parse_segment(&b).unwrap_err(), "index segment is truncated");
+        b.extend([0; 36]);
+        assert!(parse_segment(&b).is_err());
+    }
 
     #[test]
     fn segment_round_trip_and_damage() {

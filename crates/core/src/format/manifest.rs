@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::file_list::{FileListRef, VolumeDigest};
+use super::{inflate, MAX_INFLATED};
 use crate::crypto::{Keys, ObjectType};
 use crate::id::Id;
 
@@ -123,10 +124,21 @@ pub fn decode(keys: &Keys, sealed: &[u8]) -> Result<Manifest, String> {
     let z = keys
         .open(ObjectType::Manifest, &[], sealed)
         .ok_or("manifest fails authentication")?;
-    let json = zstd::stream::decode_all(z.as_slice())
-        .map_err(|e| format!("manifest does not decompress: {e}"))?;
+    decode_opened(&z)
+}
+
+/// The part of [`decode`] after the sealed box has opened: decompresses
+/// `z`, parses the JSON and checks version and layout. Where the parsing
+/// is, so the fuzz targets (`fuzz/`) call it directly.
+pub fn decode_opened(z: &[u8]) -> Result<Manifest, String> {
+    let json = inflate(z, MAX_INFLATED).map_err(|e| format!("manifest {e}"))?;
+    parse_json(&json)
+}
+
+/// Parses a manifest's decompressed JSON and checks version and layout.
+pub fn parse_json(json: &[u8]) -> Result<Manifest, String> {
     let m: Manifest =
-        serde_json::from_slice(&json).map_err(|e| format!("manifest does not parse: {e}"))?;
+        serde_json::from_slice(json).map_err(|e| format!("manifest does not parse: {e}"))?;
     if m.version != VERSION {
         return Err(format!("unknown manifest version {}", m.version));
     }

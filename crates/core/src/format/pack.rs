@@ -133,10 +133,17 @@ pub fn parse_trailer(keys: &Keys, sealed: &[u8], blobs_end: u64) -> Result<Vec<E
     let t = keys
         .open(ObjectType::PackTrailer, &[], sealed)
         .ok_or("pack trailer fails authentication")?;
+    parse_trailer_opened(&t, blobs_end)
+}
+
+/// The part of [`parse_trailer`] after the sealed box has opened: parses
+/// the plaintext trailer `t` of a pack whose blobs end at `blobs_end`.
+/// Where the parsing is, so the fuzz targets (`fuzz/`) call it directly.
+pub fn parse_trailer_opened(t: &[u8], blobs_end: u64) -> Result<Vec<Entry>, String> {
     if t.len() < 4 {
         return Err("pack trailer is too short".into());
     }
-    let n = u32_at(&t, 0) as usize;
+    let n = u32_at(t, 0) as usize;
     if t.len() != 4 + n * ENTRY_LEN {
         return Err(format!(
             "pack trailer says {n} blobs but holds {} bytes",
@@ -148,9 +155,9 @@ pub fn parse_trailer(keys: &Keys, sealed: &[u8], blobs_end: u64) -> Result<Vec<E
         let at = 4 + i * ENTRY_LEN;
         let e = Entry {
             id: Id::from_slice(&t[at..at + 32]).expect("32 bytes"),
-            offset: u32_at(&t, at + 32),
-            length: u32_at(&t, at + 36),
-            raw_len: u32_at(&t, at + 40),
+            offset: u32_at(t, at + 32),
+            length: u32_at(t, at + 36),
+            raw_len: u32_at(t, at + 40),
         };
         if (e.offset as usize) < HEADER_LEN || u64::from(e.offset) + u64::from(e.length) > blobs_end
         {

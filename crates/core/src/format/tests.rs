@@ -1,4 +1,5 @@
-//! Pinned format vectors: a change to any of these values changes format v1.
+//! Pinned format vectors: a change to any of these values changes format v1;
+//! and the bound on what a zstd frame may inflate to.
 
 use crate::crypto::{seal_with_nonce, Keys, ObjectType};
 use crate::format::blob;
@@ -64,3 +65,17 @@ fn sealed_blob_is_pinned() {
 
 const PINNED_CHUNK_ID: &str = "528490c91b4988748893251108f65db640f8b85bdd7bd28b84b6fe5afeabf58e";
 const PINNED_BLOB_DIGEST: &str = "6e8e38ea882b47b89c11362b7d03a6502096d49efd87d012de80ed6b30caa216";
+
+#[test]
+fn a_frame_that_inflates_past_its_limit_is_refused() {
+    // 1 MiB of zeros is a frame of a few dozen bytes: without a limit, a
+    // manifest or index segment of a few KiB could ask for gigabytes.
+    let z = zstd::bulk::compress(&[0u8; 1 << 20], 3).unwrap();
+    assert!(z.len() < 1000);
+    let e = crate::format::inflate(&z, (1 << 20) - 1).unwrap_err();
+    assert!(e.contains("more than 1048575 bytes"), "{e}");
+    assert_eq!(crate::format::inflate(&z, 1 << 20).unwrap().len(), 1 << 20);
+    assert!(crate::format::inflate(b"not zstd", 100)
+        .unwrap_err()
+        .contains("does not decompress"));
+}

@@ -1,0 +1,6 @@
+//! Fuzz target `index_segment_opened`: `backup_core::fuzzing::index_segment_opened` says what the input is.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    backup_fuzz::drive(backup_core::fuzzing::index_segment_opened, data);
+});
