@@ -83,7 +83,7 @@ fn seeded_mutations_of_every_seed_never_panic() {
                 (r >> 8) as usize % b.len()
             };
             match r % 4 {
-                0 if !b.is_empty() => b[at] ^= 1 << (r >> 40) % 8,
+                0 if !b.is_empty() => b[at] ^= 1 << ((r >> 40) % 8),
                 1 => b.truncate(at),
                 2 => b.insert(at, (r >> 16) as u8),
                 _ => {

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 /// also makes the repository directory itself 0700 (best effort: a mount
 /// point the user may write to but not chmod keeps its mode).
 ///
-/// Every file-system call goes through `F` ([`StdFs`], the real one, unless
+/// Every file-system call goes through `F` (`StdFs`, the real one, unless
 /// a test gives a simulated disk: `PowerCutFs`, feature `test-support`).
 #[derive(Debug, Clone)]
 pub struct LocalBackend<F: LocalFs = StdFs> {
