@@ -15,33 +15,70 @@ pub fn path_matches(pattern: &[u8], path: &[u8]) -> bool {
     }
 }
 
-/// Matches `text` against the whole of `pattern`.
+/// Matches `text` against the whole of `pattern`, remembering each
+/// (pattern, text) suffix pair once decided: every `*` and `**` tries each
+/// split, so without the memo `**/**/**/x` on a long path would take time
+/// exponential in the stars; with it, at most pattern × text steps.
 fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => {
-            if let Some(rest) = rest.strip_prefix(b"*") {
-                // `**/` also matches no component at all.
-                let rest_no_slash = rest.strip_prefix(b"/");
-                (0..=text.len()).any(|i| glob(rest, &text[i..]))
-                    || rest_no_slash.is_some_and(|r| glob(r, text))
-            } else {
-                let stop = text.iter().position(|&b| b == b'/').unwrap_or(text.len());
-                (0..=stop).any(|i| glob(rest, &text[i..]))
-            }
+    let mut memo = vec![None; (pattern.len() + 1) * (text.len() + 1)];
+    Matcher {
+        pattern,
+        text,
+        memo: &mut memo,
+    }
+    .at(0, 0)
+}
+
+struct Matcher<'a> {
+    pattern: &'a [u8],
+    text: &'a [u8],
+    memo: &'a mut [Option<bool>],
+}
+
+impl Matcher<'_> {
+    /// Whether `pattern[p..]` matches `text[t..]`.
+    fn at(&mut self, p: usize, t: usize) -> bool {
+        let key = p * (self.text.len() + 1) + t;
+        if let Some(known) = self.memo[key] {
+            return known;
         }
-        Some((b'?', rest)) => text
-            .split_first()
-            .is_some_and(|(&c, t)| c != b'/' && glob(rest, t)),
-        Some((b'[', rest)) => match (class(rest), text.split_first()) {
-            (Some((matches, after)), Some((&c, t))) => c != b'/' && matches(c) && glob(after, t),
-            // An unclosed `[` is a literal.
-            (None, Some((&c, t))) => c == b'[' && glob(rest, t),
-            (_, None) => false,
-        },
-        Some((&p, rest)) => text
-            .split_first()
-            .is_some_and(|(&c, t)| c == p && glob(rest, t)),
+        let found = self.decide(p, t);
+        self.memo[key] = Some(found);
+        found
+    }
+
+    fn decide(&mut self, p: usize, t: usize) -> bool {
+        let (pattern, text) = (self.pattern, self.text);
+        let Some(&c) = pattern.get(p) else {
+            return t == text.len();
+        };
+        let next = text.get(t).copied();
+        match c {
+            b'*' if pattern.get(p + 1) == Some(&b'*') => {
+                // `**` crosses components; `**/` also matches none at all.
+                let rest = p + 2;
+                (t..=text.len()).any(|i| self.at(rest, i))
+                    || (pattern.get(rest) == Some(&b'/') && self.at(rest + 1, t))
+            }
+            b'*' => {
+                let stop = text[t..]
+                    .iter()
+                    .position(|&b| b == b'/')
+                    .map_or(text.len(), |i| t + i);
+                (t..=stop).any(|i| self.at(p + 1, i))
+            }
+            b'?' => next.is_some_and(|b| b != b'/') && self.at(p + 1, t + 1),
+            b'[' => match (class(&pattern[p + 1..]), next) {
+                (Some((matches, after)), Some(b)) => {
+                    let after = pattern.len() - after.len();
+                    b != b'/' && matches(b) && self.at(after, t + 1)
+                }
+                // An unclosed `[` is a literal.
+                (None, Some(b)) => b == b'[' && self.at(p + 1, t + 1),
+                (_, None) => false,
+            },
+            _ => next == Some(c) && self.at(p + 1, t + 1),
+        }
     }
 }
 
@@ -103,5 +140,15 @@ mod tests {
         assert!(m("[]]", "]"));
         assert!(m("a[b", "a[b"), "an unclosed set is literal");
         assert!(!m("", "x"));
+    }
+
+    #[test]
+    fn many_stars_on_a_long_path_take_no_time() {
+        let path = "a/".repeat(200) + "b";
+        let start = std::time::Instant::now();
+        assert!(!m("**/**/**/**/**/**/c", &path));
+        assert!(m("**/**/**/**/**/**/b", &path));
+        assert!(!m("*a*a*a*a*a*a*a*a*c", &"a".repeat(300)));
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
     }
 }
