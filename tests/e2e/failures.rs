@@ -174,7 +174,7 @@ fn a_failing_zfs_receive_is_reported_not_a_silent_sigpipe() {
 }
 
 #[test]
-fn a_closed_stdout_ends_quietly_with_141_not_a_panic() {
+fn a_closed_stdout_ends_quietly_not_with_a_panic() {
     let env = Env::new();
     let ds = env.dataset("d");
     for i in 0..3 {
@@ -200,6 +200,6 @@ fn a_closed_stdout_ends_quietly_with_141_not_a_panic() {
             !err.contains("panicked") && !err.contains("Broken pipe"),
             "{args:?}: {err}"
         );
-        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
     }
 }

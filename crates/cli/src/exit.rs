@@ -30,9 +30,9 @@ pub enum ExitStatus {
 }
 
 /// The exit code when standard output is closed under a `println!`
-/// (`backup list | head`): 128 + SIGPIPE, as shells report a process that
-/// SIGPIPE killed.
-pub const CLOSED_STDOUT_CODE: i32 = 141;
+/// (`backup list | head`): a quiet success, as for [`ClosedStdout`]
+/// (ripgrep, bupstash): the reader stopped, nothing failed.
+pub const CLOSED_STDOUT_CODE: i32 = 0;
 
 /// The table shown by `backup --help`.
 pub const EXIT_CODES_HELP: &str = "\
@@ -47,8 +47,7 @@ Exit codes:
   5  locked: the job is already running, or another process held a conflicting
      repository lock for longer than --lock-wait; nothing done
   6  drill failed: `drill run` found a layer failing or a target missed
-141  standard output was closed by its reader (`backup list | head`), as a
-     process killed by SIGPIPE; what was done stays done
+A closed standard output (`backup list | head`) ends quietly with 0.
 `status --nagios` exits with the Nagios plugin codes instead:
   0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN";
 

@@ -39,9 +39,10 @@ fn main() -> ExitCode {
 }
 
 /// `backup list | head`: printing to a stdout whose reader is gone panics
-/// in `println!`; instead the process ends quietly with 141, as one killed
-/// by SIGPIPE would (what it had done stays done; every write the commands
-/// make is crash-safe). Any other panic goes to the default hook.
+/// in `println!`; instead the process ends quietly and successfully, as
+/// for a [`ClosedStdout`] error (what it had done stays done; every write
+/// the commands make is crash-safe). Any other panic goes to the default
+/// hook.
 fn quiet_on_closed_stdout() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

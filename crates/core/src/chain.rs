@@ -42,24 +42,42 @@ pub fn resolve<'a>(all: &'a [(Id, Manifest)], target: &Id) -> Result<Vec<&'a (Id
 /// Finds a snapshot by id, unique id prefix (at least 4 hex digits), or
 /// `dataset@snapshot` name (the newest such manifest if shipped twice);
 /// `dataset@latest`, unless a snapshot is literally named `latest`, is the
-/// dataset's newest (by `createtxg`).
+/// dataset's newest (by `createtxg`). A name that matches snapshots of
+/// several hosts is [`Error::Ambiguous`]: ids tell them apart.
 pub fn find<'a>(all: &'a [(Id, Manifest)], query: &str) -> Result<&'a (Id, Manifest)> {
     if query.contains('@') {
-        let named = all
-            .iter()
-            .filter(|(_, m)| m.full_name() == query)
-            .max_by_key(|(_, m)| m.shipped_at);
-        let latest = || {
-            let ds = query.strip_suffix("@latest")?;
-            all.iter()
-                .filter(|(_, m)| m.dataset == ds)
-                .max_by_key(|(_, m)| (m.createtxg, m.shipped_at))
-        };
-        return named
-            .or_else(latest)
-            .ok_or_else(|| Error::SnapshotNotFound {
-                query: query.into(),
+        let named: Vec<_> = all.iter().filter(|(_, m)| m.full_name() == query).collect();
+        let latest = query
+            .strip_suffix("@latest")
+            .filter(|_| named.is_empty())
+            .map(|ds| {
+                all.iter()
+                    .filter(|(_, m)| m.dataset == ds)
+                    .collect::<Vec<_>>()
             });
+        let is_latest = latest.is_some();
+        let hits = latest.unwrap_or(named);
+        // Two hosts may ship the same dataset and snapshot names: a name is
+        // then ambiguous (an id says which), never silently one of them.
+        let mut hosts: Vec<&str> = hits.iter().map(|(_, m)| m.host.as_str()).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        if hosts.len() > 1 {
+            return Err(Error::Ambiguous {
+                query: query.into(),
+                count: hits.len(),
+            });
+        }
+        let pick = hits.into_iter().max_by_key(|(_, m)| {
+            if is_latest {
+                (m.createtxg, m.shipped_at)
+            } else {
+                (0, m.shipped_at)
+            }
+        });
+        return pick.ok_or_else(|| Error::SnapshotNotFound {
+            query: query.into(),
+        });
     }
     let q = query.to_ascii_lowercase();
     if q.len() < 4 || !q.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -109,6 +127,18 @@ mod tests {
         assert_eq!(find(&all, "p/a@s2").unwrap().0, Id([2; 32]));
         assert_eq!(find(&all, "p/a@latest").unwrap().0, Id([4; 32]));
         assert!(find(&all, "p/b@latest").is_err());
+        let mut other = all.clone();
+        let mut m2 = m("p/a", "s2", 21, None);
+        m2.host = "elsewhere".into();
+        other.push((Id([5; 32]), m2));
+        assert!(matches!(
+            find(&other, "p/a@s2"),
+            Err(Error::Ambiguous { count: 2, .. })
+        ));
+        assert!(matches!(
+            find(&other, "p/a@latest"),
+            Err(Error::Ambiguous { .. })
+        ));
         assert_eq!(find(&all, "0303").unwrap().0, Id([3; 32]));
         assert!(find(&all, "p/a@nope").is_err());
         assert!(find(&all, "zz").is_err());

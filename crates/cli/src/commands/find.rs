@@ -41,17 +41,36 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
     let pattern = a.pattern.as_bytes();
     let mut rows = Vec::new();
     let mut without = Vec::new();
+    let mut damaged = false;
     for (_, mut snaps) in by_dataset {
         snaps.sort_by_key(|(_, m)| (m.createtxg, m.shipped_at));
         // The matches of the dataset's previous snapshot with a manifest.
         let mut prev: Option<BTreeMap<Vec<u8>, Entry>> = None;
-        for (id, _) in snaps {
-            let m = b.repo.read_manifest(id)?;
-            if m.files.is_none() {
+        for (id, cached) in snaps {
+            let read = b.repo.read_manifest(id).and_then(|m| match &m.files {
+                None => Ok((m, None)),
+                Some(f) => {
+                    backup_core::load_file_list(&b.repo, f, &m.full_name()).map(|l| (m, Some(l)))
+                }
+            });
+            let (m, list) = match read {
+                Ok(x) => x,
+                // One damaged manifest does not hide the others' answers.
+                Err(e) if e.is_integrity() => {
+                    eprintln!(
+                        "backup: warning: {} ({}) not searched: {e}; run `backup check`",
+                        cached.full_name(),
+                        id.short()
+                    );
+                    damaged = true;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let Some(list) = list else {
                 without.push(format!("{} ({})", m.full_name(), id.short()));
                 continue;
-            }
-            let list = b.file_list(id, &m)?;
+            };
             let now: BTreeMap<Vec<u8>, Entry> = list
                 .entries
                 .into_iter()
@@ -110,7 +129,11 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
         }
         eprintln!("{} match(es)", rows.len());
     }
-    Ok(ExitStatus::Success)
+    Ok(if damaged {
+        ExitStatus::Damaged
+    } else {
+        ExitStatus::Success
+    })
 }
 
 struct Row {

@@ -12,20 +12,22 @@ pub fn run(g: &GlobalArgs, a: &LsArgs) -> Result<ExitStatus> {
     let (id, m) = b.find(&a.snapshot)?;
     let list = b.file_list(&id, &m)?;
     let dir = recorded_path(&a.path);
+    let missing = || {
+        UsageError(format!(
+            "{} is not in snapshot {} ({})",
+            if dir.is_empty() { "/" } else { a.path.as_str() },
+            m.full_name(),
+            id.short()
+        ))
+    };
     let entries: Vec<_> = if a.recursive {
+        list.get(&dir).ok_or_else(missing)?;
         list.entries
             .iter()
             .filter(|e| is_under(&e.path, &dir) && e.path != dir)
             .collect()
     } else {
-        children(&list, &dir).ok_or_else(|| {
-            UsageError(format!(
-                "{} is not in snapshot {} ({})",
-                if dir.is_empty() { "/" } else { a.path.as_str() },
-                m.full_name(),
-                id.short()
-            ))
-        })?
+        children(&list, &dir).ok_or_else(missing)?
     };
     if a.json {
         let v: Vec<_> = entries.iter().map(|e| entry_json(e)).collect();

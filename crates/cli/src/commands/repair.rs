@@ -20,7 +20,23 @@ pub fn run(g: &GlobalArgs, c: &RepairCommand) -> Result<ExitStatus> {
         RepairCommand::Packs(p) => ("repair packs", &p.common),
         RepairCommand::Snapshots(a) => ("repair snapshots", a),
     };
-    let lock = context::lock(g, &repo, LockKind::Exclusive, what)?;
+    // A dry run only reads: a read lock, so ships go on meanwhile.
+    let (_reading, exclusive) = if a.dry_run {
+        (Some(context::read_lock(g, &repo, what)?), None)
+    } else {
+        (
+            None,
+            Some(context::lock(g, &repo, LockKind::Exclusive, what)?),
+        )
+    };
+    // The index as it is now that the lock is held: a ship that finished
+    // while the lock was awaited must not look like lost data.
+    repo.reload_index()?;
+    let lock = || {
+        exclusive
+            .as_ref()
+            .expect("an exclusive lock unless a dry run")
+    };
     let progress = CliProgress::new(g.quiet || a.json);
     let changed = match c {
         RepairCommand::Index(a) => {
@@ -29,7 +45,7 @@ pub fn run(g: &GlobalArgs, c: &RepairCommand) -> Result<ExitStatus> {
             let r = if a.dry_run || !needed {
                 plan.report().clone()
             } else {
-                repair_index(&mut repo, plan, &lock)?
+                repair_index(&mut repo, plan, lock())?
             };
             emit(a, &r, |r| print_index(r, verb(a.dry_run, needed)))?;
             needed
@@ -40,7 +56,7 @@ pub fn run(g: &GlobalArgs, c: &RepairCommand) -> Result<ExitStatus> {
             let r = if p.common.dry_run || !needed {
                 plan.report().clone()
             } else {
-                repair_packs(&mut repo, plan, &lock, &progress)?
+                repair_packs(&mut repo, plan, lock(), &progress)?
             };
             emit(&p.common, &r, |r| {
                 print_packs(r, verb(p.common.dry_run, needed));
@@ -53,7 +69,7 @@ pub fn run(g: &GlobalArgs, c: &RepairCommand) -> Result<ExitStatus> {
             let r = if a.dry_run || !needed {
                 plan
             } else {
-                repair_snapshots(&repo, plan, &lock)?
+                repair_snapshots(&repo, plan, lock())?
             };
             emit(a, &r, |r| print_snapshots(r, verb(a.dry_run, needed)))?;
             needed

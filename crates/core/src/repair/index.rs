@@ -76,14 +76,19 @@ pub fn plan_index_repair(repo: &Repository, progress: &dyn Progress) -> Result<I
     let store = repo.packs();
     let mut r = IndexRepair::default();
     let mut old: HashMap<Id, Vec<Entry>> = HashMap::new();
+    // The order the old index met its packs in: where a chunk is in two
+    // packs, the index uses the first, so the rebuilt one keeps that order.
+    let mut old_order: HashMap<Id, usize> = HashMap::new();
     for name in store.segment_names()? {
         match store.read_index_segment(&name) {
             Ok(packs) => {
                 for p in packs {
+                    let next = old_order.len();
+                    old_order.entry(p.pack).or_insert(next);
                     old.entry(p.pack).or_insert(p.entries);
                 }
             }
-            Err(e @ Error::Backend { .. }) => return Err(e),
+            Err(e) if !e.is_integrity() => return Err(e),
             Err(e) => r.unreadable_segments.push(e.to_string()),
         }
         r.segments.push(name);
@@ -144,7 +149,12 @@ pub fn plan_index_repair(repo: &Repository, progress: &dyn Progress) -> Result<I
     r.dropped_packs.sort();
     r.added_packs.sort();
     r.corrected_packs.sort();
-    packs.sort_by_key(|p| p.pack);
+    packs.sort_by_key(|p| {
+        (
+            old_order.get(&p.pack).copied().unwrap_or(usize::MAX),
+            p.pack,
+        )
+    });
     let indexed: HashSet<Id> = packs
         .iter()
         .flat_map(|p| p.entries.iter().map(|e| e.id))
@@ -161,7 +171,9 @@ pub fn plan_index_repair(repo: &Repository, progress: &dyn Progress) -> Result<I
 }
 
 /// Writes the rebuilt index, then removes the old segments. The caller
-/// holds `lock`, exclusive, taken before [`plan_index_repair`].
+/// holds `lock`, exclusive, taken before [`plan_index_repair`]. Packs keep
+/// the order the old index gave them (the first copy of a chunk stays the
+/// one used), new ones after.
 pub fn repair_index(
     repo: &mut Repository,
     plan: IndexRepairPlan,

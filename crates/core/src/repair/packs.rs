@@ -89,12 +89,16 @@ pub fn plan_pack_repair(
     let mut indexed: Vec<PackBlobs> = Vec::new();
     let mut seen = HashSet::new();
     for name in store.segment_names()? {
-        let packs = store
-            .read_index_segment(&name)
-            .map_err(|e| Error::Invalid {
-                what: "repair packs".into(),
-                reason: format!("{e}; run `backup repair index` first"),
-            })?;
+        let packs = store.read_index_segment(&name).map_err(|e| {
+            if e.is_integrity() {
+                Error::Invalid {
+                    what: "repair packs".into(),
+                    reason: format!("{e}; run `backup repair index` first"),
+                }
+            } else {
+                e
+            }
+        })?;
         for p in packs {
             if seen.insert(p.pack) {
                 indexed.push(p);
@@ -113,6 +117,9 @@ pub fn plan_pack_repair(
     let mut r = PackRepair::default();
     let (mut keep, mut salvage) = (Vec::new(), Vec::new());
     let mut lost: HashSet<Id> = HashSet::new();
+    // Packs the index names that are gone: kept in the index (`repair
+    // index` drops them) but no sound copy of anything.
+    let mut gone: HashSet<Id> = HashSet::new();
     progress.begin("reading packs", None);
     for p in indexed {
         let name = p.pack.to_hex();
@@ -124,6 +131,7 @@ pub fn plan_pack_repair(
             Ok(b) => b,
             Err(Error::Missing { .. }) => {
                 // Gone altogether: `repair index` drops it.
+                gone.insert(p.pack);
                 keep.push(p);
                 continue;
             }
@@ -166,7 +174,7 @@ pub fn plan_pack_repair(
     }
     progress.end();
     // A chunk with a sound copy elsewhere is not lost.
-    for p in &keep {
+    for p in keep.iter().filter(|p| !gone.contains(&p.pack)) {
         for e in &p.entries {
             lost.remove(&e.id);
         }

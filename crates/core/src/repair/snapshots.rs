@@ -46,8 +46,11 @@ impl SnapshotRepair {
     }
 }
 
-/// Reads every manifest and judges it against the index. Refuses while an
-/// index segment cannot be read: a chunk it lists would look lost.
+/// Reads every manifest and judges it against the index, which the caller
+/// loaded (or reloaded) after taking the exclusive lock: an index older than
+/// the lock would not know the chunks of a ship that finished meanwhile.
+/// Refuses while an index segment cannot be read: a chunk it lists would
+/// look lost. A storage failure is returned, never taken for damage.
 pub fn plan_snapshot_repair(repo: &Repository) -> Result<SnapshotRepair> {
     if let Some(p) = repo.index_problems().first() {
         return Err(Error::Invalid {
@@ -63,7 +66,9 @@ pub fn plan_snapshot_repair(repo: &Repository) -> Result<SnapshotRepair> {
         r.snapshots += 1;
         let m = match repo.read_manifest(&id) {
             Ok(m) => m,
-            Err(e @ Error::Backend { .. }) => return Err(e),
+            // Only damage is judged: an unreachable storage (a backend
+            // error, or retries given up) proves nothing about a manifest.
+            Err(e) if !e.is_integrity() => return Err(e),
             Err(e) => {
                 r.remove.push(Removal {
                     id: id.to_hex(),
