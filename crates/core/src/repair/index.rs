@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::index::PackBlobs;
 use crate::format::pack::Entry;
 use crate::id::Id;
