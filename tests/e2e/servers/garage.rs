@@ -130,35 +130,12 @@ impl Garage {
     }
 
     fn write_config(&self, rpc_port: u16) {
-        let d = self.dir.path();
-        fs::write(
-            self.config(),
-            format!(
-                "# Written by tests/e2e/servers/garage.rs\n\
-                 metadata_dir = \"{meta}\"\n\
-                 data_dir = \"{data}\"\n\
-                 db_engine = \"sqlite\"\n\
-                 replication_factor = 1\n\
-                 rpc_bind_addr = \"127.0.0.1:{rpc_port}\"\n\
-                 rpc_public_addr = \"127.0.0.1:{rpc_port}\"\n\
-                 rpc_secret = \"{secret}\"\n\
-                 \n\
-                 [s3_api]\n\
-                 s3_region = \"{REGION}\"\n\
-                 api_bind_addr = \"127.0.0.1:{s3}\"\n\
-                 \n\
-                 [admin]\n\
-                 api_bind_addr = \"127.0.0.1:{admin}\"\n\
-                 admin_token = \"{token}\"\n",
-                meta = d.join("meta").display(),
-                data = d.join("data").display(),
-                secret = random_hex(32),
-                s3 = self.s3_port,
-                admin = self.admin_port,
-                token = random_hex(16),
-            ),
-        )
-        .unwrap();
+        let ports = NodePorts {
+            rpc: rpc_port,
+            s3: self.s3_port,
+            admin: self.admin_port,
+        };
+        write_node_config(&self.config(), self.dir.path(), 1, ports, &random_hex(32));
     }
 
     /// Starts `garage server` and waits until its admin API answers (and,
@@ -347,4 +324,52 @@ pub(super) fn random_hex(bytes: usize) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// One node's ports.
+#[derive(Clone, Copy)]
+pub(super) struct NodePorts {
+    pub rpc: u16,
+    pub s3: u16,
+    pub admin: u16,
+}
+
+/// Writes a node's `garage.toml` at `config`: its data under `dir`, this
+/// replication factor, these ports and RPC secret (the single server's and
+/// each node of the cluster's).
+pub(super) fn write_node_config(
+    config: &std::path::Path,
+    dir: &std::path::Path,
+    replication: u8,
+    ports: NodePorts,
+    rpc_secret: &str,
+) {
+    fs::write(
+        config,
+        format!(
+            "# Written by tests/e2e/servers/garage.rs\n\
+             metadata_dir = \"{meta}\"\n\
+             data_dir = \"{data}\"\n\
+             db_engine = \"sqlite\"\n\
+             replication_factor = {replication}\n\
+             rpc_bind_addr = \"127.0.0.1:{rpc}\"\n\
+             rpc_public_addr = \"127.0.0.1:{rpc}\"\n\
+             rpc_secret = \"{rpc_secret}\"\n\
+             \n\
+             [s3_api]\n\
+             s3_region = \"{REGION}\"\n\
+             api_bind_addr = \"127.0.0.1:{s3}\"\n\
+             \n\
+             [admin]\n\
+             api_bind_addr = \"127.0.0.1:{admin}\"\n\
+             admin_token = \"{token}\"\n",
+            meta = dir.join("meta").display(),
+            data = dir.join("data").display(),
+            rpc = ports.rpc,
+            s3 = ports.s3,
+            admin = ports.admin,
+            token = random_hex(16),
+        ),
+    )
+    .unwrap();
 }

@@ -11,7 +11,9 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::garage::{binary, field, http_status, random_hex, BUCKET, REGION};
+use super::garage::{
+    binary, field, http_status, random_hex, write_node_config, NodePorts, BUCKET, REGION,
+};
 use super::{bind_failed, free_ports, respawn, Daemon};
 
 /// Nodes in the cluster, and the replication factor.
@@ -316,33 +318,10 @@ impl Drop for GarageCluster {
 }
 
 fn write_config(n: &Node, rpc_secret: &str) {
-    let d = &n.dir;
-    fs::write(
-        n.config(),
-        format!(
-            "# Written by tests/e2e/servers/garage_cluster.rs\n\
-             metadata_dir = \"{meta}\"\n\
-             data_dir = \"{data}\"\n\
-             db_engine = \"sqlite\"\n\
-             replication_factor = 3\n\
-             rpc_bind_addr = \"127.0.0.1:{rpc}\"\n\
-             rpc_public_addr = \"127.0.0.1:{rpc}\"\n\
-             rpc_secret = \"{rpc_secret}\"\n\
-             \n\
-             [s3_api]\n\
-             s3_region = \"{REGION}\"\n\
-             api_bind_addr = \"127.0.0.1:{s3}\"\n\
-             \n\
-             [admin]\n\
-             api_bind_addr = \"127.0.0.1:{admin}\"\n\
-             admin_token = \"{token}\"\n",
-            meta = d.join("meta").display(),
-            data = d.join("data").display(),
-            rpc = n.rpc_port,
-            s3 = n.s3_port,
-            admin = n.admin_port,
-            token = random_hex(16),
-        ),
-    )
-    .unwrap();
+    let ports = NodePorts {
+        rpc: n.rpc_port,
+        s3: n.s3_port,
+        admin: n.admin_port,
+    };
+    write_node_config(&n.config(), &n.dir, 3, ports, rpc_secret);
 }
