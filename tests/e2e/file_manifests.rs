@@ -293,20 +293,27 @@ fn a_view_changed_during_the_walk_is_what_the_manifest_records() {
     assert!(view_clones(&env).is_empty());
 }
 
+/// Ships a snapshot of a new dataset and SIGKILLs the send once its view
+/// is open: returns the snapshot, the clone left behind and its directory.
+fn killed_during_the_walk(env: &Env) -> (backup_zfs::SnapshotName, DatasetName, String) {
+    let ds = env.dataset("data");
+    fs::write(env.mountpoint(&ds).join("f"), "x").unwrap();
+    let s1 = env.snapshot(&ds, "s1");
+    let (mut child, marker, lines) = send_paused(env, &s1.to_string());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    fs::remove_file(&marker).unwrap();
+    let clone = DatasetName::parse(&lines[1]).unwrap();
+    (s1, clone, lines[0].clone())
+}
+
 #[test]
 fn a_view_clone_left_by_a_killed_ship_is_removed_by_the_next() {
     if !is_fuse() {
         return;
     }
     let env = Env::new();
-    let ds = env.dataset("data");
-    fs::write(env.mountpoint(&ds).join("f"), "x").unwrap();
-    let s1 = env.snapshot(&ds, "s1");
-    let (mut child, marker, lines) = send_paused(&env, &s1.to_string());
-    child.kill().unwrap();
-    child.wait().unwrap();
-    fs::remove_file(&marker).unwrap();
-    let clone = DatasetName::parse(&lines[1]).unwrap();
+    let (s1, clone, view) = killed_during_the_walk(&env);
     assert!(env.pool.zfs().dataset_exists(&clone).unwrap());
     assert_eq!(view_clones(&env), [clone.to_string()]);
 
@@ -322,7 +329,7 @@ fn a_view_clone_left_by_a_killed_ship_is_removed_by_the_next() {
         "{err}"
     );
     assert!(view_clones(&env).is_empty(), "{:?}", view_clones(&env));
-    assert!(!Path::new(&lines[0]).exists(), "{} left behind", lines[0]);
+    assert!(!Path::new(&view).exists(), "{view} left behind");
     // Nothing holds the snapshot any more.
     env.pool.zfs().destroy_snapshot(&s1).unwrap();
 }
@@ -333,14 +340,7 @@ fn unlock_removes_a_view_clone_left_by_a_killed_ship_at_once() {
         return;
     }
     let env = Env::new();
-    let ds = env.dataset("data");
-    fs::write(env.mountpoint(&ds).join("f"), "x").unwrap();
-    let s1 = env.snapshot(&ds, "s1");
-    let (mut child, marker, lines) = send_paused(&env, &s1.to_string());
-    child.kill().unwrap();
-    child.wait().unwrap();
-    fs::remove_file(&marker).unwrap();
-    let clone = DatasetName::parse(&lines[1]).unwrap();
+    let (s1, clone, view) = killed_during_the_walk(&env);
     // The clone holds the snapshot.
     assert!(env.pool.zfs().destroy_snapshot(&s1).is_err());
 
@@ -353,7 +353,7 @@ fn unlock_removes_a_view_clone_left_by_a_killed_ship_at_once() {
         "{text}"
     );
     assert!(view_clones(&env).is_empty(), "{:?}", view_clones(&env));
-    assert!(!Path::new(&lines[0]).exists(), "{} left behind", lines[0]);
+    assert!(!Path::new(&view).exists(), "{view} left behind");
 
     // A view clone of a live process is not touched.
     let (live, live_marker, live_lines) = send_paused(&env, &s1.to_string());
