@@ -49,6 +49,7 @@ mod chain;
 mod check;
 mod crypto;
 mod error;
+pub mod extract;
 mod file_manifest;
 pub mod filelist;
 mod format;
