@@ -29,6 +29,7 @@ mod remote_s3;
 mod remote_sftp;
 mod repair;
 mod repo_files;
+mod restore_paths;
 mod round_trip;
 mod schedule_units;
 mod servers;

@@ -498,7 +498,7 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("dest").required(true).args(["to", "to_file"])))]
+#[command(group(clap::ArgGroup::new("dest").required(true).args(["to", "to_file", "into"])))]
 pub struct RestoreArgs {
     /// The snapshot: an id (or unique prefix) from `backup list`, or DATASET@SNAPSHOT
     pub snapshot: String,
@@ -517,6 +517,28 @@ pub struct RestoreArgs {
     /// made (at an older snapshot than asked) instead of destroying it
     #[arg(long, requires = "to")]
     pub keep_partial: bool,
+    /// A file or directory to restore (as `backup ls` shows it, relative to
+    /// the dataset's root; `/` for the whole tree); repeatable; needs --into
+    #[arg(long = "path", value_name = "PATH", requires = "into")]
+    pub paths: Vec<std::ffi::OsString>,
+    /// Restore the --path files into this directory (made if missing),
+    /// each at its path below it, with mode, owner (as root) and times
+    #[arg(long, value_name = "DIR", requires = "paths")]
+    pub into: Option<PathBuf>,
+    /// With --into: replace existing files and symlinks (never directories)
+    #[arg(long, requires = "into")]
+    pub overwrite: bool,
+    /// With --into: always receive the chain into a scratch pool and copy
+    /// the files out, instead of fetching only their blocks
+    #[arg(long, requires = "into", conflicts_with = "fast_only")]
+    pub slow_path: bool,
+    /// With --into: fail for a file the fast path cannot rebuild, instead
+    /// of receiving the chain into a scratch pool (no ZFS needed)
+    #[arg(long, requires = "into")]
+    pub fast_only: bool,
+    /// With --into: JSON output
+    #[arg(long, requires = "into")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -63,12 +63,7 @@ impl ExitStatus {
                 return ExitStatus::of_core(e);
             }
             if let Some(e) = cause.downcast_ref::<backup_ops::Error>() {
-                return match e {
-                    backup_ops::Error::Core(e) => ExitStatus::of_core(e),
-                    backup_ops::Error::Locked { .. } => ExitStatus::Locked,
-                    backup_ops::Error::Invalid { .. } => ExitStatus::Usage,
-                    _ => ExitStatus::Failure,
-                };
+                return ExitStatus::of_ops(e);
             }
             if cause.downcast_ref::<UsageError>().is_some() {
                 return ExitStatus::Usage;
@@ -89,6 +84,17 @@ impl ExitStatus {
             other
         } else {
             self
+        }
+    }
+
+    /// The status for an error of the application.
+    fn of_ops(e: &backup_ops::Error) -> ExitStatus {
+        match e {
+            backup_ops::Error::Core(e) => ExitStatus::of_core(e),
+            backup_ops::Error::Locked { .. } => ExitStatus::Locked,
+            backup_ops::Error::Invalid { .. } => ExitStatus::Usage,
+            backup_ops::Error::Restore { source, .. } => ExitStatus::of_ops(source),
+            _ => ExitStatus::Failure,
         }
     }
 

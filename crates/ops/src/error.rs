@@ -15,6 +15,17 @@ pub enum Error {
     /// space, source retention) failed.
     #[error(transparent)]
     Zfs(#[from] backup_zfs::ZfsError),
+    /// Restoring one file of a snapshot failed (`restore --path`).
+    #[error("restoring {path} (object {object})")]
+    Restore {
+        /// The file, as `ls` shows it.
+        path: String,
+        /// Its ZFS object (inode) number.
+        object: u64,
+        /// What failed.
+        #[source]
+        source: Box<Error>,
+    },
     /// Invalid parameters or configuration given by the caller.
     #[error("invalid {what}: {reason}")]
     Invalid {

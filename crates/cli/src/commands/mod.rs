@@ -18,6 +18,7 @@ pub mod ls;
 pub mod prune;
 pub mod repair;
 pub mod restore;
+pub mod restore_paths;
 pub mod run;
 mod run_drills;
 pub mod schedule;

@@ -17,6 +17,9 @@ use crate::format::bytes;
 use crate::progress::CliProgress;
 
 pub fn run(g: &GlobalArgs, a: &RestoreArgs) -> Result<ExitStatus> {
+    if let Some(into) = &a.into {
+        return super::restore_paths::run(g, a, into);
+    }
     let repo = context::open_repo(g)?;
     let _lock = context::read_lock(g, &repo, "restore")?;
     let cat = context::synced_catalog(g, &repo)?;

@@ -89,6 +89,7 @@ impl Extents {
 mod tests {
     use super::*;
 
+    #[allow(clippy::unnecessary_wraps)] // paint takes an Option
     fn src(link: u32, lane_off: u64) -> Option<Source> {
         Some(Source { link, lane_off })
     }

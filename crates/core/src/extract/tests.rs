@@ -157,7 +157,7 @@ fn holes_read_as_zeros_and_an_object_freed_and_reused_starts_empty() {
         .write(7, 0, &a)
         .write(7, 10 * b as u64, &a)
         .end();
-    let (got, _) = rebuild(&[full.clone()], 7, 12 * b as u64).unwrap();
+    let (got, _) = rebuild(std::slice::from_ref(&full), 7, 12 * b as u64).unwrap();
     let mut want = vec![0u8; 12 * b];
     want[..b].copy_from_slice(&a);
     want[10 * b..11 * b].copy_from_slice(&a);
@@ -188,7 +188,7 @@ fn compressed_blocks_and_unknown_objects_are_left_to_the_slow_path() {
         .object(5, 4096)
         .compressed_write(5, &[1u8; 100])
         .end();
-    let why = rebuild(&[full.clone()], 5, 400).unwrap_err();
+    let why = rebuild(std::slice::from_ref(&full), 5, 400).unwrap_err();
     assert!(why.contains("compressed"), "{why}");
     let why = rebuild(&[full], 9, 400).unwrap_err();
     assert!(why.contains("object 9 is not in the streams"), "{why}");

@@ -8,7 +8,7 @@ pub(crate) mod fixture;
 mod history;
 mod markdown;
 mod probe;
-mod receive;
+pub(crate) mod receive;
 mod report;
 mod run;
 mod scratch;
