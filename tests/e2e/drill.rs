@@ -162,11 +162,18 @@ fn a_healthy_repository_passes_every_layer_and_leaves_nothing() {
     );
     assert_eq!(ds[1]["chain"].as_array().unwrap().len(), 2);
     for d in ds {
-        for l in ["data", "receive", "files"] {
+        for l in ["data", "receive", "files", "sample"] {
             assert_eq!(layer(d, l), "pass", "{l}: {d:#}");
         }
         assert!(d["restored_bytes"].as_u64().unwrap() > 0);
     }
+    // The one-file layer: every non-empty file (fewer than the default 24),
+    // the largest one changed by the newest incremental always among them.
+    let sample = &ds[0]["sample_detail"];
+    assert_eq!(sample["files"], 3, "{sample:#}");
+    assert_eq!(sample["largest_changed"], "hello.txt", "{sample:#}");
+    assert_eq!(sample["slow"], 0, "{sample:#}");
+    assert_eq!(ds[1]["sample_detail"]["largest_changed"], "data.db");
     // Root, hello.txt, new.txt, dir, dir/blob, link and db (the child's
     // mountpoint directory in the parent's tree); root and data.db.
     assert_eq!(

@@ -157,6 +157,7 @@ fn dataset(d: &DatasetDrill) {
             println!("                  changed {p} ({})", what.join(", "));
         }
     }
+    layer_line("one-file", &d.sample);
     println!(
         "  timings       fetch {}, receive {}, verify {}; {} restored",
         seconds(d.fetch_seconds),

@@ -208,6 +208,8 @@ pub struct DrillSpec {
     pub rpo: Option<SignedDuration>,
     /// Probes, in order.
     pub probes: Vec<Probe>,
+    /// Files of each snapshot restored by the fast path of `restore --path`.
+    pub sample_files: usize,
 }
 
 impl DrillSpec {
@@ -222,9 +224,13 @@ impl DrillSpec {
             rto: None,
             rpo: None,
             probes: Vec::new(),
+            sample_files: DEFAULT_SAMPLE_FILES,
         }
     }
 }
+
+/// Files a drill restores one by one unless its definition says otherwise.
+pub const DEFAULT_SAMPLE_FILES: usize = 24;
 
 /// A drill's schedule unless its definition says otherwise.
 pub const DEFAULT_DRILL_SCHEDULE: &str = "monthly";

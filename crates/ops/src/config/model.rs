@@ -153,6 +153,9 @@ pub struct DrillConf {
     /// Commands run against the restored data.
     #[serde(default)]
     pub probes: Vec<ProbeConf>,
+    /// Files restored one by one by the fast path of `restore --path`
+    /// (default 24; 0: none).
+    pub sample_files: Option<Spanned<i64>>,
 }
 
 /// A probe: `sh -c COMMAND` in the restored dataset's mountpoint.

@@ -12,7 +12,7 @@ use crate::retention::Rules;
 use super::model::{ConfigFile, DrillConf, FullEveryConf, HookConf, RetentionConf};
 use super::{
     units, Config, ConfigError, DrillPick, DrillSpec, FullEvery, Hook, Job, PasswordSource, Probe,
-    RepositorySpec, Scratch,
+    RepositorySpec, Scratch, DEFAULT_SAMPLE_FILES,
 };
 
 const DEFAULT_HOOK_TIMEOUT: SignedDuration = SignedDuration::from_mins(5);
@@ -246,6 +246,20 @@ impl Checker<'_> {
             .rpo
             .as_ref()
             .and_then(|v| self.duration(&format!("{key}.rpo"), v));
+        let sample_files = match &d.sample_files {
+            None => DEFAULT_SAMPLE_FILES,
+            Some(v) => {
+                let k = format!("{key}.sample_files");
+                self.at(&k, v);
+                match usize::try_from(*v.get_ref()) {
+                    Ok(n @ 0..=10_000) => n,
+                    _ => {
+                        self.fail(&k, v, "sample_files must be from 0 to 10000");
+                        DEFAULT_SAMPLE_FILES
+                    }
+                }
+            }
+        };
         let mut probes = Vec::new();
         for (i, p) in d.probes.iter().enumerate() {
             let k = format!("{key}.probes[{i}]");
@@ -294,6 +308,7 @@ impl Checker<'_> {
             rto,
             rpo,
             probes,
+            sample_files,
         }
     }
 

@@ -61,6 +61,8 @@ pub fn report(job: &str, started: i64, outcome: Outcome) -> DrillReport {
             receive: Layer::new(Status::Pass, "received, guid matches"),
             files: Layer::new(Status::Pass, "1234 paths match the manifest"),
             comparison: None,
+            sample: Layer::new(Status::Pass, "24 file(s) rebuilt by the fast path"),
+            sample_detail: None,
             restored_bytes: 1 << 20,
             fetch_seconds: 200.0,
             receive_seconds: 100.0,

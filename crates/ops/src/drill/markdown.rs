@@ -46,23 +46,27 @@ pub fn markdown(r: &DrillReport) -> String {
     }
 
     let _ = writeln!(s, "\n## Layers\n");
-    let _ = writeln!(s, "| dataset | snapshot | 1 data | 2 receive | 3 files |");
-    let _ = writeln!(s, "|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| dataset | snapshot | 1 data | 2 receive | 3 files | 4 one-file restores |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
     for d in &r.datasets {
         let _ = writeln!(
             s,
-            "| `{}` | `{}` | {} | {} | {} |",
+            "| `{}` | `{}` | {} | {} | {} | {} |",
             d.dataset,
             d.snapshot,
             d.data.status.as_str(),
             d.receive.status.as_str(),
-            d.files.status.as_str()
+            d.files.status.as_str(),
+            d.sample.status.as_str()
         );
     }
     for d in &r.datasets {
         dataset_section(&mut s, d);
     }
-    let _ = writeln!(s, "\n### 4 probes: {}\n", r.probe_layer.status.as_str());
+    let _ = writeln!(s, "\n### 5 probes: {}\n", r.probe_layer.status.as_str());
     let _ = writeln!(s, "{}", r.probe_layer.summary);
     for p in &r.probes {
         let _ = writeln!(
@@ -171,6 +175,7 @@ fn dataset_section(s: &mut String, d: &DatasetDrill) {
             let _ = writeln!(s, "  - … and {} more", all - listed as u64);
         }
     }
+    layer(s, 4, "one-file restores", &d.sample);
     let _ = writeln!(
         s,
         "\nRestored {} bytes as `{}`: fetch and decrypt {:.1}s, receive {:.1}s, verify {:.1}s.",

@@ -11,6 +11,7 @@ mod probe;
 pub(crate) mod receive;
 mod report;
 mod run;
+mod sample;
 mod scratch;
 mod select;
 
@@ -22,5 +23,6 @@ pub use report::{
 };
 
 pub use run::{drill_id, run, DrillRequest};
+pub use sample::Sample;
 pub use scratch::{remove_leftovers, ScratchSpace};
 pub use select::job_ships;

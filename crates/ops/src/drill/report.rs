@@ -66,6 +66,11 @@ pub struct Layer {
 }
 
 impl Layer {
+    /// A layer that did not run.
+    pub fn not_reached() -> Layer {
+        Layer::new(Status::NotReached, "not reached")
+    }
+
     /// A layer with this status and summary.
     pub fn new(status: Status, summary: impl Into<String>) -> Layer {
         Layer {
@@ -117,6 +122,14 @@ pub struct DatasetDrill {
     pub files: Layer,
     /// Layer 3's details, when it ran.
     pub comparison: Option<Comparison>,
+    /// The one-file layer: a sample of files restored by the fast path of
+    /// `restore --path` straight from the repository (reports before it
+    /// existed read as not reached).
+    #[serde(default = "Layer::not_reached")]
+    pub sample: Layer,
+    /// Its details, when it ran.
+    #[serde(default)]
+    pub sample_detail: Option<super::sample::Sample>,
     /// Stream bytes restored.
     pub restored_bytes: u64,
     /// Seconds fetching and decrypting (the restore's time not spent

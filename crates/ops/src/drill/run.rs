@@ -23,6 +23,7 @@ use super::report::{
     Access, DatasetDrill, DrillReport, Layer, Link, Outcome, Phases, ScratchInfo, Status, Target,
     REPORT_VERSION,
 };
+use super::sample;
 use super::scratch::{remove_leftovers, ScratchSpace};
 use super::select;
 
@@ -50,6 +51,11 @@ pub struct DrillRequest<'a> {
     pub access: Access,
     /// Raised on SIGINT/SIGTERM: the drill stops and cleans up.
     pub stop: &'a AtomicBool,
+}
+
+/// A random index below `n`.
+fn random_index(n: usize) -> usize {
+    (u64::from_le_bytes(Id::random().0[..8].try_into().expect("8 bytes")) % n as u64) as usize
 }
 
 /// A drill id: `<job>-<UTC time>-<4 hex>`.
@@ -150,9 +156,7 @@ fn prepare(
     id: &str,
     report: &mut DrillReport,
 ) -> Result<(ScratchSpace, Vec<Vec<Id>>)> {
-    let targets = select::pick(req.job, req.spec, &req.pick, all, |n| {
-        (u64::from_le_bytes(Id::random().0[..8].try_into().expect("8 bytes")) % n as u64) as usize
-    })?;
+    let targets = select::pick(req.job, req.spec, &req.pick, all, random_index)?;
     let mut size = 0;
     let mut chains = Vec::new();
     for (tid, m) in &targets {
@@ -211,6 +215,8 @@ fn planned(
         receive: not_reached(),
         files: not_reached(),
         comparison: None,
+        sample: not_reached(),
+        sample_detail: None,
         restored_bytes: 0,
         fetch_seconds: 0.0,
         receive_seconds: 0.0,
@@ -286,6 +292,18 @@ fn restore_and_verify(
         }
         d.files = layer;
         d.comparison = comparison;
+        let (layer, detail) = sample::sample(
+            repo,
+            &chain,
+            req.spec.sample_files,
+            &req.work_dir,
+            random_index,
+        );
+        if let Some(s) = &detail {
+            report.phases.verify += s.seconds;
+        }
+        d.sample = layer;
+        d.sample_detail = detail;
     }
 }
 
@@ -407,6 +425,7 @@ fn judge(req: &DrillRequest<'_>, report: &mut DrillReport) {
             ("data", &d.data),
             ("receive", &d.receive),
             ("files", &d.files),
+            ("one-file restores", &d.sample),
         ] {
             if l.status == Status::Fail {
                 reasons.push(format!("{} layer {name}: {}", d.dataset, l.summary));
