@@ -550,3 +550,47 @@ fn a_drill_with_the_exported_key_is_recorded_and_shown() {
     assert_ok(&out, "drill show --markdown");
     assert!(String::from_utf8_lossy(&out.stdout).contains("## Runbook"));
 }
+
+#[test]
+fn a_job_never_drilled_has_a_runbook_with_the_one_file_commands() {
+    let de = drill_env("");
+    let out = de.backup(["runbook", "app"]);
+    assert_ok(&out, "runbook");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let app = de.app.as_str();
+    for want in [
+        "no restore drill has run",
+        &format!("backup restore {app}@job-"),
+        &format!("--to {app} "),
+        &format!("backup restore {app}@latest --path "),
+        &format!("backup mount {app} "),
+        &format!("backup find 'nginx.conf' --dataset {app}/db"),
+        "export BACKUP_PASSWORD_FILE=",
+    ] {
+        assert!(text.contains(want), "{want:?} missing in:\n{text}");
+    }
+    let out = de.backup(["runbook", "--markdown"]);
+    assert_ok(&out, "runbook --markdown");
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains("# Runbook: job `app`") && md.contains("## One file"),
+        "{md}"
+    );
+    // The one-file form it shows works as written.
+    let into = de.env.tmp.path().join("one");
+    let out = de.env.backup([
+        "restore",
+        &format!("{app}@latest"),
+        "--path",
+        "hello.txt",
+        "--into",
+        into.to_str().unwrap(),
+    ]);
+    assert_ok(&out, "restore --path from the runbook");
+    assert_eq!(
+        fs::read_to_string(into.join("hello.txt")).unwrap(),
+        "hello again\n"
+    );
+    let out = de.backup(["runbook", "nope"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

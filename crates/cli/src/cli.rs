@@ -125,6 +125,8 @@ pub enum Command {
     /// Restore drills: restore a job's snapshots into scratch space, verify them, time them
     #[command(subcommand)]
     Drill(DrillCommand),
+    /// The commands that bring a job's data back on a fresh host: whole datasets and single files
+    Runbook(RunbookArgs),
     /// The repository's key slots: list them, export one for escrow, add a passphrase
     #[command(subcommand)]
     Key(KeyCommand),
@@ -539,6 +541,15 @@ pub struct RestoreArgs {
     /// With --into: JSON output
     #[arg(long, requires = "into")]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    /// The job (default: every job of the configuration)
+    pub job: Option<String>,
+    /// Markdown instead of a commented shell script
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Args)]

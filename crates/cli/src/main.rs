@@ -81,5 +81,6 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Status(a) => commands::status::run(g, a),
         Command::Drill(c) => commands::drill::run(g, c),
         Command::Key(c) => commands::key::run(g, c),
+        Command::Runbook(a) => commands::runbook::run(g, a),
     }
 }

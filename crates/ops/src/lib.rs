@@ -31,6 +31,7 @@ pub mod job;
 pub mod metrics;
 pub mod restore_files;
 pub mod retention;
+pub mod runbook;
 pub mod schedule;
 pub mod status;
 pub mod verify;

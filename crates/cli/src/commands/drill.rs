@@ -209,7 +209,7 @@ pub fn drill_job(
 }
 
 /// What the runbook tells an operator about reaching the repository.
-fn access(config: &Config, name: &str, source: &PasswordSource) -> Access {
+pub(crate) fn access(config: &Config, name: &str, source: &PasswordSource) -> Access {
     let (password_source, password_env) = match source {
         PasswordSource::File(f) => (
             format!("password_file = {:?}", f.display().to_string()),

@@ -21,6 +21,7 @@ pub mod restore;
 pub mod restore_paths;
 pub mod run;
 mod run_drills;
+pub mod runbook;
 pub mod schedule;
 pub mod schedule_units;
 pub mod send;

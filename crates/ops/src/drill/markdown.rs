@@ -226,6 +226,11 @@ fn runbook(s: &mut String, r: &DrillReport) {
             sh(&format!("{}@{}", d.dataset, d.snapshot)),
             sh(&d.dataset)
         );
+        let _ = writeln!(
+            s,
+            "# one file instead: backup restore {} --path PATH --into DIR",
+            sh(&format!("{}@{}", d.dataset, d.snapshot))
+        );
     }
     let _ = writeln!(s, "```");
     let _ = writeln!(
