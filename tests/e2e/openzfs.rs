@@ -109,6 +109,31 @@ fn raw_send_of_an_encrypted_dataset_restores_without_the_key_then_reads() {
         fs::read_to_string(env.mountpoint(&back).join("t")).unwrap(),
         "text ".repeat(100_000)
     );
+
+    // restore --path: compressed (-c) blocks are not rebuilt from the lanes,
+    // the slow path restores the file; a raw chain's files are refused,
+    // naming why. (zfs-fuse refused --compressed and --raw above.)
+    let into = env.tmp.path().join("one");
+    let (c1, s2) = (c1.to_string(), s2.to_string());
+    let one = |snap: &str, path: &str, extra: &[&str]| {
+        let mut c = env.command(["restore", snap, "--path", path, "--into"]);
+        c.arg(&into).args(["--json"]).args(extra);
+        c.output().unwrap()
+    };
+    let out = one(&c1, "t", &["--fast-only"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("compressed"), "{}", stderr(&out));
+    let out = one(&c1, "t", &[]);
+    assert_ok(&out, "restore --path of a compressed send");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["paths"][0]["how"], "slow", "{v}");
+    assert_eq!(
+        fs::read_to_string(into.join("t")).unwrap(),
+        "text ".repeat(100_000)
+    );
+    let out = one(&s2, "f", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("shipped raw"), "{}", stderr(&out));
 }
 
 /// A job's next incremental base carries a user hold on OpenZFS: nobody
