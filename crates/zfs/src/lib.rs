@@ -78,6 +78,7 @@ mod parse;
 mod pool;
 mod receive;
 mod send;
+mod send_estimate;
 mod snapshot;
 mod stream_header;
 mod streaming;
