@@ -34,6 +34,9 @@ pub mod schedule;
 pub mod status;
 pub mod verify;
 
-pub use catalog::{Catalog, CatalogEntry, JobRun, SyncReport, SyncStats, Verification};
+pub use catalog::{
+    adopt as adopt_catalog, Adoption, Catalog, CatalogEntry, JobRun, SyncReport, SyncStats,
+    Verification,
+};
 pub use error::{Error, Result};
 pub use schedule::{Due, Schedule, ScheduleError};

@@ -23,6 +23,7 @@
 //! ```
 
 mod model;
+mod paths;
 mod remote;
 mod shipping;
 pub mod units;
@@ -38,6 +39,7 @@ use jiff::SignedDuration;
 use crate::retention::Rules;
 
 pub use model::ConfigFile;
+pub use paths::{default_state_dir, state_dir_in, ROOT_STATE_DIR};
 pub use units::{duration, portion, rate, size};
 
 /// Where the configuration file is unless `--config` says otherwise.

@@ -17,8 +17,9 @@ pub struct ConfigFile {
     /// What to back up, how often, and how long to keep it, by name.
     #[serde(default)]
     pub jobs: BTreeMap<String, JobConf>,
-    /// Directory for the catalog and state (default: /var/lib/backup as
-    /// root, else the user's cache directory).
+    /// Directory for the catalogs (job, drill and verification history)
+    /// and job state (default: /var/lib/backup as root, else
+    /// $XDG_STATE_HOME/backup or ~/.local/state/backup).
     pub state_dir: Option<PathBuf>,
     /// node_exporter textfile to write after every run (optional).
     pub metrics_file: Option<PathBuf>,
