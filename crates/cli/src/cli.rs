@@ -388,11 +388,14 @@ pub struct RemoveArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Explain every mistake in the configuration file, with its line and key
+    /// Explain every mistake in the configuration file at once, each with its file:line:column and key (exit 2 if there is one; warnings alone exit 0)
     Check {
-        /// Only check the file itself: not whether datasets exist or repositories open
+        /// Only check the file itself: not whether datasets, excludes and scratch parents exist, passphrases can be read or repositories open
         #[arg(long)]
         offline: bool,
+        /// Print the findings as JSON: a list of {severity, file, line, column, key, message, hint}
+        #[arg(long)]
+        json: bool,
     },
 }
 
