@@ -201,10 +201,10 @@ pub(super) fn blank(text: &str, ranges: &[Range<usize>]) -> String {
             }
         }
     }
-    // Only ASCII bytes were replaced by ASCII spaces in whole... unless a
-    // range cut a multi-byte character; every byte of one is >= 0x80 and
-    // became a space, so the result is valid UTF-8 either way.
-    String::from_utf8(bytes).expect("blanking keeps UTF-8 valid")
+    // Ranges start and end on token boundaries, so a multi-byte character
+    // is blanked whole (each of its bytes a space): still valid UTF-8.
+    String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 struct Walker<'a> {
@@ -248,8 +248,8 @@ pub(super) fn suggestion<'f>(name: &str, known: impl Iterator<Item = &'f str>) -
 }
 
 impl Walker<'_> {
-    fn error(&mut self, at: Option<usize>, key: String, message: String, hint: Option<String>) {
-        let mut e = self.loc.error(at, &key, message);
+    fn error(&mut self, at: Option<usize>, key: &str, message: String, hint: Option<String>) {
+        let mut e = self.loc.error(at, key, message);
         e.hint = hint;
         e.severity = Severity::Error;
         self.out.errors.push(e);
@@ -283,7 +283,7 @@ impl Walker<'_> {
                             let known: Vec<&str> = fields.iter().map(|f| f.name).collect();
                             Some(format!("known keys here: {}", known.join(", ")))
                         });
-                    self.error(at, full, format!("unknown key `{name}`"), hint);
+                    self.error(at, &full, format!("unknown key `{name}`"), hint);
                     self.blank_entry(key, item, inline);
                 }
             }
@@ -293,7 +293,7 @@ impl Walker<'_> {
                 let what = if path.is_empty() { "the file" } else { path };
                 self.error(
                     start,
-                    join(path, f.name),
+                    &join(path, f.name),
                     format!("missing key `{}` in {what}", f.name),
                     None,
                 );
@@ -314,7 +314,7 @@ impl Walker<'_> {
                         let found = self.found(v.type_name(), v.span());
                         self.error(
                             at,
-                            format!("{path}[{i}]"),
+                            &format!("{path}[{i}]"),
                             format!("expected a string, found {found}"),
                             None,
                         );
@@ -374,7 +374,7 @@ impl Walker<'_> {
             let found = self.found(item.type_name(), item.span());
             self.error(
                 item_start(item).or_else(|| key.span().map(|s| s.start)),
-                path.to_string(),
+                path,
                 format!("expected {}, found {found}", kind.describe()),
                 None,
             );
@@ -410,7 +410,7 @@ impl Walker<'_> {
             }
             Item::Table(t) => self.blank_table(t),
             Item::ArrayOfTables(a) => {
-                for t in a.iter() {
+                for t in a {
                     self.blank_table(t);
                 }
             }
@@ -426,7 +426,7 @@ impl Walker<'_> {
                 self.out.blanks.push(s);
             }
         }
-        for (name, _) in t.iter() {
+        for (name, _) in t {
             if let Some((k, sub)) = t.get_key_value(name) {
                 let own_line = matches!(sub, Item::Table(_) | Item::ArrayOfTables(_));
                 if own_line || t.is_dotted() || t.span().is_none() {
