@@ -106,7 +106,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Copies `old` to `new` through a temporary file beside `new`; false if
 /// `new` appeared meanwhile (the copy is then dropped).
-fn copy_into(old: &Path, new: &Path) -> Result<bool> {
+pub(super) fn copy_into(old: &Path, new: &Path) -> Result<bool> {
     use std::os::unix::fs::PermissionsExt;
     let tmp = new.with_extension(format!("adopting-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);

@@ -248,3 +248,34 @@ fn a_second_old_catalog_is_merged_into_the_state_directory_one() {
     assert_eq!(c.runs("db", 10).unwrap(), [run("db", 70, true)]);
     assert_eq!(c.last_prune().unwrap(), Some(300));
 }
+
+/// Across file systems (no hard link) the catalog is copied with
+/// `VACUUM INTO`: private, whole, and never over a catalog that appeared
+/// meanwhile.
+#[test]
+fn the_copy_for_another_file_system_is_whole_private_and_never_overwrites() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("cache/r.sqlite");
+    let new = dir.path().join("state/r.sqlite");
+    Catalog::open(&old)
+        .unwrap()
+        .record_run(&run("www", 100, true))
+        .unwrap();
+    Catalog::ensure_dir(&new).unwrap();
+    assert!(super::adopt::copy_into(&old, &new).unwrap());
+    let mode = std::fs::metadata(&new).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(
+        Catalog::open(&new).unwrap().runs("www", 10).unwrap(),
+        [run("www", 100, true)]
+    );
+    // A second copy finds it there and leaves it alone.
+    assert!(!super::adopt::copy_into(&old, &new).unwrap());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains("adopting"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

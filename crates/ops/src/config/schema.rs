@@ -203,8 +203,7 @@ pub(super) fn blank(text: &str, ranges: &[Range<usize>]) -> String {
     }
     // Ranges start and end on token boundaries, so a multi-byte character
     // is blanked whole (each of its bytes a space): still valid UTF-8.
-    String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 struct Walker<'a> {

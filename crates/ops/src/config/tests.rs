@@ -519,3 +519,27 @@ fn a_finding_serialises_with_severity_place_key_message_and_hint() {
         })
     );
 }
+
+/// The walk and the blanking never panic and never leave serde a file it
+/// refuses while the walk found nothing: every file made from the example
+/// by cutting it short or dropping one character.
+#[test]
+fn cut_and_damaged_files_never_panic() {
+    for text in [PORTAL] {
+        let cuts = text.char_indices().map(|(i, _)| text[..i].to_string());
+        let drops = text
+            .char_indices()
+            .map(|(i, c)| format!("{}{}", &text[..i], &text[i + c.len_utf8()..]));
+        for t in cuts.chain(drops) {
+            let checked = check(Path::new("t.toml"), &t);
+            // Only a syntax error stops the reading.
+            let toml = toml_edit::ImDocument::parse(t.as_str()).is_ok();
+            assert_eq!(
+                checked.config.is_some(),
+                toml,
+                "{t}\n{:?}",
+                checked.findings
+            );
+        }
+    }
+}
