@@ -29,7 +29,11 @@ pub(super) struct Locator<'a> {
 
 impl Locator<'_> {
     fn place(&self, offset: usize) -> (usize, usize) {
-        let before = &self.text[..offset.min(self.text.len())];
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
         (line, column)
@@ -46,8 +50,16 @@ impl Locator<'_> {
     fn toml_error(&self, span: Option<std::ops::Range<usize>>, message: &str) -> ConfigError {
         let start = span.as_ref().map(|s| s.start);
         let key = span.map_or(String::new(), |s| {
-            let word = self.text[s.clone()].trim().trim_matches('"');
-            let header = self.text[..s.start]
+            let word = self
+                .text
+                .get(s.clone())
+                .unwrap_or("")
+                .trim()
+                .trim_matches('"');
+            let header = self
+                .text
+                .get(..s.start)
+                .unwrap_or("")
                 .lines()
                 .rev()
                 .map(str::trim)
