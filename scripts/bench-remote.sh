@@ -215,7 +215,7 @@ EOF
 }
 
 setup_env() {
-    export BACKUP_CACHE_DIR=$WORK/backup-cache
+    export BACKUP_CACHE_DIR=$WORK/backup-cache BACKUP_STATE_DIR=$WORK/backup-state
     export RESTIC_PASSWORD=bench-passphrase
     export RESTIC_CACHE_DIR=$WORK/restic-cache
     unset BACKUP_REPOSITORY BACKUP_PASSWORD BACKUP_PASSWORD_FILE BACKUP_PASSWORD_COMMAND \

@@ -153,7 +153,7 @@ make_data() {
 
 setup_env() {
     export BACKUP_PASSWORD=bench-passphrase
-    export BACKUP_CACHE_DIR=$WORK/backup-cache
+    export BACKUP_CACHE_DIR=$WORK/backup-cache BACKUP_STATE_DIR=$WORK/backup-state
     export RESTIC_PASSWORD=bench-passphrase
     export RESTIC_CACHE_DIR=$WORK/restic-cache
     export BORG_PASSPHRASE=bench-passphrase

@@ -29,7 +29,7 @@ zpool create -m "$work/mnt" "$pool" "$work/disk"
 zfs create "$pool/data"
 src="$work/mnt/data"
 echo "demo passphrase, keep it safe" >"$work/passphrase"
-export BACKUP_REPOSITORY="$work/repo" BACKUP_PASSWORD_FILE="$work/passphrase" BACKUP_CACHE_DIR="$work/cache"
+export BACKUP_REPOSITORY="$work/repo" BACKUP_PASSWORD_FILE="$work/passphrase" BACKUP_CACHE_DIR="$work/cache" BACKUP_STATE_DIR="$work/state"
 
 step() { printf '\n== %s\n' "$*"; }
 step "files on $pool/data"

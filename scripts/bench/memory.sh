@@ -56,7 +56,7 @@ setup() {
     truncate -s "$((max + max / 4 + 512))M" "$WORK/pool.img"
     zpool create -m "$WORK/mnt" "$POOL" "$WORK/pool.img" >&2
     POOL_CREATED=1
-    export BACKUP_PASSWORD=bench-passphrase BACKUP_CACHE_DIR=$WORK/cache
+    export BACKUP_PASSWORD=bench-passphrase BACKUP_CACHE_DIR=$WORK/cache BACKUP_STATE_DIR=$WORK/state
 }
 
 # timed OUT CMD...: runs CMD (stdout to OUT) under /usr/bin/time; sets WALL, RSS.

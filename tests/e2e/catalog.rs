@@ -20,7 +20,7 @@ fn catalog_deleted_or_rebuilt_gives_the_same_list() {
     assert_eq!(before.len(), 3);
     let before_text = env.backup(["list"]).stdout;
 
-    fs::remove_dir_all(env.tmp.path().join("cache")).unwrap();
+    fs::remove_dir_all(env.tmp.path().join("state")).unwrap();
     assert_eq!(env.list(), before);
     assert_ok(&env.backup(["catalog", "rebuild"]), "catalog rebuild");
     assert_eq!(env.list(), before);

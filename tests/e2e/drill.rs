@@ -434,6 +434,8 @@ fn the_runbook_commands_restore_the_dataset() {
             format!("{}:/usr/bin:/bin:/usr/sbin:/sbin", bin_dir.display()),
         )
         .env("HOME", &home)
+        // As root the catalog would go to /var/lib/backup: keep it in the test's.
+        .env("BACKUP_STATE_DIR", home.join("state"))
         .env("TMPDIR", std::env::temp_dir())
         .output()
         .unwrap();

@@ -22,7 +22,7 @@ pub fn record(env: &Env, report: &DrillReport) {
     let path = env
         .tmp
         .path()
-        .join("cache")
+        .join("state")
         .join(format!("{}.sqlite", id.to_hex()));
     Catalog::open(&path).unwrap().record_drill(report).unwrap();
 }

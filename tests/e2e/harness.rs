@@ -83,6 +83,7 @@ impl Env {
             .env("BACKUP_REPOSITORY", &self.repo)
             .env("BACKUP_PASSWORD_FILE", self.tmp.path().join("pass"))
             .env("BACKUP_CACHE_DIR", self.tmp.path().join("cache"))
+            .env("BACKUP_STATE_DIR", self.tmp.path().join("state"))
             .env("TMPDIR", std::env::temp_dir())
             .stdin(Stdio::null());
         // On zfs-fuse the binary's zfs commands time out well before the

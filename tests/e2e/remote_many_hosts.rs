@@ -81,6 +81,7 @@ impl Site {
         c.args(args)
             .env_remove("BACKUP_PASSWORD_FILE")
             .env("BACKUP_CACHE_DIR", host.dir.join("cache"))
+            .env("BACKUP_STATE_DIR", host.dir.join("state"))
             .env("BACKUP_HOSTNAME", host.name);
         c
     }

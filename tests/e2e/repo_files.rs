@@ -129,14 +129,14 @@ fn repository_catalog_and_cache_are_private_under_umask_022() {
     assert_ok(&under_umask_022(&env.command(["list"])), "list");
 
     assert_private(&env.repo, "repository");
-    // The catalog (and its -wal/-shm) in the cache directory.
-    let cache = env.tmp.path().join("cache");
-    let catalogs: Vec<_> = modes(&cache)
+    // The catalog (and its -wal/-shm) in the state directory.
+    let state = env.tmp.path().join("state");
+    let catalogs: Vec<_> = modes(&state)
         .into_iter()
         .filter(|(p, _, _)| p.to_string_lossy().ends_with(".sqlite"))
         .collect();
     assert_eq!(catalogs.len(), 1, "{catalogs:?}");
-    assert_private(&cache, "cache directory");
+    assert_private(&state, "state directory");
 }
 
 #[test]

@@ -209,3 +209,68 @@ fn an_unreachable_repository_is_unknown_to_nagios() {
     assert_ok(&out, "status with the repository gone");
     assert!(String::from_utf8_lossy(&out.stdout).contains("repository nas: UNREACHABLE"));
 }
+
+/// The catalog files of a directory (`*.sqlite`).
+fn catalogs_in(dir: &std::path::Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sqlite"))
+        .collect()
+}
+
+/// Regression (issue 17, two histories): the timer's history sat in the
+/// cache directory and a shell's `status` said "never" for a job the timer
+/// ran. Now a catalog left in the cache directory is moved to the state
+/// directory once, with a note, and status shows its runs; a catalog with
+/// no runs while the repository holds the job's snapshots is warned of.
+#[test]
+fn status_adopts_a_catalog_from_the_cache_directory_and_warns_of_history_elsewhere() {
+    let s = status_env();
+    let now = "2026-11-02T10:30:00Z";
+    assert_ok(&s.run("web", "2026-11-02T10:00:00Z"), "run");
+    let (state, cache) = (
+        s.env.tmp.path().join("state"),
+        s.env.tmp.path().join("cache"),
+    );
+    let [catalog] = catalogs_in(&state).try_into().unwrap();
+    let old = cache.join(catalog.file_name().unwrap());
+    fs::create_dir_all(&cache).unwrap();
+    fs::rename(&catalog, &old).unwrap();
+
+    let out = s.backup(&["status", "--json", "--now", now]);
+    assert_ok(&out, "status after the move");
+    assert!(
+        stderr(&out).contains(&format!(
+            "note: moved the catalog {} to {}",
+            old.display(),
+            catalog.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(job(&v, "web")["runs"], 1, "{v}");
+    assert_eq!(job(&v, "web")["warnings"], serde_json::json!([]));
+    assert!(!old.exists() && catalog.exists());
+
+    // History elsewhere: a catalog that knows the snapshots, no runs.
+    fs::rename(&catalog, s.env.tmp.path().join("elsewhere.sqlite")).unwrap();
+    let v = s.json(now);
+    let web = job(&v, "web");
+    assert_eq!(web["never_run"], true);
+    let warning = web["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("records no run of job web, yet the repository holds its snapshots"),
+        "{web}"
+    );
+    let out = s.backup(&["status", "web", "--now", now]);
+    assert_ok(&out, "status");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("  warning       the catalog "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -41,10 +41,13 @@ pub struct GlobalArgs {
     pub config: PathBuf,
     #[command(flatten)]
     pub password: PasswordArgs,
-    /// The local catalog (SQLite cache); default: <cache dir>/<repository id>.sqlite
+    /// The local catalog (SQLite: a cache of the repository and this host's job and drill history); default: <state dir>/<repository id>.sqlite
     #[arg(long, env = "BACKUP_CATALOG", global = true, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
-    /// Cache directory; default: $XDG_CACHE_HOME/backup or ~/.cache/backup
+    /// State directory (catalogs, job locks, drill reports); overrides the configuration's state_dir; default: /var/lib/backup as root, else $XDG_STATE_HOME/backup or ~/.local/state/backup
+    #[arg(long, env = "BACKUP_STATE_DIR", global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Cache directory (metadata caches only, safe to delete); default: $XDG_CACHE_HOME/backup or ~/.cache/backup
     #[arg(long, env = "BACKUP_CACHE_DIR", global = true, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Open the repository with this exported key file (`backup key export`) and its passphrase, not with the repository's key slots: the escrowed key, for restores when keys/ is lost or damaged
@@ -387,11 +390,14 @@ pub struct RemoveArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Explain every mistake in the configuration file, with its line and key
+    /// Explain every mistake in the configuration file at once, each with its file:line:column and key (exit 2 if there is one; warnings alone exit 0)
     Check {
-        /// Only check the file itself: not whether datasets exist or repositories open
+        /// Only check the file itself: not whether datasets, excludes and scratch parents exist, passphrases can be read or repositories open
         #[arg(long)]
         offline: bool,
+        /// Print the findings as JSON: a list of {severity, file, line, column, key, message, hint}
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -9,7 +9,7 @@ use backup_core::{
     RepoLock, Repository, RetryEvent, RetryNotify,
 };
 use backup_ops::config::{Config, PasswordSource, RepositorySpec};
-use backup_ops::Catalog;
+use backup_ops::{Adoption, Catalog};
 
 use crate::cli::GlobalArgs;
 use crate::exit::UsageError;
@@ -268,7 +268,7 @@ pub fn check_new_kdf(g: &GlobalArgs, kdf: &KdfParams) -> Result<()> {
     })
 }
 
-/// Where the catalog lives unless --catalog says otherwise.
+/// The cache directory: metadata caches only, which can be thrown away.
 pub fn cache_dir(g: &GlobalArgs) -> PathBuf {
     if let Some(d) = &g.cache_dir {
         return d.clone();
@@ -282,10 +282,46 @@ pub fn cache_dir(g: &GlobalArgs) -> PathBuf {
     }
 }
 
-/// The state directory: the configuration's `state_dir`, else the cache
-/// directory. Job locks, drill scratch space and drill reports live there.
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    #[allow(unsafe_code)]
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe {
+        libc::geteuid() == 0
+    }
+}
+
+/// The state directory when neither --state-dir nor the configuration
+/// names one.
+fn default_state_dir() -> PathBuf {
+    backup_ops::config::default_state_dir(
+        is_root(),
+        std::env::var_os("XDG_STATE_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    )
+}
+
+/// The state directory: --state-dir / $BACKUP_STATE_DIR, else the
+/// configuration's `state_dir`, else the default (/var/lib/backup as root).
+/// Catalogs, job locks, drill scratch space and drill reports live there.
 pub fn state_dir(g: &GlobalArgs, config: &Config) -> PathBuf {
-    config.state_dir.clone().unwrap_or_else(|| cache_dir(g))
+    g.state_dir
+        .clone()
+        .or_else(|| config.state_dir.clone())
+        .unwrap_or_else(default_state_dir)
+}
+
+/// The state directory for a command that may run without a valid
+/// configuration: as [`state_dir`], the file's `state_dir` read leniently
+/// ([`backup_ops::config::state_dir_in`]).
+pub fn state_dir_anyway(g: &GlobalArgs) -> PathBuf {
+    if let Some(d) = &g.state_dir {
+        return d.clone();
+    }
+    std::fs::read_to_string(&g.config)
+        .ok()
+        .and_then(|text| backup_ops::config::state_dir_in(&text))
+        .unwrap_or_else(default_state_dir)
 }
 
 /// Where `drill run` writes its reports unless told otherwise.
@@ -362,11 +398,61 @@ pub fn catalog_at(g: &GlobalArgs, location: &str) -> Result<Catalog> {
     Ok(Catalog::open(&catalog_path(g, &id))?)
 }
 
-/// Where the catalog of the repository with this id is.
+/// Where the catalog of the repository with this id is: --catalog, else
+/// `<state dir>/<id>.sqlite`. A catalog left in a cache directory by an
+/// older version is adopted first, once, with a note on stderr.
 pub fn catalog_path(g: &GlobalArgs, repo_id: &Id) -> PathBuf {
-    g.catalog
-        .clone()
-        .unwrap_or_else(|| cache_dir(g).join(format!("{}.sqlite", repo_id.to_hex())))
+    if let Some(c) = &g.catalog {
+        return c.clone();
+    }
+    let name = format!("{}.sqlite", repo_id.to_hex());
+    let path = state_dir_anyway(g).join(&name);
+    for dir in legacy_catalog_dirs(g) {
+        let old = dir.join(&name);
+        match backup_ops::adopt_catalog(&old, &path) {
+            Ok(Adoption::Nothing) => {}
+            Ok(Adoption::Moved { from, to }) => eprintln!(
+                "backup: note: moved the catalog {} to {} (job and drill history now live in the state directory)",
+                from.display(),
+                to.display()
+            ),
+            Ok(Adoption::Merged {
+                from,
+                into,
+                runs,
+                drills,
+                verifications,
+            }) => eprintln!(
+                "backup: note: merged the history of the catalog {} into {} ({runs} job run(s), {drills} drill(s), {verifications} verification(s) added) and removed it",
+                from.display(),
+                into.display()
+            ),
+            Err(e) => eprintln!(
+                "backup: warning: the catalog {} (where older versions kept it) was not adopted into {}: {}; its history is not shown",
+                old.display(),
+                path.display(),
+                crate::format::error_chain(&e)
+            ),
+        }
+    }
+    path
+}
+
+/// Where older versions kept catalogs: the cache directory this process
+/// would use, and, as root, the ones of systemd units, cron and a root shell.
+fn legacy_catalog_dirs(g: &GlobalArgs) -> Vec<PathBuf> {
+    let mut dirs = vec![cache_dir(g)];
+    if is_root() {
+        dirs.push(PathBuf::from(backup_ops::install::CACHE_DIR));
+        dirs.push(PathBuf::from("/root/.cache/backup"));
+    }
+    let mut seen = Vec::new();
+    dirs.retain(|d| {
+        let fresh = !seen.contains(d);
+        seen.push(d.clone());
+        fresh
+    });
+    dirs
 }
 
 /// Opens the catalog of `repo` as it is.

@@ -39,7 +39,8 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
   1  failure (storage, zfs, I/O, snapshot not found, ...)
-  2  usage error (bad arguments or configuration)
+  2  usage error (bad arguments or configuration; `config check`: an error
+     found, warnings alone exit 0)
   3  repository damaged (check or a verification found errors, restore
      verification failed, or a ship found the chain it would extend broken
      and shipped a full instead)

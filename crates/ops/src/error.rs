@@ -54,7 +54,7 @@ pub enum Error {
     },
 
     /// The catalog was written by a newer version of backup.
-    #[error("catalog {path} has schema version {found}, which this build (schema {known}) does not know; it is only a cache: delete it, and the next command rebuilds it")]
+    #[error("catalog {path} has schema version {found}, which this build (schema {known}) does not know; use the newer build, or move it away: the next command rebuilds its cache of the repository, but not the job and drill history it holds")]
     CatalogVersion {
         /// The catalog's database file.
         path: PathBuf,

@@ -6,7 +6,8 @@
 //! ([`schedule`]), retention ([`retention`]), restore drills ([`drill`]),
 //! `backup status` and Nagios ([`status`]), Prometheus metrics
 //! ([`metrics`]), systemd and cron units ([`install`]) and the SQLite
-//! catalog that caches manifests and history ([`Catalog`]).
+//! catalog in the state directory that caches manifests and holds the
+//! host's job and drill history ([`Catalog`]).
 //!
 //! Dependencies point one way: `backup-cli -> backup-ops -> backup-core ->
 //! backup-zfs`. The engine never imports this crate (a CI step checks it).
@@ -36,6 +37,9 @@ pub mod schedule;
 pub mod status;
 pub mod verify;
 
-pub use catalog::{Catalog, CatalogEntry, JobRun, SyncReport, SyncStats, Verification};
+pub use catalog::{
+    adopt as adopt_catalog, Adoption, Catalog, CatalogEntry, JobRun, SyncReport, SyncStats,
+    Verification,
+};
 pub use error::{Error, Result};
 pub use schedule::{Due, Schedule, ScheduleError};

@@ -160,7 +160,7 @@ fn where_looked(g: &GlobalArgs) -> String {
         format!(
             "every repository of {}, under {}",
             g.config.display(),
-            context::cache_dir(g).display()
+            context::state_dir_anyway(g).display()
         )
     }
 }
@@ -169,7 +169,7 @@ fn where_looked(g: &GlobalArgs) -> String {
 fn report_dir(g: &GlobalArgs) -> PathBuf {
     match context::config(g) {
         Ok(config) => context::drill_report_dir(g, &config),
-        Err(_) => context::cache_dir(g).join("drills"),
+        Err(_) => context::state_dir_anyway(g).join("drills"),
     }
 }
 

@@ -22,6 +22,9 @@ fn job(j: &JobStatus) {
     } else if j.never_run {
         println!("  last run      never");
     }
+    for w in &j.warnings {
+        println!("  warning       {w}");
+    }
     if let Some(r) = &j.last_run {
         let how = if r.ok { "ok" } else { "FAILED" };
         println!("  last run      {}  {how}", time(r.finished));

@@ -1,6 +1,9 @@
-//! The catalog: an SQLite cache, on the source host, of what the repository
-//! holds. It is never authoritative: [`Catalog::rebuild`] makes it again from
-//! the repository alone.
+//! The catalog: an SQLite database on the source host, in the state
+//! directory: a cache of what the repository holds, and the host's job,
+//! drill and verification history. The cache part is never authoritative:
+//! [`Catalog::rebuild`] makes it again from the repository alone and keeps
+//! the history. One catalog per repository per host, shared by timers, cron
+//! and shells; [`adopt`] brings in one left where older versions kept it.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -13,8 +16,10 @@ use backup_core::Id;
 use backup_core::Manifest;
 use backup_core::Repository;
 
+pub use adopt::{adopt, Adoption};
 pub use verifications::Verification;
 
+mod adopt;
 pub(crate) mod drills;
 #[cfg(test)]
 mod tests;
@@ -169,14 +174,8 @@ impl Catalog {
     /// whatever the umask; SQLite gives the `-wal` and `-shm` files the
     /// database file's mode. Existing files and directories keep theirs.
     pub fn open(path: &Path) -> Result<Catalog> {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-        }
+        use std::os::unix::fs::OpenOptionsExt;
+        Catalog::ensure_dir(path)?;
         // Create it ourselves: SQLite would follow the umask (0644 under 022).
         match std::fs::OpenOptions::new()
             .write(true)
@@ -235,6 +234,19 @@ impl Catalog {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Creates the directory of the catalog file `path` (0700) if missing.
+    fn ensure_dir(path: &Path) -> Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        }
+        Ok(())
     }
 
     fn err(&self, source: rusqlite::Error) -> Error {

@@ -157,3 +157,125 @@ fn the_catalog_and_its_directory_are_private() {
         assert_eq!(mode(&p), 0o600, "{side}");
     }
 }
+
+fn run(job: &str, started: i64, ok: bool) -> super::JobRun {
+    super::JobRun {
+        job: job.into(),
+        started,
+        run_at: started,
+        finished: started + 5,
+        ok,
+        error: (!ok).then(|| "boom".into()),
+        damaged: false,
+        snapshot: Some(format!("job-{started}")),
+        shipped: 1,
+        stream_bytes: 10,
+        stored_bytes: 5,
+    }
+}
+
+/// Regression (issue 17, two histories): the catalog of a timer's runs sat
+/// in the cache directory; the first command of the new layout moves it
+/// into the state directory, history and all, and leaves nothing behind.
+#[test]
+fn a_catalog_in_the_old_cache_directory_is_moved_once() {
+    use super::{adopt, Adoption};
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("cache/r.sqlite");
+    let new = dir.path().join("state/r.sqlite");
+    {
+        let c = Catalog::open(&old).unwrap();
+        c.record_run(&run("www", 100, true)).unwrap();
+        c.record_prune(150).unwrap();
+    }
+    assert_eq!(
+        adopt(&old, &new).unwrap(),
+        Adoption::Moved {
+            from: old.clone(),
+            to: new.clone()
+        }
+    );
+    for leftover in ["r.sqlite", "r.sqlite-wal", "r.sqlite-shm"] {
+        assert!(
+            !dir.path().join("cache").join(leftover).exists(),
+            "{leftover}"
+        );
+    }
+    let c = Catalog::open(&new).unwrap();
+    assert_eq!(c.runs("www", 10).unwrap(), [run("www", 100, true)]);
+    assert_eq!(c.last_prune().unwrap(), Some(150));
+    drop(c);
+    // Once: nothing is left to adopt.
+    assert_eq!(adopt(&old, &new).unwrap(), Adoption::Nothing);
+}
+
+/// Two old catalogs (a unit's and a root shell's) end in one history: the
+/// second is merged into the first, without duplicates when a row is in
+/// both, and removed.
+#[test]
+fn a_second_old_catalog_is_merged_into_the_state_directory_one() {
+    use super::{adopt, Adoption};
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("state/r.sqlite");
+    let shell = dir.path().join("home/r.sqlite");
+    {
+        let c = Catalog::open(&new).unwrap();
+        c.record_run(&run("www", 100, true)).unwrap();
+        c.record_prune(300).unwrap();
+        let s = Catalog::open(&shell).unwrap();
+        s.record_run(&run("www", 100, true)).unwrap();
+        s.record_run(&run("www", 50, false)).unwrap();
+        s.record_run(&run("db", 70, true)).unwrap();
+        s.record_prune(200).unwrap();
+    }
+    let got = adopt(&shell, &new).unwrap();
+    assert_eq!(
+        got,
+        Adoption::Merged {
+            from: shell.clone(),
+            into: new.clone(),
+            runs: 2,
+            drills: 0,
+            verifications: 0
+        }
+    );
+    assert!(!shell.exists());
+    let c = Catalog::open(&new).unwrap();
+    assert_eq!(
+        c.runs("www", 10).unwrap(),
+        [run("www", 100, true), run("www", 50, false)]
+    );
+    assert_eq!(c.runs("db", 10).unwrap(), [run("db", 70, true)]);
+    assert_eq!(c.last_prune().unwrap(), Some(300));
+}
+
+/// Across file systems (no hard link) the catalog is copied with
+/// `VACUUM INTO`: private, whole, and never over a catalog that appeared
+/// meanwhile.
+#[test]
+fn the_copy_for_another_file_system_is_whole_private_and_never_overwrites() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("cache/r.sqlite");
+    let new = dir.path().join("state/r.sqlite");
+    Catalog::open(&old)
+        .unwrap()
+        .record_run(&run("www", 100, true))
+        .unwrap();
+    Catalog::ensure_dir(&new).unwrap();
+    assert!(super::adopt::copy_into(&old, &new).unwrap());
+    let mode = std::fs::metadata(&new).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert_eq!(
+        Catalog::open(&new).unwrap().runs("www", 10).unwrap(),
+        [run("www", 100, true)]
+    );
+    // A second copy finds it there and leaves it alone.
+    assert!(!super::adopt::copy_into(&old, &new).unwrap());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains("adopting"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -23,8 +23,11 @@
 //! ```
 
 mod model;
+mod paths;
 mod remote;
+mod schema;
 mod shipping;
+mod system;
 pub mod units;
 mod validate;
 
@@ -38,14 +41,29 @@ use jiff::SignedDuration;
 use crate::retention::Rules;
 
 pub use model::ConfigFile;
+pub use paths::{default_state_dir, state_dir_in, ROOT_STATE_DIR};
+pub use system::{check_system, Lookup};
 pub use units::{duration, portion, rate, size};
 
 /// Where the configuration file is unless `--config` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/backup/backup.toml";
 
-/// One mistake, with its place.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The configuration is refused (`config check` exits 2).
+    Error,
+    /// Probably a mistake, but nothing breaks (`config check` still exits
+    /// 0): an `exclude` that matches no dataset.
+    Warning,
+}
+
+/// One mistake (or warning), with its place.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ConfigError {
+    /// An error or a warning.
+    pub severity: Severity,
     /// The file.
     pub file: PathBuf,
     /// 1-based line, 0 if unknown.
@@ -56,18 +74,60 @@ pub struct ConfigError {
     pub key: String,
     /// What is wrong.
     pub message: String,
+    /// What to do about it, e.g. "did you mean `schedule`?".
+    pub hint: Option<String>,
 }
 
+impl ConfigError {
+    /// An error about `key` in `file` at `line`:`column` (0: unknown).
+    pub fn new(file: &Path, line: usize, column: usize, key: &str, message: String) -> Self {
+        ConfigError {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            line,
+            column,
+            key: key.to_string(),
+            message,
+            hint: None,
+        }
+    }
+
+    /// The same, as a warning.
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    /// The same, with a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// True for an error, false for a warning.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// `FILE:LINE:COLUMN: [warning: ]KEY: MESSAGE[; HINT]`.
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file.display())?;
         if self.line > 0 {
             write!(f, ":{}:{}", self.line, self.column)?;
         }
+        if self.severity == Severity::Warning {
+            write!(f, ": warning")?;
+        }
         if !self.key.is_empty() {
             write!(f, ": {}", self.key)?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "; {h}")?;
+        }
+        Ok(())
     }
 }
 
@@ -256,33 +316,64 @@ impl Config {
     /// key's value is written.
     pub fn error_at(&self, key: &str, message: impl Into<String>) -> ConfigError {
         let (line, column) = self.places.get(key).copied().unwrap_or((0, 0));
-        ConfigError {
-            file: self.path.clone(),
-            line,
-            column,
-            key: key.to_string(),
-            message: message.into(),
-        }
+        ConfigError::new(&self.path, line, column, key, message.into())
     }
 }
 
-/// Reads and checks a configuration file.
+/// Reads and checks a configuration file: the configuration, or every
+/// error in it (warnings are left out).
 pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![ConfigError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            key: String::new(),
-            message: format!("cannot read the configuration file: {e}"),
-        }]
-    })?;
-    parse(path, &text)
+    parse(path, &read(path)?)
+}
+
+fn read(path: &Path) -> Result<String, Vec<ConfigError>> {
+    std::fs::read_to_string(path).map_err(|e| {
+        vec![ConfigError::new(
+            path,
+            0,
+            0,
+            "",
+            format!("cannot read the configuration file: {e}"),
+        )]
+    })
 }
 
 /// Checks configuration text; `path` is used in messages.
 pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
-    validate::parse(path, text)
+    let (config, errors) = validate::parse(path, text);
+    match config {
+        Some(c) if errors.is_empty() => Ok(c),
+        _ => Err(errors),
+    }
+}
+
+/// What `config check` learns from the file alone: every finding, and the
+/// configuration as far as it could be read (`None` only when the file is
+/// not TOML at all), so the checks against the system still run on what is
+/// right.
+#[derive(Debug)]
+pub struct Checked {
+    /// The configuration, with the wrong parts left out or at defaults.
+    pub config: Option<Config>,
+    /// Every finding, in file order.
+    pub findings: Vec<ConfigError>,
+}
+
+/// Reads and checks a configuration file for `config check`.
+pub fn check_file(path: &Path) -> Checked {
+    match read(path) {
+        Ok(text) => check(path, &text),
+        Err(findings) => Checked {
+            config: None,
+            findings,
+        },
+    }
+}
+
+/// Checks configuration text for `config check`.
+pub fn check(path: &Path, text: &str) -> Checked {
+    let (config, findings) = validate::parse(path, text);
+    Checked { config, findings }
 }
 
 #[cfg(test)]

@@ -1,5 +1,9 @@
 //! The configuration file as written: every table refuses unknown keys, and
 //! values that need checking keep their place in the file (`Spanned`).
+//! Keys a table needs are `Option`s all the same: the schema walk
+//! ([`super::schema`]) reports a missing one, and the rest of the table is
+//! still checked. The field lists match the schema's tables (a test pins
+//! them).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,8 +21,9 @@ pub struct ConfigFile {
     /// What to back up, how often, and how long to keep it, by name.
     #[serde(default)]
     pub jobs: BTreeMap<String, JobConf>,
-    /// Directory for the catalog and state (default: /var/lib/backup as
-    /// root, else the user's cache directory).
+    /// Directory for the catalogs (job, drill and verification history)
+    /// and job state (default: /var/lib/backup as root, else
+    /// $XDG_STATE_HOME/backup or ~/.local/state/backup).
     pub state_dir: Option<PathBuf>,
     /// node_exporter textfile to write after every run (optional).
     pub metrics_file: Option<PathBuf>,
@@ -29,7 +34,7 @@ pub struct ConfigFile {
 #[serde(deny_unknown_fields)]
 pub struct RepositoryConf {
     /// A directory, `sftp://[user@]host[:port]/path` or `s3://bucket/prefix`.
-    pub location: Spanned<String>,
+    pub location: Option<Spanned<String>>,
     /// A file whose first line is the passphrase.
     pub password_file: Option<Spanned<PathBuf>>,
     /// A shell command that prints the passphrase.
@@ -86,9 +91,9 @@ pub struct SftpConf {
 #[serde(deny_unknown_fields)]
 pub struct JobConf {
     /// Name of a `[repositories.NAME]` table.
-    pub repository: Spanned<String>,
+    pub repository: Option<Spanned<String>>,
     /// Datasets to snapshot and ship.
-    pub datasets: Spanned<Vec<Spanned<String>>>,
+    pub datasets: Option<Spanned<Vec<Spanned<String>>>>,
     /// Also every descendant of each dataset (one atomic `zfs snapshot -r`).
     #[serde(default)]
     pub recursive: bool,
@@ -163,9 +168,9 @@ pub struct DrillConf {
 #[serde(deny_unknown_fields)]
 pub struct ProbeConf {
     /// Its name in reports.
-    pub name: Spanned<String>,
+    pub name: Option<Spanned<String>>,
     /// Run with `sh -c`, in the restored mountpoint of `dataset`.
-    pub command: Spanned<String>,
+    pub command: Option<Spanned<String>>,
     /// Which restored dataset (default: the drill's first).
     pub dataset: Option<Spanned<String>>,
     /// Killed after this long (default 5m).
@@ -207,7 +212,7 @@ pub struct RetentionConf {
 #[serde(deny_unknown_fields)]
 pub struct HookConf {
     /// Run with `sh -c`.
-    pub command: Spanned<String>,
+    pub command: Option<Spanned<String>>,
     /// Killed after this long (default 5m).
     pub timeout: Option<Spanned<String>>,
 }

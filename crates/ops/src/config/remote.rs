@@ -14,16 +14,18 @@ impl Checker<'_> {
         &mut self,
         key: &str,
         r: &RepositoryConf,
+        location: Option<&toml::Spanned<String>>,
     ) -> (BackendOptions, Option<std::path::PathBuf>) {
         let mut o = BackendOptions::default();
-        let kind = match Location::parse(r.location.get_ref()) {
-            Ok(l) => Some(l),
-            Err(e) => {
+        let kind = match location.map(|l| (l, Location::parse(l.get_ref()))) {
+            None => None,
+            Some((_, Ok(l))) => Some(l),
+            Some((location, Err(e))) => {
                 let reason = match e {
                     backup_core::Error::Invalid { reason, .. } => reason,
                     other => other.to_string(),
                 };
-                self.fail(&format!("{key}.location"), &r.location, reason);
+                self.fail(&format!("{key}.location"), location, reason);
                 None
             }
         };

@@ -86,7 +86,7 @@ fn unknown_key_names_file_line_and_key() {
     );
     assert_eq!(
         errors(&text),
-        ["backup.toml:28:1: jobs.vms.retention: unknown field `retention`, expected one of `repository`, `datasets`, `recursive`, `exclude`, `prefix`, `schedule`, `full_every`, `keep_source`, `keep_repository`, `pre_hook`, `post_hook`, `limit_upload`, `prune_every`, `check_every`, `check_read_data`, `file_manifest`, `drill`"]
+        ["backup.toml:28:1: jobs.vms.retention: unknown key `retention`; known keys here: repository, datasets, recursive, exclude, prefix, schedule, full_every, keep_source, keep_repository, pre_hook, post_hook, limit_upload, prune_every, check_every, check_read_data, file_manifest, drill"]
     );
 }
 
@@ -116,8 +116,9 @@ prefix = "my prefix"
     assert_eq!(
         errors(text),
         [
-            "backup.toml:3:12: repositories.nas: no passphrase source: set one of password_file, password_command, password_credential",
-            "backup.toml:6:14: jobs.home.repository: no repository named \"nass\" (defined: nas)",
+            // The table's header, not its location line.
+            "backup.toml:2:1: repositories.nas: no passphrase source: set one of password_file, password_command, password_credential",
+            "backup.toml:6:14: jobs.home.repository: no repository named \"nass\" (defined: nas); did you mean \"nas\"?",
             "backup.toml:7:26: jobs.home.datasets[1]: invalid ZFS name \"bad@name\": character '@' is not allowed",
             "backup.toml:7:38: jobs.home.datasets[2]: tank/home is listed twice",
             "backup.toml:8:12: jobs.home.exclude[0]: exclude needs recursive = true",
@@ -344,4 +345,201 @@ fn verification_keys_are_typed_and_bad_values_name_their_key() {
         errors(&bad),
         ["backup.toml:29:19: jobs.vms.check_read_data: \"a bit\" is neither a percentage of the packs (\"5%\") nor a size (\"2GiB\")"]
     );
+}
+
+/// The operator's file of issue 17: three mistakes took three rounds.
+const PORTAL: &str = r#"[repositories.nas]
+location = "/mnt/nas"
+password_file = "/etc/backup/nas.pass"
+
+[jobs.portal]
+repository = "nas"
+datasets = ["tank/portal"]
+recursive = true
+exclude = ["tank/portal/cache"]
+full_every = "soon"
+keep_source = { keep_last = 5, keep_witin = "2d" }
+shedule = "hourly"
+
+[jobs.portal.drill]
+scratch_parent = "tank/drills"
+rpo = 2
+"#;
+
+/// Regression (issue 17): an unknown key stopped every value check, the
+/// key path dropped its table (`jobs.portal.keep_witin`), no "did you
+/// mean", and `rpo = 2` was reported as `jobs.portal.drill.2`.
+#[test]
+fn every_mistake_in_one_pass_with_full_key_paths_and_suggestions() {
+    assert_eq!(
+        errors(PORTAL),
+        [
+            "backup.toml:10:14: jobs.portal.full_every: \"soon\" is not a duration (examples: \"90s\", \"15m\", \"12h\", \"7d\", \"2w\")",
+            "backup.toml:11:32: jobs.portal.keep_source.keep_witin: unknown key `keep_witin`; did you mean `keep_within`?",
+            "backup.toml:12:1: jobs.portal.shedule: unknown key `shedule`; did you mean `schedule`?",
+            "backup.toml:16:7: jobs.portal.drill.rpo: expected a string, found integer `2`",
+        ]
+    );
+    let found = parse(Path::new("backup.toml"), PORTAL).unwrap_err();
+    assert_eq!(
+        found[1].hint.as_deref(),
+        Some("did you mean `keep_within`?")
+    );
+    assert!(found.iter().all(ConfigError::is_error));
+}
+
+/// Unknown keys and wrong types anywhere: a dotted key, an inline table's
+/// first entry, a whole unknown table, a list of probes, a wrong element of
+/// a list, a missing key; the rest of each table is still checked.
+#[test]
+fn structure_mistakes_everywhere_are_all_reported_and_the_rest_still_checked() {
+    let text = r#"state_dri = "/x"
+[repositories.nas]
+password_file = "/p"
+limit_upload = "fast"
+
+[jobs.a]
+repository = "nas"
+datasets = ["tank/a", 7]
+keep_repository.keep_dayly = 3
+pre_hook = { comand = "true", timeout = "never" }
+prefix = "bad prefix"
+
+[jobs.a.retention]
+keep_last = 3
+
+[[jobs.a.drill.probes]]
+name = "p"
+command = "true"
+timout = "1m"
+"#;
+    assert_eq!(
+        errors(text),
+        [
+            "backup.toml:1:1: state_dri: unknown key `state_dri`; did you mean `state_dir`?",
+            "backup.toml:2:1: repositories.nas.location: missing key `location` in repositories.nas",
+            "backup.toml:4:16: repositories.nas.limit_upload: \"fast\" is not a rate (examples: \"512KiB/s\", \"2MiB/s\", \"10MB/s\")",
+            "backup.toml:8:23: jobs.a.datasets[1]: expected a string, found integer `7`",
+            "backup.toml:9:17: jobs.a.keep_repository.keep_dayly: unknown key `keep_dayly`; did you mean `keep_daily`?",
+            "backup.toml:10:12: jobs.a.pre_hook.command: missing key `command` in jobs.a.pre_hook",
+            "backup.toml:10:14: jobs.a.pre_hook.comand: unknown key `comand`; did you mean `command`?",
+            "backup.toml:10:41: jobs.a.pre_hook.timeout: \"never\" is not a duration (examples: \"90s\", \"15m\", \"12h\", \"7d\", \"2w\")",
+            "backup.toml:11:10: jobs.a.prefix: \"bad prefix\" is not a snapshot name prefix (letters, digits, '_', '-', '.', ':'; at most 64)",
+            "backup.toml:13:9: jobs.a.retention: unknown key `retention`; known keys here: repository, datasets, recursive, exclude, prefix, schedule, full_every, keep_source, keep_repository, pre_hook, post_hook, limit_upload, prune_every, check_every, check_read_data, file_manifest, drill",
+            "backup.toml:19:1: jobs.a.drill.probes[0].timout: unknown key `timout`; did you mean `timeout`?",
+        ]
+    );
+}
+
+/// Every table of the model (what serde accepts) has the keys the schema
+/// walk knows, so neither refuses what the other accepts.
+#[test]
+fn the_schema_knows_exactly_the_models_keys() {
+    use super::model::*;
+    use super::schema;
+    fn model_keys<T: serde::de::DeserializeOwned>() -> Vec<String> {
+        let e = toml::from_str::<T>("zz_not_a_key = 1").err().unwrap();
+        let m = e.message();
+        let tail = &m[m.find("expected").expect(m)..];
+        tail.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect()
+    }
+    let names =
+        |f: &[schema::Field]| -> Vec<String> { f.iter().map(|f| f.name.to_string()).collect() };
+    assert_eq!(model_keys::<ConfigFile>(), names(schema::FILE));
+    assert_eq!(model_keys::<RepositoryConf>(), names(schema::REPOSITORY));
+    assert_eq!(model_keys::<S3Conf>(), names(schema::S3));
+    assert_eq!(model_keys::<SftpConf>(), names(schema::SFTP));
+    assert_eq!(model_keys::<JobConf>(), names(schema::JOB));
+    assert_eq!(model_keys::<DrillConf>(), names(schema::DRILL));
+    assert_eq!(model_keys::<ProbeConf>(), names(schema::PROBE));
+    assert_eq!(model_keys::<RetentionConf>(), names(schema::RETENTION));
+    assert_eq!(model_keys::<HookConf>(), names(schema::HOOK));
+}
+
+/// A fake ZFS: these datasets exist.
+struct Pool(&'static [&'static str]);
+
+impl Lookup for Pool {
+    fn dataset_exists(&self, ds: &DatasetName) -> Result<bool, String> {
+        Ok(self.0.contains(&ds.as_str()))
+    }
+}
+
+/// Regression (issue 17): a bad duration stopped the ZFS checks; an
+/// exclude that matches nothing and a scratch parent that does not exist
+/// passed silently; a missing password file was pointed at the `location`
+/// line.
+#[test]
+fn checks_against_the_system_run_despite_mistakes_in_the_file_each_on_its_key() {
+    let checked = check(Path::new("backup.toml"), PORTAL);
+    let config = checked.config.expect("read as far as it goes");
+    assert_eq!(checked.findings.len(), 4);
+    let found: Vec<String> = check_system(&config, &Pool(&["tank/portal"]))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "backup.toml:3:17: repositories.nas.password_file: cannot read the passphrase file /etc/backup/nas.pass: No such file or directory (os error 2)",
+            "backup.toml:9:12: warning: jobs.portal.exclude[0]: dataset tank/portal/cache does not exist: the exclude matches nothing; check the name against `zfs list -r`",
+            "backup.toml:15:18: jobs.portal.drill.scratch_parent: dataset tank/drills does not exist: the drill cannot make its scratch dataset under it; create it (zfs create tank/drills) or leave scratch_parent out for a throwaway pool",
+        ]
+    );
+    let all = check_system(&config, &Pool(&[]));
+    assert!(all
+        .iter()
+        .any(|f| f.key == "jobs.portal.datasets[0]" && f.line == 7 && f.is_error()));
+    assert!(check_system(
+        &config,
+        &Pool(&["tank/portal", "tank/portal/cache", "tank/drills"])
+    )
+    .iter()
+    .all(|f| f.key.ends_with("password_file")));
+}
+
+/// What `config check --json` prints for each finding.
+#[test]
+fn a_finding_serialises_with_severity_place_key_message_and_hint() {
+    let f = check(Path::new("backup.toml"), PORTAL).findings.remove(2);
+    assert_eq!(
+        serde_json::to_value(&f).unwrap(),
+        serde_json::json!({
+            "severity": "error",
+            "file": "backup.toml",
+            "line": 12,
+            "column": 1,
+            "key": "jobs.portal.shedule",
+            "message": "unknown key `shedule`",
+            "hint": "did you mean `schedule`?",
+        })
+    );
+}
+
+/// The walk and the blanking never panic and never leave serde a file it
+/// refuses while the walk found nothing: every file made from the example
+/// by cutting it short or dropping one character.
+#[test]
+fn cut_and_damaged_files_never_panic() {
+    for text in [PORTAL] {
+        let cuts = text.char_indices().map(|(i, _)| text[..i].to_string());
+        let drops = text
+            .char_indices()
+            .map(|(i, c)| format!("{}{}", &text[..i], &text[i + c.len_utf8()..]));
+        for t in cuts.chain(drops) {
+            let checked = check(Path::new("t.toml"), &t);
+            // Only a syntax error stops the reading.
+            let toml = toml_edit::ImDocument::parse(t.as_str()).is_ok();
+            assert_eq!(
+                checked.config.is_some(),
+                toml,
+                "{t}\n{:?}",
+                checked.findings
+            );
+        }
+    }
 }

@@ -1,4 +1,7 @@
-//! From TOML text to a checked [`Config`], collecting every mistake.
+//! From TOML text to a checked [`Config`], collecting every mistake: the
+//! schema walk first (unknown keys, wrong types, missing keys; see
+//! [`super::schema`]), then serde on the text without the entries it
+//! refused, then the checks of each value.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,6 +13,7 @@ use toml::Spanned;
 use crate::retention::Rules;
 
 use super::model::{ConfigFile, DrillConf, FullEveryConf, HookConf, RetentionConf};
+use super::schema;
 use super::{
     units, Config, ConfigError, DrillPick, DrillSpec, FullEvery, Hook, Job, PasswordSource, Probe,
     RepositorySpec, Scratch, DEFAULT_SAMPLE_FILES,
@@ -18,37 +22,44 @@ use super::{
 const DEFAULT_HOOK_TIMEOUT: SignedDuration = SignedDuration::from_mins(5);
 
 /// Turns byte offsets into lines and columns.
-struct Locator<'a> {
-    path: &'a Path,
-    text: &'a str,
+pub(super) struct Locator<'a> {
+    pub(super) path: &'a Path,
+    pub(super) text: &'a str,
 }
 
 impl Locator<'_> {
     fn place(&self, offset: usize) -> (usize, usize) {
-        let before = &self.text[..offset.min(self.text.len())];
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
         (line, column)
     }
 
-    fn error(&self, offset: Option<usize>, key: &str, message: String) -> ConfigError {
+    pub(super) fn error(&self, offset: Option<usize>, key: &str, message: String) -> ConfigError {
         let (line, column) = offset.map_or((0, 0), |o| self.place(o));
-        ConfigError {
-            file: self.path.to_path_buf(),
-            line,
-            column,
-            key: key.to_string(),
-            message,
-        }
+        ConfigError::new(self.path, line, column, key, message)
     }
 
-    /// A TOML or structure error: placed by its span; the key is the text
+    /// A TOML syntax error (or, should the schema miss something, a
+    /// structure error from serde): placed by its span; the key is the text
     /// at the span, under the nearest `[table]` header above it.
-    fn toml_error(&self, e: &toml::de::Error) -> ConfigError {
-        let start = e.span().map(|s| s.start);
-        let key = e.span().map_or(String::new(), |s| {
-            let word = self.text[s.clone()].trim().trim_matches('"');
-            let header = self.text[..s.start]
+    fn toml_error(&self, span: Option<std::ops::Range<usize>>, message: &str) -> ConfigError {
+        let start = span.as_ref().map(|s| s.start);
+        let key = span.map_or(String::new(), |s| {
+            let word = self
+                .text
+                .get(s.clone())
+                .unwrap_or("")
+                .trim()
+                .trim_matches('"');
+            let header = self
+                .text
+                .get(..s.start)
+                .unwrap_or("")
                 .lines()
                 .rev()
                 .map(str::trim)
@@ -65,7 +76,7 @@ impl Locator<'_> {
                 (None, false) => String::new(),
             }
         });
-        self.error(start, &key, e.message().trim().to_string())
+        self.error(start, &key, message.trim().to_string())
     }
 }
 
@@ -73,6 +84,8 @@ pub(super) struct Checker<'a> {
     loc: Locator<'a>,
     errors: Vec<ConfigError>,
     places: HashMap<String, (usize, usize)>,
+    /// Where each table begins, from the schema walk.
+    tables: HashMap<String, usize>,
 }
 
 impl Checker<'_> {
@@ -86,6 +99,13 @@ impl Checker<'_> {
         self.errors.push(e);
     }
 
+    /// An error about a whole table, placed where it begins.
+    fn fail_table(&mut self, key: &str, message: impl Into<String>) {
+        let at = self.tables.get(key).copied();
+        let e = self.loc.error(at, key, message.into());
+        self.errors.push(e);
+    }
+
     fn name_ok(&mut self, what: &str, key: &str, name: &str) {
         if name.is_empty()
             || !name
@@ -93,7 +113,7 @@ impl Checker<'_> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             let e = self.loc.error(
-                None,
+                self.tables.get(key).copied(),
                 key,
                 format!("{what} name {name:?} may only use letters, digits, '-' and '_'"),
             );
@@ -147,20 +167,19 @@ impl Checker<'_> {
 
     fn hook(&mut self, key: &str, h: &Option<HookConf>) -> Option<Hook> {
         let h = h.as_ref()?;
-        self.at(&format!("{key}.command"), &h.command);
-        if h.command.get_ref().trim().is_empty() {
-            self.fail(
-                &format!("{key}.command"),
-                &h.command,
-                "the command is empty",
-            );
-        }
         let timeout = match &h.timeout {
-            Some(t) => self.duration(&format!("{key}.timeout"), t)?,
-            None => DEFAULT_HOOK_TIMEOUT,
+            Some(t) => self.duration(&format!("{key}.timeout"), t),
+            None => Some(DEFAULT_HOOK_TIMEOUT),
         };
+        // Missing: the schema walk said so.
+        let command = h.command.as_ref()?;
+        self.at(&format!("{key}.command"), command);
+        if command.get_ref().trim().is_empty() {
+            self.fail(&format!("{key}.command"), command, "the command is empty");
+        }
+        let timeout = timeout?;
         Some(Hook {
-            command: h.command.get_ref().clone(),
+            command: command.get_ref().clone(),
             timeout,
         })
     }
@@ -263,16 +282,20 @@ impl Checker<'_> {
         let mut probes = Vec::new();
         for (i, p) in d.probes.iter().enumerate() {
             let k = format!("{key}.probes[{i}]");
-            self.at(&format!("{k}.command"), &p.command);
-            self.at(&format!("{k}.name"), &p.name);
-            if p.command.get_ref().trim().is_empty() {
-                self.fail(&format!("{k}.command"), &p.command, "the command is empty");
+            // Missing: the schema walk said so.
+            let (Some(name), Some(command)) = (&p.name, &p.command) else {
+                continue;
+            };
+            self.at(&format!("{k}.command"), command);
+            self.at(&format!("{k}.name"), name);
+            if command.get_ref().trim().is_empty() {
+                self.fail(&format!("{k}.command"), command, "the command is empty");
             }
-            if probes.iter().any(|q: &Probe| &q.name == p.name.get_ref()) {
+            if probes.iter().any(|q: &Probe| &q.name == name.get_ref()) {
                 self.fail(
                     &format!("{k}.name"),
-                    &p.name,
-                    format!("two probes are named {:?}", p.name.get_ref()),
+                    name,
+                    format!("two probes are named {:?}", name.get_ref()),
                 );
             }
             let dataset = p.dataset.as_ref().and_then(|v| {
@@ -294,8 +317,8 @@ impl Checker<'_> {
                 None => DEFAULT_HOOK_TIMEOUT,
             };
             probes.push(Probe {
-                name: p.name.get_ref().clone(),
-                command: p.command.get_ref().clone(),
+                name: name.get_ref().clone(),
+                command: command.get_ref().clone(),
                 dataset,
                 timeout,
             });
@@ -320,26 +343,45 @@ impl Checker<'_> {
     }
 }
 
-pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>> {
+/// The configuration as far as it could be read (`None` if the text is
+/// not TOML), and every mistake, in file order.
+pub(super) fn parse(path: &Path, text: &str) -> (Option<Config>, Vec<ConfigError>) {
     let loc = Locator { path, text };
-    let file: ConfigFile = toml::from_str(text).map_err(|e| vec![loc.toml_error(&e)])?;
+    let doc = match toml_edit::ImDocument::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => return (None, vec![loc.toml_error(e.span(), e.message())]),
+    };
+    let walk = schema::walk(&loc, &doc);
+    let mut errors = walk.errors;
+    let file: ConfigFile = match toml::from_str(&schema::blank(text, &walk.blanks)) {
+        Ok(file) => file,
+        Err(e) => {
+            // Only if the schema and the model disagree (a test pins them).
+            errors.push(loc.toml_error(e.span(), e.message()));
+            errors.sort_by_key(|e| (e.line, e.column));
+            return (None, errors);
+        }
+    };
     let mut c = Checker {
         loc,
-        errors: Vec::new(),
+        errors,
         places: HashMap::new(),
+        tables: walk.tables,
     };
 
     let mut repositories = std::collections::BTreeMap::new();
     for (name, r) in &file.repositories {
         let key = format!("repositories.{name}");
         c.name_ok("repository", &key, name);
-        c.at(&format!("{key}.location"), &r.location);
-        if r.location.get_ref().trim().is_empty() {
-            c.fail(
-                &format!("{key}.location"),
-                &r.location,
-                "the location is empty",
-            );
+        if let Some(location) = &r.location {
+            c.at(&format!("{key}.location"), location);
+            if location.get_ref().trim().is_empty() {
+                c.fail(
+                    &format!("{key}.location"),
+                    location,
+                    "the location is empty",
+                );
+            }
         }
         let mut sources = Vec::new();
         if let Some(f) = &r.password_file {
@@ -368,15 +410,16 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
             } else {
                 "several passphrase sources: set only one of password_file, password_command, password_credential"
             };
-            c.fail(&key, &r.location, message);
+            c.fail_table(&key, message);
         }
-        let (backend, s3_secret_file) = c.remote(&key, r);
-        if let Some(password) = sources.into_iter().next() {
+        let (backend, s3_secret_file) = c.remote(&key, r, r.location.as_ref());
+        // Without a location (the schema walk said so), checked but left out.
+        if let (Some(password), Some(location)) = (sources.into_iter().next(), &r.location) {
             repositories.insert(
                 name.clone(),
                 RepositorySpec {
                     name: name.clone(),
-                    location: r.location.get_ref().clone(),
+                    location: location.get_ref().clone(),
                     password,
                     backend,
                     s3_secret_file,
@@ -389,29 +432,43 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
     for (name, j) in &file.jobs {
         let key = format!("jobs.{name}");
         c.name_ok("job", &key, name);
-        c.at(&format!("{key}.repository"), &j.repository);
-        if !file.repositories.contains_key(j.repository.get_ref()) {
-            let known: Vec<_> = file.repositories.keys().map(String::as_str).collect();
-            c.fail(
-                &format!("{key}.repository"),
-                &j.repository,
-                format!(
-                    "no repository named {:?} (defined: {})",
-                    j.repository.get_ref(),
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ),
-            );
+        if let Some(repository) = &j.repository {
+            c.at(&format!("{key}.repository"), repository);
+            if !file.repositories.contains_key(repository.get_ref()) {
+                let known: Vec<_> = file.repositories.keys().map(String::as_str).collect();
+                let e = c.loc.error(
+                    Some(repository.span().start),
+                    &format!("{key}.repository"),
+                    format!(
+                        "no repository named {:?} (defined: {})",
+                        repository.get_ref(),
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                );
+                let e = match super::schema::suggestion(repository.get_ref(), known.into_iter()) {
+                    Some(s) => e.with_hint(format!("did you mean {s:?}?")),
+                    None => e,
+                };
+                c.errors.push(e);
+            }
         }
-        c.at(&format!("{key}.datasets"), &j.datasets);
-        if j.datasets.get_ref().is_empty() {
-            c.fail(&format!("{key}.datasets"), &j.datasets, "the list is empty");
-        }
+        let no_datasets = Vec::new();
+        let listed = match &j.datasets {
+            Some(list) => {
+                c.at(&format!("{key}.datasets"), list);
+                if list.get_ref().is_empty() {
+                    c.fail(&format!("{key}.datasets"), list, "the list is empty");
+                }
+                list.get_ref()
+            }
+            None => &no_datasets,
+        };
         let mut datasets: Vec<DatasetName> = Vec::new();
-        for (i, d) in j.datasets.get_ref().iter().enumerate() {
+        for (i, d) in listed.iter().enumerate() {
             let k = format!("{key}.datasets[{i}]");
             if let Some(ds) = c.dataset(&k, d) {
                 if datasets.contains(&ds) {
@@ -522,7 +579,11 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
             name.clone(),
             Job {
                 name: name.clone(),
-                repository: j.repository.get_ref().clone(),
+                repository: j
+                    .repository
+                    .as_ref()
+                    .map(|r| r.get_ref().clone())
+                    .unwrap_or_default(),
                 datasets,
                 recursive: j.recursive,
                 exclude,
@@ -543,16 +604,14 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
         );
     }
 
-    if !c.errors.is_empty() {
-        c.errors.sort_by_key(|e| (e.line, e.column));
-        return Err(c.errors);
-    }
-    Ok(Config {
+    c.errors.sort_by_key(|e| (e.line, e.column));
+    let config = Config {
         path: path.to_path_buf(),
         repositories,
         jobs,
         state_dir: file.state_dir,
         metrics_file: file.metrics_file,
         places: c.places,
-    })
+    };
+    (Some(config), c.errors)
 }

@@ -58,10 +58,12 @@ pub const UNIT_DIR: &str = "/etc/systemd/system";
 pub const CRON_FILE: &str = "/etc/cron.d/backup";
 /// Where `LoadCredential=` reads credentials from unless told otherwise.
 pub const CREDENTIAL_DIR: &str = "/etc/backup/credentials";
-/// The catalog cache of scheduled runs (systemd's `CacheDirectory=backup`).
+/// The cache directory of scheduled runs (systemd's `CacheDirectory=backup`):
+/// metadata caches only; older versions kept the catalogs here.
 pub const CACHE_DIR: &str = "/var/cache/backup";
-/// The default state directory (systemd's `StateDirectory=backup`).
-pub const STATE_DIR: &str = "/var/lib/backup";
+/// The default state directory (systemd's `StateDirectory=backup`), where
+/// the catalogs are: [`crate::config::ROOT_STATE_DIR`].
+pub const STATE_DIR: &str = crate::config::ROOT_STATE_DIR;
 
 /// How the files are generated. Paths inside the files are as the running
 /// system sees them; `unit_dir` and `cron_file` are where the files are

@@ -110,6 +110,11 @@ fn service_is_a_hardened_oneshot() {
         ],
     );
     assert!(!www.contains("PrivateDevices"), "zfs needs /dev/zfs");
+    // Regression (issue 17, two histories): the history is where cron and
+    // shells find it too, the state directory; nothing in the unit moves it.
+    assert!(!www.contains("BACKUP_STATE_DIR"), "{www}");
+    assert!(!www.contains("BACKUP_CATALOG"), "{www}");
+    assert!(www.contains("# Metadata caches only."), "{www}");
     // A passphrase file needs nothing: the file system stays readable.
     assert!(!www.contains("LoadCredential"));
     assert!(!www.contains("nas.passphrase"));

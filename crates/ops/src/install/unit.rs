@@ -47,8 +47,10 @@ pub(super) fn delay_text(d: jiff::SignedDuration) -> String {
     }
 }
 
-/// `ExecStart=` running `backup --config CONFIG ARGS`, then the catalog
-/// cache, state directory, umask and the repository's credential.
+/// `ExecStart=` running `backup --config CONFIG ARGS`, then the cache
+/// directory, state directory, umask and the repository's credential. No
+/// variable moves the state directory: a unit, cron and a shell find the
+/// same catalogs (the configuration's `state_dir`, else /var/lib/backup).
 pub(super) fn service_basics(
     s: &mut String,
     config: &Config,
@@ -64,7 +66,9 @@ pub(super) fn service_basics(
     writeln!(s, "ExecStart={}", exec.join(" ")).unwrap();
     writeln!(
         s,
-        "# The catalog, a cache rebuilt from the repository when lost."
+        "# Metadata caches only. The catalogs (job and drill history) are in the\n\
+         # state directory (state_dir, default /var/lib/backup), shared with cron\n\
+         # and shells."
     )
     .unwrap();
     writeln!(s, "Environment=BACKUP_CACHE_DIR={CACHE_DIR}").unwrap();

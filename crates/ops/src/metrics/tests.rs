@@ -20,6 +20,7 @@ fn status() -> Status {
             schedule: Some("hourly".into()),
             history: true,
             never_run: false,
+            warnings: Vec::new(),
             runs: 3,
             failures: 1,
             consecutive_failures: 1,

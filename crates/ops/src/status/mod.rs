@@ -126,6 +126,10 @@ pub struct JobStatus {
     pub history: bool,
     /// No run of this job is recorded.
     pub never_run: bool,
+    /// What the reader should be warned of about this job, e.g. that the
+    /// catalog has no runs while the repository holds the job's snapshots
+    /// (its history is in another catalog).
+    pub warnings: Vec<String>,
     /// Runs recorded.
     pub runs: u64,
     /// Failed runs recorded.
@@ -324,6 +328,15 @@ fn job_status(
         .filter(|d| !newest.contains_key(d.as_str()))
         .map(ToString::to_string)
         .collect();
+    let mut warnings = Vec::new();
+    if let (Some(c), None, false) = (catalog, &last_run, snapshots.is_empty()) {
+        warnings.push(format!(
+            "the catalog {} records no run of job {}, yet the repository holds its snapshots ({} dataset(s)): its history is in another catalog (another state_dir, --catalog or user); runs from now on are recorded here",
+            c.path().display(),
+            job.name,
+            snapshots.len()
+        ));
+    }
     let oldest = snapshots.iter().min_by_key(|s| s.time);
     let (age, oldest_dataset) = match oldest {
         Some(o) if missing.is_empty() => (Some(o.age_seconds), Some(o.dataset.clone())),
@@ -337,6 +350,7 @@ fn job_status(
         schedule: job.schedule.clone(),
         history: catalog.is_some(),
         never_run: last_run.is_none(),
+        warnings,
         runs: counts.0,
         failures: counts.1,
         consecutive_failures: consecutive,

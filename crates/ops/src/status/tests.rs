@@ -512,3 +512,28 @@ fn without_a_catalog_a_defined_drill_is_unknown_not_flagged() {
     .unwrap();
     assert!(s.jobs[0].drill.defined && !s.jobs[0].drill.flagged);
 }
+
+/// Regression (issue 17, two histories): a shell's catalog had no runs of a
+/// job the timer ran, and status said only "never run". It now warns that
+/// the history is elsewhere when the repository holds the job's snapshots.
+#[test]
+fn no_runs_but_the_jobs_snapshots_in_the_repository_is_a_warning() {
+    let mut f = Fixture::new();
+    let c = t("2026-11-02T10:00:00Z").as_second();
+    f.ship("tank/www", "job-20261102T100000Z", c, 1);
+    let web = &f.status("2026-11-02T12:00:00Z").jobs[0];
+    assert!(web.never_run);
+    assert_eq!(web.warnings.len(), 1, "{:?}", web.warnings);
+    assert!(
+        web.warnings[0]
+            .contains("records no run of job web, yet the repository holds its snapshots"),
+        "{}",
+        web.warnings[0]
+    );
+    // Runs recorded, or nothing shipped: nothing to warn of.
+    f.run("2026-11-02T10:00:30Z", true, "job-20261102T100000Z", None);
+    assert!(f.status("2026-11-02T12:00:00Z").jobs[0].warnings.is_empty());
+    assert!(Fixture::new().status("2026-11-02T12:00:00Z").jobs[0]
+        .warnings
+        .is_empty());
+}
