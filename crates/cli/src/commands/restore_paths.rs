@@ -52,14 +52,9 @@ pub fn run(g: &GlobalArgs, a: &RestoreArgs, into: &std::path::Path) -> Result<Ex
     Ok(ExitStatus::Success)
 }
 
-/// The slow path's scratch pool: below the configuration's state
-/// directory when there is a configuration, else the cache directory.
+/// The slow path's scratch pool: below the state directory.
 fn work_dir(g: &GlobalArgs) -> PathBuf {
-    let base = match g.config.exists().then(|| context::config(g)) {
-        Some(Ok(c)) => context::state_dir(g, &c),
-        _ => context::cache_dir(g),
-    };
-    base.join("restore")
+    context::state_dir_anyway(g).join("restore")
 }
 
 fn print_summary(r: &Restored) {

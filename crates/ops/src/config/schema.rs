@@ -134,6 +134,7 @@ pub(super) const DRILL: &[Field] = &[
     opt("rto", Str),
     opt("rpo", Str),
     opt("probes", Tables(PROBE)),
+    opt("sample_files", Int),
 ];
 
 pub(super) const JOB: &[Field] = &[

@@ -35,7 +35,10 @@ pub fn restore(
     stage: &Stage,
     progress: &dyn Progress,
 ) -> Result<u64> {
-    if let Some((_, m)) = chain.iter().find(|(_, m)| m.send_flags.iter().any(|f| f == "-w")) {
+    if let Some((_, m)) = chain
+        .iter()
+        .find(|(_, m)| m.send_flags.iter().any(|f| f == "-w"))
+    {
         return Err(Error::Invalid {
             what: format!("restore --path from {}", m.full_name()),
             reason: "it was shipped raw (-w): its files are encrypted with the dataset's own key, \
