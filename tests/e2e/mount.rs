@@ -1,7 +1,8 @@
 //! `backup mount`: shipped snapshots as a read-only FUSE file system, each
 //! file rebuilt by the fast path and checked against its manifest BLAKE3;
-//! compared with the snapshots' own trees; SIGTERM and an outside
-//! `umount` end it with 0 and leave no mount and no cache.
+//! compared with copies of the trees they were taken of; SIGTERM and an outside
+//! `umount` end it with 0 and leave no mount and no cache; a snapshot
+//! without a file manifest holds a note.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -71,6 +72,19 @@ impl Mounted {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Waits (10 s at most) for `needle` on its stderr, which a thread reads.
+    fn wait_for_stderr(&self, needle: &str) {
+        let until = Instant::now() + Duration::from_secs(10);
+        while !self.stderr().contains(needle) {
+            assert!(
+                Instant::now() < until,
+                "no {needle:?} in:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits (10 s at most) for the process to end.
     fn wait(&mut self) -> ExitStatus {
         let until = Instant::now() + Duration::from_secs(10);
@@ -96,6 +110,8 @@ impl Drop for Mounted {
                 .arg("-z")
                 .arg(&self.at)
                 .status();
+        }
+        if is_mounted(&self.at) {
             let _ = Command::new("umount").arg("-l").arg(&self.at).status();
         }
         if self.child.try_wait().ok().flatten().is_none() {
@@ -187,11 +203,13 @@ fn two_snapshots_are_served_as_their_trees_read_only_and_sigterm_unmounts() {
     std::os::unix::fs::symlink("sub/deeper/conf", root.join("link")).unwrap();
     let s1 = env.snapshot(&ds, "s1");
     assert_ok(&env.backup(["send", &s1.to_string()]), "send s1");
+    // What s1 held, with modes, owners and times (cheaper than a clone).
+    let old = env.tmp.path().join("s1");
+    run_ok("cp", [OsStr::new("-a"), root.as_os_str(), old.as_os_str()]);
     fs::write(root.join("changed"), "after, and longer\n").unwrap();
     fs::write(root.join("sub/new"), noise(300 << 10, 6)).unwrap();
     let s2 = env.snapshot(&ds, "s2");
     assert_ok(&env.backup(["send", &s2.to_string()]), "send s2");
-    let old = env.clone_of(&s1, "old");
 
     let mnt = env.tmp.path().join("mnt");
     let mut m = Mounted::start(&env, &[], &mnt);
@@ -244,6 +262,9 @@ fn a_damaged_chunk_is_eio_never_wrong_bytes_and_umount_from_outside_ends_it() {
     let snap = env.snapshot(&ds, "s");
     assert_ok(&env.backup(["send", &snap.to_string()]), "send");
     let pack = pack_files(&env).pop().unwrap();
+    let bare = env.snapshot(&ds, "bare");
+    let out = env.backup(["send", "--no-file-manifest", &bare.to_string()]);
+    assert_ok(&out, "send --no-file-manifest");
     let mut bytes = fs::read(&pack).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x01;
@@ -253,10 +274,20 @@ fn a_damaged_chunk_is_eio_never_wrong_bytes_and_umount_from_outside_ends_it() {
     let mut m = Mounted::start(&env, &[OsStr::new(ds.as_str())], &mnt);
     let err = fs::read(mnt.join("s/f")).unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
-    assert!(
-        m.stderr().contains(&format!("reading f of {snap}")),
-        "{}",
-        m.stderr()
+    m.wait_for_stderr(&format!("reading f of {snap}"));
+
+    // A snapshot shipped without a file manifest holds a note saying so.
+    let names: Vec<_> = fs::read_dir(mnt.join("bare"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["NO-FILE-MANIFEST.txt"]);
+    let note = fs::read_to_string(mnt.join("bare/NO-FILE-MANIFEST.txt")).unwrap();
+    assert!(note.contains(&format!("{bare} (")), "{note}");
+    assert!(note.contains("has no file manifest"), "{note}");
+    assert_eq!(
+        fs::read_link(mnt.join("latest")).unwrap(),
+        Path::new("bare")
     );
 
     run_ok("umount", [&mnt]);

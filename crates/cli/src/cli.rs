@@ -98,7 +98,10 @@ pub enum Command {
     /// Restore a snapshot (its whole chain) into a dataset, or write its stream to a file
     Restore(RestoreArgs),
     /// Mount shipped snapshots read-only (FUSE): one directory per dataset and snapshot, files read on demand
-    #[command(after_help = MOUNT_HELP)]
+    #[command(
+        after_help = MOUNT_HELP,
+        override_usage = "backup mount [OPTIONS] [SNAPSHOT | DATASET] MOUNTPOINT"
+    )]
     Mount(MountArgs),
     /// Check the repository's structure, and with --read-data its data (with --job: the job's verification, recorded)
     Check(CheckArgs),
@@ -478,9 +481,12 @@ that gets it by the slow path.";
 
 #[derive(Debug, Args)]
 pub struct MountArgs {
-    /// [SNAPSHOT | DATASET] MOUNTPOINT. A snapshot (id, prefix, DATASET@SNAP, DATASET@latest): its tree at MOUNTPOINT; a dataset: one directory per snapshot and `latest`; neither: one directory per dataset
-    #[arg(num_args = 1..=2, required = true, value_names = ["SNAPSHOT|DATASET", "MOUNTPOINT"])]
-    pub args: Vec<String>,
+    /// A snapshot (id, prefix, DATASET@SNAP, DATASET@latest): its tree at MOUNTPOINT; a dataset: one directory per snapshot and `latest`; given alone, the mount point, with one directory per dataset
+    #[arg(value_name = "SNAPSHOT|DATASET")]
+    pub what: String,
+    /// An existing directory to mount on
+    #[arg(value_name = "MOUNTPOINT")]
+    pub mountpoint: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,9 @@ mod contents;
 mod fs;
 mod tree;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,10 +80,9 @@ impl Drop for CacheDir {
 }
 
 pub fn run(g: &GlobalArgs, a: &MountArgs) -> Result<ExitStatus> {
-    let (what, mountpoint) = match a.args.as_slice() {
-        [m] => (None, Path::new(m)),
-        [w, m] => (Some(w.as_str()), Path::new(m)),
-        _ => return Err(UsageError("give [SNAPSHOT | DATASET] MOUNTPOINT".into()).into()),
+    let (what, mountpoint) = match &a.mountpoint {
+        None => (None, Path::new(&a.what)),
+        Some(m) => (Some(a.what.as_str()), Path::new(m)),
     };
     if !mountpoint.is_dir() {
         return Err(UsageError(format!("{} is not a directory", mountpoint.display())).into());

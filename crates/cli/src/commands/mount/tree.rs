@@ -146,12 +146,17 @@ impl Tree {
 
     /// The directory `name` in `at`, made if missing.
     fn subdir(&mut self, at: u64, name: &[u8], now: i64) -> u64 {
-        if let Some(Node::Dir { children, .. }) = self.fixed(at) {
-            if let Some(&ino) = children.get(name) {
-                if matches!(self.fixed(ino), Some(Node::Dir { .. })) {
-                    return ino;
-                }
+        // The directory may be there under a suffixed name (a snapshot
+        // took the plain one).
+        let mut candidate = name.to_vec();
+        while let Some(Node::Dir { children, .. }) = self.fixed(at) {
+            let Some(&ino) = children.get(&candidate) else {
+                break;
+            };
+            if matches!(self.fixed(ino), Some(Node::Dir { .. })) {
+                return ino;
             }
+            candidate.extend_from_slice(b"~dataset");
         }
         let ino = self.alloc_fixed();
         self.nodes.push(Node::Dir {
