@@ -194,6 +194,7 @@ fn two_snapshots_are_served_as_their_trees_read_only_and_sigterm_unmounts() {
     fs::write(root.join("sub/deeper/conf"), "listen 80;\n").unwrap();
     fs::write(root.join("changed"), "before\n").unwrap();
     fs::write(root.join("big"), noise(1 << 20, 5)).unwrap();
+    fs::hard_link(root.join("big"), root.join("sub/big-link")).unwrap();
     fs::write(root.join("empty"), "").unwrap();
     fs::write(
         root.join(OsStr::from_bytes(b"caf\xe9 au lait")),

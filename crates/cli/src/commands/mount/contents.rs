@@ -29,8 +29,9 @@ pub struct Contents {
     dir: PathBuf,
     /// Per snapshot (by index): its chain's map.
     chains: HashMap<usize, Arc<ChainMap>>,
-    /// Per file inode: the rebuilt file, or why there is none.
-    files: HashMap<u64, Result<Arc<File>, Refused>>,
+    /// Per (snapshot, ZFS object): the rebuilt file, or why there is none
+    /// (hard links share it).
+    files: HashMap<(usize, u64), Result<Arc<File>, Refused>>,
 }
 
 /// The empty file's BLAKE3: served without fetching anything.
@@ -48,11 +49,10 @@ impl Contents {
         }
     }
 
-    /// The verified contents of regular file `e` (inode `ino`) of snapshot
-    /// `snap` (`id` in `all`, whose file manifest is `list`).
+    /// The verified contents of regular file `e` of snapshot `snap` (`id`
+    /// in `all`, whose file manifest is `list`).
     /// `Err((refused, fresh))`: `fresh` is true the first time, so the
     /// caller logs once.
-    #[allow(clippy::too_many_arguments)]
     pub fn open(
         &mut self,
         repo: &Repository,
@@ -60,22 +60,21 @@ impl Contents {
         snap: usize,
         id: &Id,
         list: &FileList,
-        ino: u64,
         e: &Entry,
     ) -> Result<Arc<File>, (Refused, bool)> {
-        if let Some(done) = self.files.get(&ino) {
+        let key = (snap, e.ino);
+        if let Some(done) = self.files.get(&key) {
             return done.clone().map_err(|r| (r, false));
         }
-        let done = self.rebuild(repo, all, snap, id, list, ino, e);
+        let done = self.rebuild(repo, all, snap, id, list, e);
         // A failed read is tried again on the next open (it may have been
         // the network); what only the slow path can do stays refused.
         if !matches!(done, Err(Refused::Failed(_))) {
-            self.files.insert(ino, done.clone());
+            self.files.insert(key, done.clone());
         }
         done.map_err(|r| (r, true))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn rebuild(
         &mut self,
         repo: &Repository,
@@ -83,10 +82,9 @@ impl Contents {
         snap: usize,
         id: &Id,
         list: &FileList,
-        ino: u64,
         e: &Entry,
     ) -> Result<Arc<File>, Refused> {
-        let path = self.dir.join(format!("{snap}-{ino}"));
+        let path = self.dir.join(format!("{snap}-{}", e.ino));
         let io = |what: &str, err: std::io::Error| {
             Refused::Failed(format!("{what} cache file {}: {err}", path.display()))
         };

@@ -344,7 +344,7 @@ impl Inner {
         let s = &self.tree.snaps[snap];
         let got = self
             .contents
-            .open(&self.repo, &self.all, snap, &s.id, list, ino, e);
+            .open(&self.repo, &self.all, snap, &s.id, list, e);
         got.map(Some).map_err(|(why, fresh)| {
             let path = e.display_path();
             match why {
