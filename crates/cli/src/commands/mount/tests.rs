@@ -189,3 +189,13 @@ fn a_snapshot_without_a_manifest_holds_its_note_after_the_others_inodes() {
     assert_eq!(t.entry_ino(0, 1), ino + 2);
     assert_eq!(t.resolve(ino + 2), Some(Ino::Entry { snap: 0, index: 1 }));
 }
+
+#[test]
+fn the_slow_path_command_quotes_what_a_shell_would_split() {
+    use super::fs::shell_quote;
+    assert_eq!(shell_quote("etc/nginx/nginx.conf"), "etc/nginx/nginx.conf");
+    assert_eq!(shell_quote("dir with space/a b"), "'dir with space/a b'");
+    assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    assert_eq!(shell_quote("caf\u{fffd}"), "'caf\u{fffd}'");
+    assert_eq!(shell_quote(""), "''");
+}
