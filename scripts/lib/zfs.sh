@@ -82,7 +82,8 @@ recover_zfs_fuse() {
 # limit) left behind: test pools (zbt<pid>x...) whose process is gone,
 # drill scratch pools (backupdrill...) whose file is under /tmp, and the
 # directories of test pools and of end-to-end tests (zbt-pool-<pid>-...,
-# backup-e2e-<pid>-...) with nothing mounted below them. What a live test
+# backup-e2e-<pid>-...) with nothing mounted below them (a `backup mount`
+# FUSE mount of a killed test is detached first). What a live test
 # process owns (its pid in the name) is left alone, so a second run on the
 # same machine does not break the first.
 live_owner() { # NAME PREFIX: true if NAME is PREFIX<pid>-... of a live process
@@ -110,6 +111,9 @@ clean_test_leftovers() {
     [ -d "$dir" ] || continue
     live_owner "${dir#/tmp/}" zbt-pool- && continue
     live_owner "${dir#/tmp/}" backup-e2e- && continue
+    # A killed `backup mount` test's FUSE mount (source "backup"): detach it.
+    awk -v d="$dir/" '/ - fuse(\.backup)? backup / && index($5, d) == 1 { print $5 }' /proc/self/mountinfo |
+      while read -r m; do umount -l "$m" 2>/dev/null || true; done
     # Still a mount of a live pool below it: not ours to remove.
     grep -qF " $dir/" /proc/self/mountinfo && continue
     rm -rf "$dir"

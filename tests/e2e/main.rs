@@ -18,6 +18,7 @@ mod incident;
 mod jobs;
 mod keys;
 mod month;
+mod mount;
 mod openzfs;
 mod prune;
 mod read_only;

@@ -100,6 +100,12 @@ pub enum Command {
     Diff(DiffArgs),
     /// Restore a snapshot (its whole chain) into a dataset, or write its stream to a file
     Restore(RestoreArgs),
+    /// Mount shipped snapshots read-only (FUSE): one directory per dataset and snapshot, files read on demand
+    #[command(
+        after_help = MOUNT_HELP,
+        override_usage = "backup mount [OPTIONS] [SNAPSHOT | DATASET] MOUNTPOINT"
+    )]
+    Mount(MountArgs),
     /// Check the repository's structure, and with --read-data its data (with --job: the job's verification, recorded)
     Check(CheckArgs),
     /// Manage the local catalog
@@ -471,6 +477,24 @@ pub struct LsArgs {
     /// JSON output
     #[arg(long)]
     pub json: bool,
+}
+
+const MOUNT_HELP: &str = "\
+It runs in the foreground until Ctrl-C, SIGTERM or `umount MOUNTPOINT`
+(run it in a second terminal, or with `&`). Listings come from the file
+manifests; a file is rebuilt whole from its blocks on its first open and
+served only if its BLAKE3 is the manifest's, else reading it fails with EIO
+and stderr names the `backup restore ... --path ... --into DIR` command
+that gets it by the slow path.";
+
+#[derive(Debug, Args)]
+pub struct MountArgs {
+    /// A snapshot (id, prefix, DATASET@SNAP, DATASET@latest): its tree at MOUNTPOINT; a dataset: one directory per snapshot and `latest`; given alone, the mount point, with one directory per dataset
+    #[arg(value_name = "SNAPSHOT|DATASET")]
+    pub what: String,
+    /// An existing directory to mount on
+    #[arg(value_name = "MOUNTPOINT")]
+    pub mountpoint: Option<String>,
 }
 
 #[derive(Debug, Args)]

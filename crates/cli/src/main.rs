@@ -66,6 +66,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Send(a) => commands::send::run(g, a),
         Command::List(a) => commands::list::run(g, a),
         Command::Restore(a) => commands::restore::run(g, a),
+        Command::Mount(a) => commands::mount::run(g, a),
         Command::Check(a) => commands::check::run(g, a),
         Command::Catalog(c) => commands::catalog::run(g, c),
         Command::Run(a) => commands::run::run(g, a),

@@ -34,6 +34,12 @@ impl Browse {
         })
     }
 
+    /// The repository, the snapshots and the read lock, for a command that
+    /// hands the repository on (`mount`) and keeps the lock meanwhile.
+    pub fn into_parts(self) -> (Repository, Vec<(Id, Manifest)>, ReadLock) {
+        (self.repo, self.all, self._lock)
+    }
+
     /// The snapshot `query` names, its whole manifest read from the repository.
     pub fn find(&self, query: &str) -> Result<(Id, Manifest)> {
         let (id, _) = find_snapshot(&self.all, query)?;

@@ -15,6 +15,7 @@ pub mod init;
 pub mod key;
 pub mod list;
 pub mod ls;
+pub mod mount;
 pub mod prune;
 pub mod repair;
 pub mod restore;
