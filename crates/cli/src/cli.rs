@@ -247,11 +247,11 @@ pub struct StatusArgs {
     #[arg(long)]
     pub nagios: bool,
     /// WARNING when the newest snapshot is older than this (e.g. "26h");
-    /// default: two scheduled runs missed
+    /// default: twice the schedule's interval (longest wait between runs)
     #[arg(long, value_name = "AGE", requires = "nagios")]
     pub warn: Option<String>,
     /// CRITICAL when the newest snapshot is older than this (e.g. "3d");
-    /// default: three scheduled runs missed
+    /// default: three times the schedule's interval
     #[arg(long, value_name = "AGE", requires = "nagios")]
     pub crit: Option<String>,
     /// Pretend it is this time (RFC 3339): ages are computed against it
