@@ -222,3 +222,51 @@ fn hooks_and_zfs_do_not_inherit_the_passphrase_variables() {
     assert!(fs::read_to_string(&pre).unwrap().contains("BACKUP_JOB=web"));
     assert!(fs::read_to_string(&zfs_env).unwrap().lines().count() > 1);
 }
+
+/// Regressions (issue 17): two snapshots within one second failed with
+/// "snapshot already exists" (here two runs at the same `--now`; `send`
+/// names its snapshots the same way), and `list --dataset X` divided X's
+/// streams by the whole repository's packs (0.02x next to a bigger
+/// dataset) instead of the chunks X's snapshots reference.
+#[test]
+fn two_runs_in_one_second_and_the_ratio_of_one_dataset() {
+    let env = Env::new();
+    let www = env.dataset("www");
+    fs::write(env.mountpoint(&www).join("index.html"), noise(64 << 10, 2)).unwrap();
+    let big = env.dataset("big");
+    fs::write(env.mountpoint(&big).join("img"), noise(2 << 20, 3)).unwrap();
+    let config = env.job_config("web", &www, "");
+    let run = || {
+        env.command(["run", "web", "--config", config.to_str().unwrap()])
+            .args(["--now", "2026-11-02T10:00:00Z"])
+            .env_remove("BACKUP_PASSWORD_FILE")
+            .output()
+            .unwrap()
+    };
+    assert_ok(&run(), "first run");
+    assert_ok(&run(), "second run in the same second");
+    let names: Vec<String> = env
+        .pool
+        .zfs()
+        .list_snapshots(&www)
+        .unwrap()
+        .iter()
+        .map(|s| s.name.snap().to_string())
+        .collect();
+    assert_eq!(names, ["job-20261102T100000Z", "job-20261102T100000Z.01"]);
+    assert_ok(&env.backup(["send", big.as_str()]), "send big");
+
+    let out = env.backup(["list", "--dataset", www.as_str()]);
+    assert_ok(&out, "list --dataset");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().unwrap();
+    assert!(last.contains("of their chunks"), "{text}");
+    let ratio: f64 = last
+        .rsplit_once("compression ")
+        .and_then(|(_, r)| r.strip_suffix("x)"))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no ratio in {last:?}"));
+    // Two snapshots of the same 64 KiB of noise: about 2x, never the
+    // 0.05x of 128 KiB over the packs of 2 MiB more.
+    assert!((1.0..3.0).contains(&ratio), "{text}");
+}

@@ -4,6 +4,7 @@
 mod forget;
 mod hook;
 mod lock;
+mod name;
 
 use std::collections::HashMap;
 
@@ -14,6 +15,9 @@ use jiff::Timestamp;
 pub use forget::{is_job_snapshot, plan_forget, ForgetPlan};
 pub use hook::run_hook;
 pub use lock::JobLock;
+#[cfg(test)]
+use name::name_time;
+pub use name::{snapshot_time, unique_snapshot_name, MAX_PER_SECOND};
 
 use crate::catalog::{Catalog, JobRun};
 use crate::config::{FullEvery, Job};
@@ -166,7 +170,7 @@ fn run_steps(
         run_hook(&job.name, "pre", h, &[("BACKUP_JOB", job.name.as_str())])?;
     }
     let datasets = job_datasets(zfs, job)?;
-    let name = format!("{}-{}", job.prefix, now.strftime("%Y%m%dT%H%M%SZ"));
+    let name = free_name(zfs, &job.prefix, &datasets, now)?;
     // One `zfs snapshot [-r]` per configured dataset: atomic across each tree.
     for ds in &job.datasets {
         let snap = snapshot_name(ds, &name)?;
@@ -376,18 +380,21 @@ pub fn forget(
     Ok((plan, lock.taken_over().to_vec()))
 }
 
-/// The time a job wrote into its snapshot's name (`<prefix>-20261121T091500Z`):
-/// the job's own clock, which `--now` also drives. `None` for other names.
-pub fn snapshot_time(prefix: &str, snapshot: &str) -> Option<Timestamp> {
-    name_time(snapshot.strip_prefix(prefix)?.strip_prefix('-')?)
-}
-
-fn name_time(suffix: &str) -> Option<Timestamp> {
-    jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", suffix)
-        .ok()?
-        .to_zoned(TimeZone::UTC)
-        .ok()
-        .map(|z| z.timestamp())
+/// The job's snapshot name at `now`, free on every dataset it snapshots
+/// (two runs within one second get `...Z` and `...Z.01`).
+fn free_name(zfs: &Zfs, prefix: &str, datasets: &[DatasetName], now: Timestamp) -> Result<String> {
+    let mut taken = std::collections::HashSet::new();
+    for ds in datasets {
+        taken.extend(
+            zfs.list_snapshots(ds)?
+                .into_iter()
+                .map(|s| s.name.snap().to_string()),
+        );
+    }
+    unique_snapshot_name(prefix, now, |n| taken.contains(n)).ok_or_else(|| Error::Invalid {
+        what: format!("snapshot name {prefix}-{}", now.strftime("%Y%m%dT%H%M%SZ")),
+        reason: format!("{MAX_PER_SECOND} snapshots of this prefix in one second already exist"),
+    })
 }
 
 fn snapshot_name(ds: &DatasetName, name: &str) -> Result<SnapshotName> {
