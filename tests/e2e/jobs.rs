@@ -157,6 +157,42 @@ fn a_failing_pre_hook_takes_no_snapshot() {
         "{}",
         stderr(&out)
     );
+    // Regression (issue 17): hook output was printed raw, unlabelled,
+    // even with -q. It is labelled with the job and the hook ...
+    assert!(
+        stderr(&out)
+            .lines()
+            .any(|l| l == "web pre_hook: checkpoint failed"),
+        "{}",
+        stderr(&out)
+    );
+    // ... and -q silences it; the error still says why. With stderr the
+    // journal (JOURNAL_STREAM names it), the error line is priority <3>.
+    let log = j.env.tmp.path().join("journal.log");
+    let file = fs::File::create(&log).unwrap();
+    let meta = file.metadata().unwrap();
+    let stream = {
+        use std::os::unix::fs::MetadataExt;
+        format!("{}:{}", meta.dev(), meta.ino())
+    };
+    let status = j
+        .env
+        .command(["run", "web", "-q", "--config", j.config.to_str().unwrap()])
+        .args(["--now", "2026-11-02T10:00:00Z"])
+        .env_remove("BACKUP_PASSWORD_FILE")
+        .env("JOURNAL_STREAM", &stream)
+        .stderr(file)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let text = fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("pre_hook:"), "{text}");
+    assert!(!text.lines().any(|l| l == "checkpoint failed"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("<3>") && l.contains("exit status: 7: checkpoint failed")),
+        "{text}"
+    );
     let www = j.env.pool.root().child("www").unwrap();
     assert!(j.env.pool.zfs().list_snapshots(&www).unwrap().is_empty());
     assert!(j.env.list().is_empty());

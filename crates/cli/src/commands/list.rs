@@ -27,7 +27,7 @@ pub fn run(g: &GlobalArgs, a: &ListArgs) -> Result<ExitStatus> {
         .map(|(id, e)| (id, e.to_string()))
         .collect();
     for (id, e) in &damaged {
-        eprintln!(
+        crate::journal::warning!(
             "backup: warning: snapshot {} is in the catalog but cannot be read from the repository: {e}; run `backup check`",
             id.short()
         );

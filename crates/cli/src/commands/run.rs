@@ -15,6 +15,7 @@ use crate::cli::{GlobalArgs, RunArgs};
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
 use crate::format::bytes;
+use crate::hook_output::HookLines;
 use crate::progress::CliProgress;
 
 use super::run_drills;
@@ -42,7 +43,7 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
         let ran = run_one(g, &config, job, now, a.json)?;
         // The job's timer (systemd) runs `run JOB`: its verification too.
         let verified = verify_if_due(g, &config, job, now, a.json).unwrap_or_else(|e| {
-            eprintln!("backup: verification of job {}: {e:#}", job.name);
+            crate::journal::error!("backup: verification of job {}: {e:#}", job.name);
             ExitStatus::of(&e)
         });
         return Ok(ran.worse(verified));
@@ -70,7 +71,7 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
         {
             Ok(last) => last.and_then(|s| Timestamp::from_second(s).ok()),
             Err(e) => {
-                eprintln!(
+                crate::journal::error!(
                     "backup: job {}: reading its last run from the catalog: {e:#}",
                     job.name
                 );
@@ -101,7 +102,7 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
                 let status = match run_one(g, &config, job, now, a.json) {
                     Ok(s) => s,
                     Err(e) => {
-                        eprintln!("backup: job {}: {e:#}", job.name);
+                        crate::journal::error!("backup: job {}: {e:#}", job.name);
                         ExitStatus::of(&e)
                     }
                 };
@@ -136,20 +137,30 @@ fn run_one(
         lock: context::lock_options(g)?,
         host: backup_zfs::host::hostname(),
     };
-    let report = run_job(job, &mut repo, &mut catalog, &Zfs::new(), &env, &progress)
-        .map_err(|e| match e {
-            Error::Core(CoreError::RepositoryLocked { .. }) => anyhow::Error::new(e).context(
-                format!("job {}: nothing shipped (--lock-wait ran out)", job.name),
-            ),
-            e => e.into(),
-        })
-        .inspect_err(|_| crate::commands::status::write_metrics(g, config, now))?;
+    let hooks = HookLines { quiet: g.quiet };
+    let report = run_job(
+        job,
+        &mut repo,
+        &mut catalog,
+        &Zfs::new(),
+        &env,
+        &progress,
+        &hooks,
+    )
+    .map_err(|e| match e {
+        Error::Core(CoreError::RepositoryLocked { .. }) => anyhow::Error::new(e).context(format!(
+            "job {}: nothing shipped (--lock-wait ran out)",
+            job.name
+        )),
+        e => e.into(),
+    })
+    .inspect_err(|_| crate::commands::status::write_metrics(g, config, now))?;
     print_report(job, &report, json)?;
     crate::commands::status::write_metrics(g, config, now);
     if report.errors.is_empty() {
         Ok(ExitStatus::Success)
     } else {
-        eprintln!(
+        crate::journal::error!(
             "backup: job {} failed: {}",
             job.name,
             report.errors.join("; ")

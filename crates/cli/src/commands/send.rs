@@ -76,10 +76,10 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
             }
             // The stream is committed either way; say what is missing.
             if let Some(d) = &broken_chain {
-                eprintln!("backup: error: {d}; the repository is damaged: run `backup check` and see what it names");
+                crate::journal::error!("backup: error: {d}; the repository is damaged: run `backup check` and see what it names");
             }
             if let Some(e) = &file_manifest_error {
-                eprintln!("backup: warning: {e}; the snapshot was shipped without a file manifest, so a restore drill cannot compare its files");
+                crate::journal::warning!("backup: warning: {e}; the snapshot was shipped without a file manifest, so a restore drill cannot compare its files");
             }
             if let Some(n) = &file_manifest_note {
                 eprintln!("backup: note: {n}");

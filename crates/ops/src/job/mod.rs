@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 pub use forget::{is_job_snapshot, plan_forget, ForgetPlan};
-pub use hook::run_hook;
+pub use hook::{run_hook, CommandOutput, DiscardOutput};
 pub use lock::JobLock;
 #[cfg(test)]
 use name::name_time;
@@ -126,6 +126,7 @@ pub struct RunEnv {
 /// The ship holds a shared repository lock; the repository retention
 /// (`keep_repository`: forget, manifests only) an exclusive one, taken after
 /// the shared one is released. Pruning unused data is `prune`'s work.
+/// What the hooks write goes to `output`, line by line.
 pub fn run_job(
     job: &Job,
     repo: &mut Repository,
@@ -133,9 +134,10 @@ pub fn run_job(
     zfs: &Zfs,
     env: &RunEnv,
     progress: &dyn Progress,
+    output: &dyn CommandOutput,
 ) -> Result<JobReport> {
     let started = Timestamp::now().as_second();
-    let result = run_steps(job, repo, catalog, zfs, env, progress);
+    let result = run_steps(job, repo, catalog, zfs, env, progress, output);
     let (ok, error, report) = match &result {
         Ok(r) if r.errors.is_empty() => (true, None, r.clone()),
         Ok(r) => (false, Some(r.errors.join("; ")), r.clone()),
@@ -164,10 +166,17 @@ fn run_steps(
     zfs: &Zfs,
     env: &RunEnv,
     progress: &dyn Progress,
+    output: &dyn CommandOutput,
 ) -> Result<JobReport> {
     let now = env.now;
     if let Some(h) = &job.pre_hook {
-        run_hook(&job.name, "pre", h, &[("BACKUP_JOB", job.name.as_str())])?;
+        run_hook(
+            &job.name,
+            "pre",
+            h,
+            &[("BACKUP_JOB", job.name.as_str())],
+            output,
+        )?;
     }
     let datasets = job_datasets(zfs, job)?;
     let name = free_name(zfs, &job.prefix, &datasets, now)?;
@@ -285,6 +294,7 @@ fn run_steps(
                 ("BACKUP_JOB", job.name.as_str()),
                 ("BACKUP_JOB_STATUS", status),
             ],
+            output,
         )?;
     }
     // Every dataset that got the snapshot, excluded descendants too: they
