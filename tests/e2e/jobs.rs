@@ -306,3 +306,98 @@ fn two_runs_in_one_second_and_the_ratio_of_one_dataset() {
     // 0.05x of 128 KiB over the packs of 2 MiB more.
     assert!((1.0..3.0).contains(&ratio), "{text}");
 }
+
+/// Notifications (issue 17) through the real `backup run`: a succeeding
+/// job pings its Healthchecks URL at start and on success, a failing one
+/// pings `/fail` with the error and runs the global `on_failure` with the
+/// outcome in its environment; a failing notifier (the `on_success` here)
+/// is a warning and the exit code stays the job's. The HTTP server is a
+/// loopback listener on a thread of this test.
+#[test]
+fn notifications_of_a_succeeding_and_a_failing_job() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let (mut line, mut len) = (String::new(), 0);
+            r.read_line(&mut line).unwrap();
+            loop {
+                let mut h = String::new();
+                r.read_line(&mut h).unwrap();
+                if h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            // Recorded before the answer, so the run has seen it when it ends.
+            let body = String::from_utf8_lossy(&body);
+            let _ = tx.send(format!("{} {body}", line.trim()));
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nOK");
+        }
+    });
+    let env = Env::new();
+    let www = env.dataset("www");
+    let outcome = env.tmp.path().join("outcome.env");
+    let extra = format!(
+        "notify = {{ healthcheck_url = \"{url}/ping/ok\", \
+         on_success = {{ command = \"echo not today >&2; exit 9\" }} }}\n\n\
+         [jobs.bad]\nrepository = \"nas\"\ndatasets = [\"{www}\"]\n\
+         pre_hook = {{ command = \"exit 7\" }}\n\
+         notify = {{ healthcheck_url = \"{url}/ping/bad\" }}\n\n\
+         [notify]\non_failure = {{ command = \"env > '{}'\", timeout = \"10s\" }}\n",
+        outcome.display()
+    );
+    let config = env.job_config("ok", &www, &extra);
+    let run = |job: &str| {
+        env.command(["run", job, "--config", config.to_str().unwrap()])
+            .args(["--now", "2026-11-02T10:00:00Z"])
+            .env_remove("BACKUP_PASSWORD_FILE")
+            .output()
+            .unwrap()
+    };
+    let ok = run("ok");
+    assert_ok(&ok, "run ok");
+    let err = stderr(&ok);
+    assert!(
+        err.contains("on_success of job ok failed: it exited with exit status: 9: not today"),
+        "{err}"
+    );
+    assert!(err.contains("ok on_success: not today"), "{err}");
+    let bad = run("bad");
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    let seen: Vec<String> = rx.try_iter().collect();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(seen[0].starts_with("POST /ping/ok/start "), "{seen:?}");
+    assert!(
+        seen[1]
+            .starts_with("POST /ping/ok HTTP/1.1 backup run ok: ok, snapshot job-20261102T100000Z"),
+        "{seen:?}"
+    );
+    assert!(seen[2].starts_with("POST /ping/bad/start "), "{seen:?}");
+    assert!(
+        seen[3].starts_with(
+            "POST /ping/bad/fail HTTP/1.1 backup run bad failed: pre hook of job bad failed"
+        ),
+        "{seen:?}"
+    );
+    let text = fs::read_to_string(&outcome).unwrap();
+    for line in [
+        "BACKUP_JOB=bad",
+        "BACKUP_OUTCOME=failure",
+        "BACKUP_REPOSITORY=nas",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in {text}");
+    }
+    assert!(
+        text.contains("BACKUP_ERROR=pre hook of job bad failed"),
+        "{text}"
+    );
+}

@@ -102,6 +102,7 @@ fn schedule_install_writes_units_systemd_accepts_and_remove_takes_only_its_own()
     let names = [
         "backup-db.service",
         "backup-db.timer",
+        "backup-notify@.service",
         "backup-web.service",
         "backup-web.timer",
     ];
@@ -150,7 +151,7 @@ fn schedule_install_writes_units_systemd_accepts_and_remove_takes_only_its_own()
     // Twice: nothing changes.
     let before: Vec<_> = names.iter().map(|n| stamp(&s.units().join(n))).collect();
     let out = s.schedule("install", &[]);
-    assert_eq!(out.matches("unchanged ").count(), 4, "{out}");
+    assert_eq!(out.matches("unchanged ").count(), 5, "{out}");
     assert!(
         out.contains("nothing changed") && !out.contains("systemctl"),
         "{out}"

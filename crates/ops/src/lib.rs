@@ -29,6 +29,7 @@ mod error;
 pub mod install;
 pub mod job;
 pub mod metrics;
+pub mod notify;
 pub mod retention;
 pub mod schedule;
 pub mod status;

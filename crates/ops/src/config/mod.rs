@@ -23,6 +23,7 @@
 //! ```
 
 mod model;
+mod notify;
 mod remote;
 mod shipping;
 pub mod units;
@@ -38,6 +39,7 @@ use jiff::SignedDuration;
 use crate::retention::Rules;
 
 pub use model::ConfigFile;
+pub use notify::{Healthcheck, HealthcheckStyle, Notify, DEFAULT_NOTIFY_TIMEOUT};
 pub use units::{duration, portion, rate, size};
 
 /// Where the configuration file is unless `--config` says otherwise.
@@ -155,6 +157,9 @@ pub struct Job {
     pub file_manifest: bool,
     /// The job's restore drill, if it has one.
     pub drill: Option<DrillSpec>,
+    /// What to run and ping when it runs (its own `notify` over the
+    /// global one).
+    pub notify: Notify,
 }
 
 /// Which shipped snapshot a drill restores.

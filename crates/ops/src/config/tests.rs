@@ -86,7 +86,7 @@ fn unknown_key_names_file_line_and_key() {
     );
     assert_eq!(
         errors(&text),
-        ["backup.toml:28:1: jobs.vms.retention: unknown field `retention`, expected one of `repository`, `datasets`, `recursive`, `exclude`, `prefix`, `schedule`, `full_every`, `keep_source`, `keep_repository`, `pre_hook`, `post_hook`, `limit_upload`, `prune_every`, `check_every`, `check_read_data`, `file_manifest`, `drill`"]
+        ["backup.toml:28:1: jobs.vms.retention: unknown field `retention`, expected one of `repository`, `datasets`, `recursive`, `exclude`, `prefix`, `schedule`, `full_every`, `keep_source`, `keep_repository`, `pre_hook`, `post_hook`, `limit_upload`, `prune_every`, `check_every`, `check_read_data`, `file_manifest`, `drill`, `notify`"]
     );
 }
 
@@ -343,5 +343,67 @@ fn verification_keys_are_typed_and_bad_values_name_their_key() {
     assert_eq!(
         errors(&bad),
         ["backup.toml:29:19: jobs.vms.check_read_data: \"a bit\" is neither a percentage of the packs (\"5%\") nor a size (\"2GiB\")"]
+    );
+}
+
+/// `[notify]` for every job, `[jobs.NAME.notify]` over it key by key.
+#[test]
+fn notify_keys_global_and_per_job() {
+    use crate::config::{HealthcheckStyle, DEFAULT_NOTIFY_TIMEOUT};
+    let text = format!(
+        "{GOOD}\n[notify]\non_failure = {{ command = \"mail -s failed root\" }}\n\
+         healthcheck_url = \"https://hc-ping.com/all\"\n\
+         [jobs.vms.notify]\non_success = {{ command = \"true\", timeout = \"10s\" }}\n\
+         healthcheck_url = \"https://kuma.example/api/push/t\"\nhealthcheck_style = \"uptime-kuma\"\n"
+    );
+    let c = parse(Path::new("backup.toml"), &text).unwrap();
+    let (home, vms) = (&c.jobs["home"].notify, &c.jobs["vms"].notify);
+    let failure = home.on_failure.as_ref().unwrap();
+    assert_eq!(failure.command, "mail -s failed root");
+    assert_eq!(failure.timeout, DEFAULT_NOTIFY_TIMEOUT);
+    assert!(home.on_success.is_none());
+    assert_eq!(
+        home.healthcheck.as_ref().unwrap().url,
+        "https://hc-ping.com/all"
+    );
+    assert_eq!(
+        home.healthcheck.as_ref().unwrap().style,
+        HealthcheckStyle::Healthchecks
+    );
+    assert_eq!(vms.on_failure, home.on_failure, "inherited");
+    assert_eq!(
+        vms.on_success.as_ref().unwrap().timeout,
+        jiff::SignedDuration::from_secs(10)
+    );
+    let hc = vms.healthcheck.as_ref().unwrap();
+    assert_eq!(
+        (hc.url.as_str(), hc.style),
+        (
+            "https://kuma.example/api/push/t",
+            HealthcheckStyle::UptimeKuma
+        )
+    );
+}
+
+#[test]
+fn bad_notify_keys_are_reported_with_their_place() {
+    let text = format!(
+        "{GOOD}\n[jobs.vms.notify]\nhealthcheck_url = \"hc-ping.com/x\"\n\
+         healthcheck_style = \"nagios\"\non_failure = {{ command = \" \" }}\n"
+    );
+    let e = errors(&text);
+    assert_eq!(
+        e,
+        [
+            "backup.toml:31:19: jobs.vms.notify.healthcheck_url: \"hc-ping.com/x\" is not an http:// or https:// URL",
+            "backup.toml:32:21: jobs.vms.notify.healthcheck_style: \"nagios\" is neither \"healthchecks\" nor \"uptime-kuma\"",
+            "backup.toml:33:26: jobs.vms.notify.on_failure.command: the command is empty",
+        ]
+    );
+    let text = format!("{GOOD}\n[notify]\nhealthcheck_style = \"uptime-kuma\"\n");
+    let e = errors(&text);
+    assert!(
+        e[0].contains("notify.healthcheck_style: healthcheck_style without healthcheck_url"),
+        "{e:?}"
     );
 }

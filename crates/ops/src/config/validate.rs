@@ -145,7 +145,7 @@ impl Checker<'_> {
         }
     }
 
-    fn hook(&mut self, key: &str, h: &Option<HookConf>) -> Option<Hook> {
+    pub(super) fn hook(&mut self, key: &str, h: &Option<HookConf>) -> Option<Hook> {
         let h = h.as_ref()?;
         self.at(&format!("{key}.command"), &h.command);
         if h.command.get_ref().trim().is_empty() {
@@ -370,6 +370,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
         }
     }
 
+    let notify = c.notify("notify", &file.notify);
     let mut jobs = std::collections::BTreeMap::new();
     for (name, j) in &file.jobs {
         let key = format!("jobs.{name}");
@@ -503,6 +504,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
             .drill
             .as_ref()
             .map(|d| c.drill(&format!("{key}.drill"), d, &datasets));
+        let job_notify = c.notify(&format!("{key}.notify"), &j.notify).over(&notify);
         jobs.insert(
             name.clone(),
             Job {
@@ -524,6 +526,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Config, Vec<ConfigError>>
                 check_read_data,
                 file_manifest: j.file_manifest.unwrap_or(true),
                 drill,
+                notify: job_notify,
             },
         );
     }

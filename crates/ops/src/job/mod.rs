@@ -2,7 +2,7 @@
 //! hook, retention of the job's own snapshots on the source.
 
 mod forget;
-mod hook;
+pub(crate) mod hook;
 mod lock;
 mod name;
 
