@@ -31,8 +31,10 @@ pub use ping::{ping_request, PingRequest, Signal};
 
 /// Time one ping attempt may take (connection and answer).
 pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
-/// Attempts per ping; one second apart.
+/// Attempts per ping, [`PING_PAUSE`] apart.
 pub const PING_ATTEMPTS: u32 = 2;
+/// The wait between two attempts.
+pub const PING_PAUSE: Duration = Duration::from_secs(1);
 
 /// How a run ended, for [`finished`].
 #[derive(Debug, Clone, Copy)]
@@ -46,19 +48,34 @@ pub struct Outcome<'a> {
 /// Pings the start of a run of `job`. Returns warnings (one per failed
 /// notifier), for the caller to show.
 pub fn started(job: &Job) -> Vec<String> {
-    started_with(job, PING_TIMEOUT)
+    started_with(job, Limits::DEFAULT)
 }
 
 /// Runs the command for `outcome` and pings it. Returns warnings.
 pub fn finished(job: &Job, outcome: &Outcome<'_>, output: &dyn CommandOutput) -> Vec<String> {
-    finished_with(job, outcome, output, PING_TIMEOUT)
+    finished_with(job, outcome, output, Limits::DEFAULT)
 }
 
-fn started_with(job: &Job, timeout: Duration) -> Vec<String> {
+/// A ping's timeout per attempt and pause between attempts (shorter in
+/// tests).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    timeout: Duration,
+    pause: Duration,
+}
+
+impl Limits {
+    const DEFAULT: Limits = Limits {
+        timeout: PING_TIMEOUT,
+        pause: PING_PAUSE,
+    };
+}
+
+fn started_with(job: &Job, limits: Limits) -> Vec<String> {
     let mut warnings = Vec::new();
     if let Some(h) = &job.notify.healthcheck {
         if let Some(req) = ping_request(h, Signal::Start, &format!("backup run {}", job.name)) {
-            ping_or_warn(&req, timeout, &mut warnings);
+            ping_or_warn(&req, limits, &mut warnings);
         }
     }
     warnings
@@ -68,7 +85,7 @@ fn finished_with(
     job: &Job,
     outcome: &Outcome<'_>,
     output: &dyn CommandOutput,
-    timeout: Duration,
+    limits: Limits,
 ) -> Vec<String> {
     let mut warnings = Vec::new();
     let (which, hook, signal) = match outcome.error {
@@ -108,14 +125,14 @@ fn finished_with(
             Some(e) => format!("backup run {} failed: {e}", job.name),
         };
         if let Some(req) = ping_request(h, signal, &message) {
-            ping_or_warn(&req, timeout, &mut warnings);
+            ping_or_warn(&req, limits, &mut warnings);
         }
     }
     warnings
 }
 
-fn ping_or_warn(req: &PingRequest, timeout: Duration, warnings: &mut Vec<String>) {
-    if let Err(why) = ping::send(req, timeout, PING_ATTEMPTS) {
+fn ping_or_warn(req: &PingRequest, limits: Limits, warnings: &mut Vec<String>) {
+    if let Err(why) = ping::send(req, limits.timeout, PING_ATTEMPTS, limits.pause) {
         warnings.push(format!(
             "healthcheck ping {} failed after {PING_ATTEMPTS} attempt(s): {why}",
             ping::redacted(&req.url)

@@ -115,10 +115,15 @@ pub(super) fn redacted(url: &str) -> String {
     }
 }
 
-/// Sends `req`: up to `attempts` tries of `timeout` each, one second
-/// apart; a 2xx answer is success, a 4xx is final (the URL is wrong), a
+/// Sends `req`: up to `attempts` tries of `timeout` each, `pause` apart
+/// (a second in `notify`); a 2xx answer is success, a 4xx is final (the URL is wrong), a
 /// 5xx or no answer is tried again. `Err` says what the last try got.
-pub(super) fn send(req: &PingRequest, timeout: Duration, attempts: u32) -> Result<(), String> {
+pub(super) fn send(
+    req: &PingRequest,
+    timeout: Duration,
+    attempts: u32,
+    pause: Duration,
+) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -145,7 +150,7 @@ pub(super) fn send(req: &PingRequest, timeout: Duration, attempts: u32) -> Resul
                 Err(e) => last = error_chain(e),
             }
             if attempt < attempts {
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(pause).await;
             }
         }
         Err(last)
