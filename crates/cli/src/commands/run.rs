@@ -132,7 +132,7 @@ fn run_one(
     let _lock = JobLock::acquire(&state.join("locks"), &job.name)?;
     let hooks = HookLines { quiet: g.quiet };
     for w in notify::started(job) {
-        crate::journal::warning!("backup: warning: job {}: {w}", job.name);
+        crate::journal::warning!("backup: warning: {w}");
     }
     let result = run_locked(g, config, job, now, json, &hooks);
     let error = match &result {
@@ -149,7 +149,7 @@ fn run_one(
         snapshot,
     };
     for w in notify::finished(job, &outcome, &hooks) {
-        crate::journal::warning!("backup: warning: job {}: {w}", job.name);
+        crate::journal::warning!("backup: warning: {w}");
     }
     let report = result?;
     if report.errors.is_empty() {

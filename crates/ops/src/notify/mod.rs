@@ -75,7 +75,7 @@ fn started_with(job: &Job, limits: Limits) -> Vec<String> {
     let mut warnings = Vec::new();
     if let Some(h) = &job.notify.healthcheck {
         if let Some(req) = ping_request(h, Signal::Start, &format!("backup run {}", job.name)) {
-            ping_or_warn(&req, limits, &mut warnings);
+            ping_or_warn(&job.name, &req, limits, &mut warnings);
         }
     }
     warnings
@@ -125,16 +125,16 @@ fn finished_with(
             Some(e) => format!("backup run {} failed: {e}", job.name),
         };
         if let Some(req) = ping_request(h, signal, &message) {
-            ping_or_warn(&req, limits, &mut warnings);
+            ping_or_warn(&job.name, &req, limits, &mut warnings);
         }
     }
     warnings
 }
 
-fn ping_or_warn(req: &PingRequest, limits: Limits, warnings: &mut Vec<String>) {
+fn ping_or_warn(job: &str, req: &PingRequest, limits: Limits, warnings: &mut Vec<String>) {
     if let Err(why) = ping::send(req, limits.timeout, PING_ATTEMPTS, limits.pause) {
         warnings.push(format!(
-            "healthcheck ping {} failed after {PING_ATTEMPTS} attempt(s): {why}",
+            "healthcheck ping of job {job} to {} failed after {PING_ATTEMPTS} attempt(s): {why}; the job's outcome stands",
             ping::redacted(&req.url)
         ));
     }
