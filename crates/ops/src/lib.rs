@@ -5,7 +5,8 @@
 //! ([`config`]), jobs that snapshot, ship and prune ([`job`]), schedules
 //! ([`schedule`]), retention ([`retention`]), restore drills ([`drill`]),
 //! `backup status` and Nagios ([`status`]), Prometheus metrics
-//! ([`metrics`]), systemd and cron units ([`install`]) and the SQLite
+//! ([`metrics`]), notifications: commands and Healthchecks / Uptime Kuma
+//! pings ([`notify`]), systemd and cron units ([`install`]) and the SQLite
 //! catalog that caches manifests and history ([`Catalog`]).
 //!
 //! Dependencies point one way: `backup-cli -> backup-ops -> backup-core ->
