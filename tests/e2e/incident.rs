@@ -69,8 +69,11 @@ fn forget_snapshot_removes_one_snapshot_but_not_the_base_of_a_kept_one() {
     );
     assert_eq!(env.list().len(), 2, "nothing removed");
 
-    let out = env.backup(["forget", "--snapshot", &s2, "--dry-run"]);
-    assert_ok(&out, "forget --dry-run");
+    let out = env.backup(["forget", "--snapshot", &s2, "--dry-run", "--json"]);
+    assert_ok(&out, "forget --dry-run --json");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["dry_run"], true, "{v:#}");
+    assert_eq!(v["removed"][0]["name"], s2.as_str(), "{v:#}");
     assert_eq!(env.list().len(), 2);
     let out = env.backup(["forget", "--snapshot", &s2, "--prune"]);
     assert_ok(&out, "forget --snapshot --prune");

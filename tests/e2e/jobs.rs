@@ -157,6 +157,42 @@ fn a_failing_pre_hook_takes_no_snapshot() {
         "{}",
         stderr(&out)
     );
+    // Regression (issue 17): hook output was printed raw, unlabelled,
+    // even with -q. It is labelled with the job and the hook ...
+    assert!(
+        stderr(&out)
+            .lines()
+            .any(|l| l == "web pre_hook: checkpoint failed"),
+        "{}",
+        stderr(&out)
+    );
+    // ... and -q silences it; the error still says why. With stderr the
+    // journal (JOURNAL_STREAM names it), the error line is priority <3>.
+    let log = j.env.tmp.path().join("journal.log");
+    let file = fs::File::create(&log).unwrap();
+    let meta = file.metadata().unwrap();
+    let stream = {
+        use std::os::unix::fs::MetadataExt;
+        format!("{}:{}", meta.dev(), meta.ino())
+    };
+    let status = j
+        .env
+        .command(["run", "web", "-q", "--config", j.config.to_str().unwrap()])
+        .args(["--now", "2026-11-02T10:00:00Z"])
+        .env_remove("BACKUP_PASSWORD_FILE")
+        .env("JOURNAL_STREAM", &stream)
+        .stderr(file)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    let text = fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("pre_hook:"), "{text}");
+    assert!(!text.lines().any(|l| l == "checkpoint failed"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("<3>") && l.contains("exit status: 7: checkpoint failed")),
+        "{text}"
+    );
     let www = j.env.pool.root().child("www").unwrap();
     assert!(j.env.pool.zfs().list_snapshots(&www).unwrap().is_empty());
     assert!(j.env.list().is_empty());
@@ -221,4 +257,147 @@ fn hooks_and_zfs_do_not_inherit_the_passphrase_variables() {
     }
     assert!(fs::read_to_string(&pre).unwrap().contains("BACKUP_JOB=web"));
     assert!(fs::read_to_string(&zfs_env).unwrap().lines().count() > 1);
+}
+
+/// Regressions (issue 17): two snapshots within one second failed with
+/// "snapshot already exists" (here two runs at the same `--now`; `send`
+/// names its snapshots the same way), and `list --dataset X` divided X's
+/// streams by the whole repository's packs (0.02x next to a bigger
+/// dataset) instead of the chunks X's snapshots reference.
+#[test]
+fn two_runs_in_one_second_and_the_ratio_of_one_dataset() {
+    let env = Env::new();
+    let www = env.dataset("www");
+    fs::write(env.mountpoint(&www).join("index.html"), noise(64 << 10, 2)).unwrap();
+    let big = env.dataset("big");
+    fs::write(env.mountpoint(&big).join("img"), noise(2 << 20, 3)).unwrap();
+    let config = env.job_config("web", &www, "");
+    let run = || {
+        env.command(["run", "web", "--config", config.to_str().unwrap()])
+            .args(["--now", "2026-11-02T10:00:00Z"])
+            .env_remove("BACKUP_PASSWORD_FILE")
+            .output()
+            .unwrap()
+    };
+    assert_ok(&run(), "first run");
+    assert_ok(&run(), "second run in the same second");
+    let names: Vec<String> = env
+        .pool
+        .zfs()
+        .list_snapshots(&www)
+        .unwrap()
+        .iter()
+        .map(|s| s.name.snap().to_string())
+        .collect();
+    assert_eq!(names, ["job-20261102T100000Z", "job-20261102T100000Z.01"]);
+    assert_ok(&env.backup(["send", big.as_str()]), "send big");
+
+    let out = env.backup(["list", "--dataset", www.as_str()]);
+    assert_ok(&out, "list --dataset");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().unwrap();
+    assert!(last.contains("of their chunks"), "{text}");
+    let ratio: f64 = last
+        .rsplit_once("compression ")
+        .and_then(|(_, r)| r.strip_suffix("x)"))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no ratio in {last:?}"));
+    // Two snapshots of the same 64 KiB of noise: about 2x, never the
+    // 0.05x of 128 KiB over the packs of 2 MiB more.
+    assert!((1.0..3.0).contains(&ratio), "{text}");
+}
+
+/// Notifications (issue 17) through the real `backup run`: a succeeding
+/// job pings its Healthchecks URL at start and on success, a failing one
+/// pings `/fail` with the error and runs the global `on_failure` with the
+/// outcome in its environment; a failing notifier (the `on_success` here)
+/// is a warning and the exit code stays the job's. The HTTP server is a
+/// loopback listener on a thread of this test.
+#[test]
+fn notifications_of_a_succeeding_and_a_failing_job() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let (mut line, mut len) = (String::new(), 0);
+            r.read_line(&mut line).unwrap();
+            loop {
+                let mut h = String::new();
+                r.read_line(&mut h).unwrap();
+                if h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            // Recorded before the answer, so the run has seen it when it ends.
+            let body = String::from_utf8_lossy(&body);
+            let _ = tx.send(format!("{} {body}", line.trim()));
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nOK");
+        }
+    });
+    let env = Env::new();
+    let www = env.dataset("www");
+    let outcome = env.tmp.path().join("outcome.env");
+    let extra = format!(
+        "notify = {{ healthcheck_url = \"{url}/ping/ok\", \
+         on_success = {{ command = \"echo not today >&2; exit 9\" }} }}\n\n\
+         [jobs.bad]\nrepository = \"nas\"\ndatasets = [\"{www}\"]\n\
+         pre_hook = {{ command = \"exit 7\" }}\n\
+         notify = {{ healthcheck_url = \"{url}/ping/bad\" }}\n\n\
+         [notify]\non_failure = {{ command = \"env > '{}'\", timeout = \"10s\" }}\n",
+        outcome.display()
+    );
+    let config = env.job_config("ok", &www, &extra);
+    let run = |job: &str| {
+        env.command(["run", job, "--config", config.to_str().unwrap()])
+            .args(["--now", "2026-11-02T10:00:00Z"])
+            .env_remove("BACKUP_PASSWORD_FILE")
+            .output()
+            .unwrap()
+    };
+    let ok = run("ok");
+    assert_ok(&ok, "run ok");
+    let err = stderr(&ok);
+    assert!(
+        err.contains("on_success of job ok failed: it exited with exit status: 9: not today"),
+        "{err}"
+    );
+    assert!(err.contains("ok on_success: not today"), "{err}");
+    let bad = run("bad");
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    let seen: Vec<String> = rx.try_iter().collect();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(seen[0].starts_with("POST /ping/ok/start "), "{seen:?}");
+    assert!(
+        seen[1]
+            .starts_with("POST /ping/ok HTTP/1.1 backup run ok: ok, snapshot job-20261102T100000Z"),
+        "{seen:?}"
+    );
+    assert!(seen[2].starts_with("POST /ping/bad/start "), "{seen:?}");
+    assert!(
+        seen[3].starts_with(
+            "POST /ping/bad/fail HTTP/1.1 backup run bad failed: pre hook of job bad failed"
+        ),
+        "{seen:?}"
+    );
+    let text = fs::read_to_string(&outcome).unwrap();
+    for line in [
+        "BACKUP_JOB=bad",
+        "BACKUP_OUTCOME=failure",
+        "BACKUP_REPOSITORY=nas",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in {text}");
+    }
+    assert!(
+        text.contains("BACKUP_ERROR=pre hook of job bad failed"),
+        "{text}"
+    );
 }

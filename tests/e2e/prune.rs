@@ -139,6 +139,28 @@ fn forget_by_job_then_prune_frees_space_and_keeps_what_is_needed() {
         "keep_last = 1 keeps the newest and its base"
     );
     let repo = p.env.repo.clone();
+    // Regression (issue 17): forget had no --json.
+    let out = p.backup(
+        &repo,
+        ["forget", "data", "--dry-run", "--json", "--now", RUNS[3]],
+    );
+    assert_ok(&out, "forget --dry-run --json");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &v["repositories"][0];
+    assert_eq!(
+        (&v["dry_run"], &r["repository"]),
+        (&true.into(), &"nas".into()),
+        "{v:#}"
+    );
+    assert_eq!(r["jobs"][0]["job"], "data", "{v:#}");
+    let kept = r["jobs"][0]["snapshots"].as_array().unwrap();
+    assert_eq!(kept.len(), 2, "{v:#}");
+    assert!(
+        kept.iter()
+            .all(|d| d["keep"] == true && d["reasons"][0].is_string()),
+        "{v:#}"
+    );
+    assert_eq!(r["remove"], serde_json::json!([]));
     let dry = p.backup(&repo, ["prune", "--dry-run"]);
     assert_ok(&dry, "prune --dry-run");
     let text = String::from_utf8_lossy(&dry.stdout);

@@ -102,6 +102,7 @@ fn schedule_install_writes_units_systemd_accepts_and_remove_takes_only_its_own()
     let names = [
         "backup-db.service",
         "backup-db.timer",
+        "backup-notify@.service",
         "backup-web.service",
         "backup-web.timer",
     ];
@@ -150,7 +151,7 @@ fn schedule_install_writes_units_systemd_accepts_and_remove_takes_only_its_own()
     // Twice: nothing changes.
     let before: Vec<_> = names.iter().map(|n| stamp(&s.units().join(n))).collect();
     let out = s.schedule("install", &[]);
-    assert_eq!(out.matches("unchanged ").count(), 4, "{out}");
+    assert_eq!(out.matches("unchanged ").count(), 5, "{out}");
     assert!(
         out.contains("nothing changed") && !out.contains("systemctl"),
         "{out}"
@@ -196,6 +197,48 @@ fn schedule_install_writes_units_systemd_accepts_and_remove_takes_only_its_own()
         s.root.join("etc/cron.d/backup").display()
     )));
     assert!(!s.root.join("etc/cron.d").exists());
+    // Regression (issue 17): no --json on schedule show and schedule next.
+    let shown: serde_json::Value =
+        serde_json::from_str(&s.schedule("show", &["--cron", "--json"])).unwrap();
+    assert_eq!(
+        shown[0]["path"],
+        s.root.join("etc/cron.d/backup").to_str().unwrap(),
+        "{shown:#}"
+    );
+    assert!(
+        shown[0]["content"].as_str().unwrap().contains("backup"),
+        "{shown:#}"
+    );
+    let out = s.backup(&[
+        "schedule",
+        "next",
+        "--json",
+        "-n",
+        "2",
+        "--now",
+        "2026-03-27T23:00:00Z",
+    ]);
+    assert_ok(&out, "schedule next --json");
+    let next: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let web = next
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job"] == "web")
+        .unwrap();
+    assert_eq!(web["kind"], "job");
+    assert_eq!(web["schedule"], "Mon..Fri *-*-* 22:00:00", "{next:#}");
+    assert_eq!(web["times"].as_array().unwrap().len(), 2, "{next:#}");
+    let manual = next
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job"] == "manual")
+        .unwrap();
+    assert!(
+        manual["schedule"].is_null() && manual["times"] == serde_json::json!([]),
+        "{next:#}"
+    );
 
     let out = s.schedule("remove", &[]);
     assert!(out.contains("removed"), "{out}");

@@ -154,21 +154,21 @@ fn every_run_writes_the_metrics_textfile_atomically() {
     let www = format!("{}/www", s.env.pool.root());
     assert_ok(&s.run("web", "2026-11-02T10:00:00Z"), "run");
     let text = fs::read_to_string(&s.metrics).expect("metrics file after a run");
-    let web = r#"{job="web",repository="nas"}"#;
+    let web = r#"{backup_job="web",repository="nas"}"#;
     for line in [
         format!("backup_job_last_run_success{web} 1"),
         format!("backup_job_failures_total{web} 0"),
         format!("backup_job_snapshot_age_seconds{web} 0"),
-        format!("backup_snapshot_age_seconds{{job=\"web\",dataset=\"{www}\"}} 0"),
+        format!("backup_snapshot_age_seconds{{backup_job=\"web\",repository=\"nas\",dataset=\"{www}\"}} 0"),
         format!(
-            "backup_snapshot_newest_timestamp_seconds{{job=\"web\",dataset=\"{www}\"}} 1793613600"
+            "backup_snapshot_newest_timestamp_seconds{{backup_job=\"web\",repository=\"nas\",dataset=\"{www}\"}} 1793613600"
         ),
         r#"backup_repository_up{repository="nas"} 1"#.to_string(),
         "# TYPE backup_job_last_success_timestamp_seconds gauge".to_string(),
     ] {
         assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
     }
-    assert!(text.contains("backup_job_last_stream_bytes{job=\"web\",repository=\"nas\"} "));
+    assert!(text.contains("backup_job_last_stream_bytes{backup_job=\"web\",repository=\"nas\"} "));
     assert!(text.contains("backup_repository_size_bytes{repository=\"nas\"} "));
 
     // A failed run writes it too.
@@ -177,7 +177,7 @@ fn every_run_writes_the_metrics_textfile_atomically() {
         Some(1)
     );
     let text = fs::read_to_string(&s.metrics).unwrap();
-    let broken = r#"{job="broken",repository="nas"}"#;
+    let broken = r#"{backup_job="broken",repository="nas"}"#;
     assert!(
         text.contains(&format!("backup_job_last_run_success{broken} 0\n")),
         "{text}"

@@ -141,9 +141,9 @@ fn run_and_run_due_verify_when_check_every_is_due_rotating_through_every_pack() 
     );
     let text = fs::read_to_string(&metrics).unwrap();
     assert!(
-        text.contains("backup_verify_last_success{job=\"web\",repository=\"nas\"} 1\n")
+        text.contains("backup_verify_last_success{backup_job=\"web\",repository=\"nas\"} 1\n")
             && text.contains(&format!(
-                "backup_verify_coverage_period_seconds{{job=\"web\",repository=\"nas\"}} {}\n",
+                "backup_verify_coverage_period_seconds{{backup_job=\"web\",repository=\"nas\"}} {}\n",
                 21 * 86_400
             )),
         "{text}"
@@ -200,7 +200,7 @@ fn a_damaged_pack_turns_the_verification_red_until_a_later_one_passes() {
     );
     let text = fs::read_to_string(&metrics).unwrap();
     assert!(
-        text.contains("backup_verify_last_success{job=\"web\",repository=\"nas\"} 0\n"),
+        text.contains("backup_verify_last_success{backup_job=\"web\",repository=\"nas\"} 0\n"),
         "{text}"
     );
     let out = run(&env, &config, &["status", "--now", "2026-11-03T10:30:00Z"]);
@@ -231,8 +231,9 @@ fn a_damaged_pack_turns_the_verification_red_until_a_later_one_passes() {
     assert_eq!(code, NAGIOS_OK, "{line}");
     let text = fs::read_to_string(&metrics).unwrap();
     assert!(
-        text.contains("backup_verify_last_success{job=\"web\",repository=\"nas\"} 1\n")
-            && text.contains("backup_verify_last_problems{job=\"web\",repository=\"nas\"} 0\n"),
+        text.contains("backup_verify_last_success{backup_job=\"web\",repository=\"nas\"} 1\n")
+            && text
+                .contains("backup_verify_last_problems{backup_job=\"web\",repository=\"nas\"} 0\n"),
         "{text}"
     );
     // `check --job` honours the job's portion; --read-data with it is refused.

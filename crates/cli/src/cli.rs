@@ -258,11 +258,11 @@ pub struct StatusArgs {
     #[arg(long)]
     pub nagios: bool,
     /// WARNING when the newest snapshot is older than this (e.g. "26h");
-    /// default: two scheduled runs missed
+    /// default: twice the schedule's interval (longest wait between runs)
     #[arg(long, value_name = "AGE", requires = "nagios")]
     pub warn: Option<String>,
     /// CRITICAL when the newest snapshot is older than this (e.g. "3d");
-    /// default: three scheduled runs missed
+    /// default: three times the schedule's interval
     #[arg(long, value_name = "AGE", requires = "nagios")]
     pub crit: Option<String>,
     /// Pretend it is this time (RFC 3339): ages are computed against it
@@ -284,6 +284,9 @@ pub struct ForgetArgs {
     /// Then prune
     #[arg(long)]
     pub prune: bool,
+    /// Print the plan (and what was removed, and the prune) as JSON
+    #[arg(long)]
+    pub json: bool,
     /// Pretend it is this time (RFC 3339), for retention
     #[arg(long, value_name = "TIME", hide = true)]
     pub now: Option<String>,
@@ -341,12 +344,15 @@ pub enum ScheduleCommand {
         /// Pretend it is this time (RFC 3339), for checking a schedule
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
+        /// JSON output: per job and per drill, its schedule and run times
+        #[arg(long)]
+        json: bool,
     },
     /// Write a systemd service and timer per scheduled job (or, with --cron, a
     /// cron.d file); only files whose content changes are written
     Install(InstallArgs),
     /// Print every file `schedule install` would write, with its path; write nothing
-    Show(InstallArgs),
+    Show(ShowArgs),
     /// Remove the files `schedule install` wrote (only those carrying its header)
     Remove(RemoveArgs),
 }
@@ -372,6 +378,16 @@ pub struct InstallArgs {
     /// The timers' RandomizedDelaySec=, spreading hosts that share a repository
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     pub randomized_delay: String,
+}
+
+/// `schedule show`: what `install` would write.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub install: InstallArgs,
+    /// JSON output: a list of {path, content}
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the generated files live.

@@ -152,7 +152,7 @@ fn open_backend_with(
     let quiet = g.quiet;
     let notify: RetryNotify = Arc::new(move |e: &RetryEvent<'_>| {
         if !quiet {
-            eprintln!(
+            crate::journal::warning!(
                 "warning: {} {} failed (attempt {} of {}): {}; retrying in {:.1}s",
                 e.op,
                 e.object,
@@ -352,7 +352,7 @@ pub fn lock(
 ) -> Result<RepoLock> {
     let lock = RepoLock::acquire(repo, kind, operation, lock_options(g)?)?;
     for t in lock.taken_over() {
-        eprintln!("warning: removed a stale lock: {t}");
+        crate::journal::warning!("warning: removed a stale lock: {t}");
     }
     Ok(lock)
 }
@@ -366,7 +366,7 @@ pub fn read_lock(g: &GlobalArgs, repo: &Repository, operation: &str) -> Result<R
     match &lock {
         ReadLock::Held(l) => {
             for t in l.taken_over() {
-                eprintln!("warning: removed a stale lock: {t}");
+                crate::journal::warning!("warning: removed a stale lock: {t}");
             }
         }
         ReadLock::NotTaken { location, cause } => {
@@ -382,7 +382,7 @@ pub fn read_lock(g: &GlobalArgs, repo: &Repository, operation: &str) -> Result<R
                 backup_core::Error::Backend { source, .. } => source.to_string(),
                 e => e.to_string(),
             };
-            eprintln!(
+            crate::journal::warning!(
                 "warning: no lock taken on repository {location} ({why}: {detail}); a prune running elsewhere could remove data this command reads"
             );
         }
@@ -464,7 +464,9 @@ pub fn catalog(g: &GlobalArgs, repo: &Repository) -> Result<Catalog> {
 pub fn synced_catalog(g: &GlobalArgs, repo: &Repository) -> Result<Catalog> {
     let mut cat = catalog(g, repo)?;
     for problem in cat.sync(repo)?.unreadable {
-        eprintln!("warning: {problem} (left out of the catalog; run `backup check`)");
+        crate::journal::warning!(
+            "warning: {problem} (left out of the catalog; run `backup check`)"
+        );
     }
     Ok(cat)
 }

@@ -9,6 +9,8 @@ mod commands;
 mod context;
 mod exit;
 mod format;
+mod hook_output;
+mod journal;
 mod password;
 mod progress;
 
@@ -32,7 +34,7 @@ fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(e) if e.is::<ClosedStdout>() => ExitStatus::of(&e).into(),
         Err(e) => {
-            eprintln!("backup: error: {e:#}");
+            crate::journal::error!("backup: error: {e:#}");
             ExitStatus::of(&e).into()
         }
     }

@@ -5,7 +5,8 @@
 //! ([`config`]), jobs that snapshot, ship and prune ([`job`]), schedules
 //! ([`schedule`]), retention ([`retention`]), restore drills ([`drill`]),
 //! `backup status` and Nagios ([`status`]), Prometheus metrics
-//! ([`metrics`]), systemd and cron units ([`install`]) and the SQLite
+//! ([`metrics`]), notifications: commands and Healthchecks / Uptime Kuma
+//! pings ([`notify`]), systemd and cron units ([`install`]) and the SQLite
 //! catalog in the state directory that caches manifests and holds the
 //! host's job and drill history ([`Catalog`]).
 //!
@@ -31,6 +32,7 @@ pub mod install;
 pub mod job;
 pub mod metrics;
 pub mod restore_files;
+pub mod notify;
 pub mod retention;
 pub mod runbook;
 pub mod schedule;

@@ -13,7 +13,7 @@ pub fn run(g: &GlobalArgs, c: &CatalogCommand) -> Result<ExitStatus> {
             let mut cat = context::catalog(g, &repo)?;
             let report = cat.rebuild(&repo)?;
             for problem in &report.unreadable {
-                eprintln!("warning: {problem} (left out of the catalog)");
+                crate::journal::warning!("warning: {problem} (left out of the catalog)");
             }
             println!("catalog rebuilt: {} snapshot(s)", report.stats.added);
         }

@@ -65,7 +65,7 @@ fn drill_run(g: &GlobalArgs, a: &DrillRunArgs) -> Result<ExitStatus> {
         let status = match drill_job(g, &config, job, &opts) {
             Ok((_, s)) => s,
             Err(e) => {
-                eprintln!("backup: drill of job {job}: {e:#}");
+                crate::journal::error!("backup: drill of job {job}: {e:#}");
                 ExitStatus::of(&e)
             }
         };
@@ -198,7 +198,7 @@ pub fn drill_job(
             println!("reports: {} and {}", json.display(), md.display());
         }
         Ok(_) => {}
-        Err(e) => eprintln!("backup: drill {}: {e:#}", report.id),
+        Err(e) => crate::journal::error!("backup: drill {}: {e:#}", report.id),
     }
     let status = match report.outcome {
         Outcome::Pass => ExitStatus::Success,

@@ -131,7 +131,7 @@ fn catalogs(g: &GlobalArgs, job: Option<&str>) -> Result<Vec<DrillCatalog>> {
             context::open_spec_backend(g, spec, None).and_then(|b| Ok(Repository::peek_id(&*b)?));
         match id {
             Ok(id) => out.extend(existing(&context::catalog_path(g, &id), name.clone())?),
-            Err(e) => eprintln!(
+            Err(e) => crate::journal::warning!(
                 "backup: warning: repository {name} at {}: {e}; its drills are not listed",
                 spec.location
             ),

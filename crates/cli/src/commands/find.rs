@@ -57,7 +57,7 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
                 Ok(x) => x,
                 // One damaged manifest does not hide the others' answers.
                 Err(e) if e.is_integrity() => {
-                    eprintln!(
+                    crate::journal::warning!(
                         "backup: warning: {} ({}) not searched: {e}; run `backup check`",
                         cached.full_name(),
                         id.short()

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use backup_core::PruneOptions;
 use backup_ops::config::Job;
-use backup_ops::job::{forget, RunEnv};
+use backup_ops::job::{forget, ForgetPlan, RunEnv};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use crate::cli::{ForgetArgs, GlobalArgs};
-use crate::commands::prune::prune_repo;
+use crate::commands::prune::{prune_repo, PlanOutput};
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
 
@@ -36,7 +36,13 @@ pub fn run(g: &GlobalArgs, a: &ForgetArgs) -> Result<ExitStatus> {
             .collect::<Result<_, _>>()?
     };
     if jobs.is_empty() {
-        println!("no job has keep_repository rules: nothing to forget");
+        match a.json {
+            true => println!(
+                "{}",
+                serde_json::json!({"dry_run": a.dry_run, "repositories": []})
+            ),
+            false => println!("no job has keep_repository rules: nothing to forget"),
+        }
         return Ok(ExitStatus::Success);
     }
     let now = match &a.now {
@@ -55,21 +61,77 @@ pub fn run(g: &GlobalArgs, a: &ForgetArgs) -> Result<ExitStatus> {
     for j in jobs {
         by_repo.entry(j.repository.as_str()).or_default().push(j);
     }
+    let mut repositories = Vec::new();
     for (name, jobs) in by_repo {
         let mut repo = context::open_named(g, &config, name)?;
         let mut catalog = context::catalog(g, &repo)?;
         let (plan, taken_over) = forget(&jobs, &repo, &mut catalog, &env, a.dry_run)
             .with_context(|| format!("forget in repository {name}"))?;
         for t in taken_over {
-            eprintln!("warning: removed a stale lock: {t}");
+            crate::journal::warning!("warning: removed a stale lock: {t}");
         }
-        println!("repository {name}:");
-        print!("{}", plan.render());
-        let verb = if a.dry_run { "would remove" } else { "removed" };
-        println!("{verb} {} snapshot(s)", plan.remove.len());
+        if !a.json {
+            println!("repository {name}:");
+            print!("{}", plan.render());
+            let verb = if a.dry_run { "would remove" } else { "removed" };
+            println!("{verb} {} snapshot(s)", plan.remove.len());
+        }
+        let mut pruned = None;
         if a.prune && !a.dry_run {
-            prune_repo(g, &mut repo, PruneOptions::default(), false, false)?;
+            let out = if a.json {
+                PlanOutput::Silent
+            } else {
+                PlanOutput::Text
+            };
+            pruned = Some(prune_repo(
+                g,
+                &mut repo,
+                PruneOptions::default(),
+                false,
+                out,
+            )?);
         }
+        repositories.push(plan_json(name, &plan, pruned.as_ref()));
+    }
+    if a.json {
+        let v = serde_json::json!({"dry_run": a.dry_run, "repositories": repositories});
+        println!("{}", serde_json::to_string_pretty(&v)?);
     }
     Ok(ExitStatus::Success)
+}
+
+/// One repository's plan for `--json`: per job, every snapshot with its
+/// verdict and reasons; the manifests removed; the prune, if any.
+fn plan_json(
+    repository: &str,
+    plan: &ForgetPlan,
+    pruned: Option<&backup_core::PrunePlan>,
+) -> serde_json::Value {
+    let jobs: Vec<_> = plan
+        .jobs
+        .iter()
+        .map(|(job, p)| {
+            let snapshots: Vec<_> = p
+                .decisions
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "id": d.key,
+                        "name": d.name,
+                        "dataset": d.group,
+                        "time": d.time.to_string(),
+                        "keep": d.keep,
+                        "reasons": d.reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            serde_json::json!({"job": job, "snapshots": snapshots})
+        })
+        .collect();
+    serde_json::json!({
+        "repository": repository,
+        "jobs": jobs,
+        "remove": plan.remove.iter().map(backup_core::Id::to_hex).collect::<Vec<_>>(),
+        "prune": pruned,
+    })
 }

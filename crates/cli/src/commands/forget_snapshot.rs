@@ -8,7 +8,7 @@ use anyhow::Result;
 use backup_core::{find_snapshot, resolve_chain, Id, LockKind, Manifest, PruneOptions};
 
 use crate::cli::{ForgetArgs, GlobalArgs};
-use crate::commands::prune::prune_repo;
+use crate::commands::prune::{prune_repo, PlanOutput};
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
 
@@ -37,22 +37,45 @@ pub fn run(g: &GlobalArgs, a: &ForgetArgs) -> Result<ExitStatus> {
     }
     let verb = if a.dry_run { "would remove" } else { "removed" };
     lock.check()?;
+    let mut removed = Vec::new();
     for id in &doomed {
         let m = &all.iter().find(|(i, _)| i == id).expect("found above").1;
         if !a.dry_run {
             repo.remove_manifest(id)?;
         }
-        println!("{verb} {} ({})", m.full_name(), id.short());
+        if !a.json {
+            println!("{verb} {} ({})", m.full_name(), id.short());
+        }
+        removed.push(serde_json::json!({"id": id.to_hex(), "name": m.full_name()}));
     }
-    if a.dry_run {
-        return Ok(ExitStatus::Success);
+    let mut pruned = None;
+    if !a.dry_run {
+        context::catalog(g, &repo)?.sync(&repo)?;
+        drop(lock);
+        if a.prune {
+            let out = if a.json {
+                PlanOutput::Silent
+            } else {
+                PlanOutput::Text
+            };
+            pruned = Some(prune_repo(
+                g,
+                &mut repo,
+                PruneOptions::default(),
+                false,
+                out,
+            )?);
+        } else if !a.json {
+            println!("`backup prune` frees the data only they used");
+        }
     }
-    context::catalog(g, &repo)?.sync(&repo)?;
-    drop(lock);
-    if a.prune {
-        prune_repo(g, &mut repo, PruneOptions::default(), false, false)?;
-    } else {
-        println!("`backup prune` frees the data only they used");
+    if a.json {
+        let v = serde_json::json!({
+            "dry_run": a.dry_run,
+            "removed": removed,
+            "prune": pruned,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
     }
     Ok(ExitStatus::Success)
 }

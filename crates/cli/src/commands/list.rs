@@ -27,7 +27,7 @@ pub fn run(g: &GlobalArgs, a: &ListArgs) -> Result<ExitStatus> {
         .map(|(id, e)| (id, e.to_string()))
         .collect();
     for (id, e) in &damaged {
-        eprintln!(
+        crate::journal::warning!(
             "backup: warning: snapshot {} is in the catalog but cannot be read from the repository: {e}; run `backup check`",
             id.short()
         );
@@ -80,19 +80,32 @@ pub fn run(g: &GlobalArgs, a: &ListArgs) -> Result<ExitStatus> {
         }
     }
     let streams: u64 = entries.iter().map(|e| e.manifest.stream_len).sum();
-    let stored = repo.pack_usage()?.bytes;
-    let ratio = if stored > 0 {
-        streams as f64 / stored as f64
-    } else {
-        0.0
+    let (stored, of) = match &a.dataset {
+        // The whole repository: every snapshot against every pack.
+        None => (repo.pack_usage()?.bytes, "packs"),
+        // Some snapshots: against the chunks they reference, not the
+        // packs of every dataset (which gave 0.02x).
+        Some(_) => (repo.stored_bytes_of(&ids)?, "their chunks"),
     };
-    println!(
-        "{} snapshot(s): {} of streams in {} of packs (deduplication and compression {ratio:.2}x)",
-        entries.len(),
+    println!("{}", summary(entries.len(), streams, stored, of));
+    Ok(status)
+}
+
+/// The last line: "2 snapshot(s): 10.0 MiB of streams in 5.0 MiB of packs
+/// (deduplication and compression 2.00x)"; `of` says what was measured.
+fn summary(snapshots: usize, streams: u64, stored: u64, of: &str) -> String {
+    let ratio = match stored {
+        0 => String::new(),
+        s => format!(
+            " (deduplication and compression {:.2}x)",
+            streams as f64 / s as f64
+        ),
+    };
+    format!(
+        "{snapshots} snapshot(s): {} of streams in {} of {of}{ratio}",
         bytes(streams),
         bytes(stored)
-    );
-    Ok(status)
+    )
 }
 
 fn json_entry(e: &CatalogEntry, damaged: Option<&String>) -> serde_json::Value {
@@ -120,4 +133,20 @@ fn json_entry(e: &CatalogEntry, damaged: Option<&String>) -> serde_json::Value {
         "shipped_at": rfc3339(m.shipped_at),
         "damaged": damaged,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_summary_says_what_the_ratio_is_measured_against() {
+        assert_eq!(
+            super::summary(2, 4 << 20, 2 << 20, "their chunks"),
+            "2 snapshot(s): 4.0 MiB of streams in 2.0 MiB of their chunks \
+             (deduplication and compression 2.00x)"
+        );
+        assert_eq!(
+            super::summary(0, 0, 0, "packs"),
+            "0 snapshot(s): 0 B of streams in 0 B of packs"
+        );
+    }
 }

@@ -22,36 +22,54 @@ pub fn run(g: &GlobalArgs, a: &PruneArgs) -> Result<ExitStatus> {
     let opts = PruneOptions {
         repack_unused_percent: a.repack_unused,
     };
-    prune_repo(g, &mut repo, opts, a.dry_run, a.json)?;
+    let out = if a.json {
+        PlanOutput::Json
+    } else {
+        PlanOutput::Text
+    };
+    prune_repo(g, &mut repo, opts, a.dry_run, out)?;
     Ok(ExitStatus::Success)
 }
 
-/// Prunes one open repository under an exclusive lock, printing the plan.
+/// How [`prune_repo`] shows its plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanOutput {
+    /// For people, with the bytes freed at the end.
+    Text,
+    /// The plan as one JSON document.
+    Json,
+    /// Nothing: the caller shows the returned plan (in its own JSON).
+    Silent,
+}
+
+/// Prunes one open repository under an exclusive lock, showing the plan
+/// as `out` says; returns the plan.
 pub fn prune_repo(
     g: &GlobalArgs,
     repo: &mut Repository,
     opts: PruneOptions,
     dry_run: bool,
-    json: bool,
-) -> Result<()> {
+    out: PlanOutput,
+) -> Result<PrunePlan> {
     let lock = context::lock(g, repo, LockKind::Exclusive, "prune")?;
     let pruner = plan_prune(repo, opts)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(pruner.plan())?);
-    } else {
-        print_plan(pruner.plan(), dry_run);
+    let plan = pruner.plan().clone();
+    match out {
+        PlanOutput::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        PlanOutput::Text => print_plan(&plan, dry_run),
+        PlanOutput::Silent => {}
     }
-    if dry_run || pruner.plan().is_empty() {
-        return Ok(());
+    if dry_run || plan.is_empty() {
+        return Ok(plan);
     }
-    let progress = CliProgress::new(g.quiet || json);
+    let progress = CliProgress::new(g.quiet || out != PlanOutput::Text);
     let done = prune(repo, pruner, &lock, &progress)?;
     let mut catalog = context::catalog(g, repo)?;
     catalog.sync(repo)?;
-    if !json {
+    if out == PlanOutput::Text {
         println!("pruned: {} freed", bytes(done.bytes_freed()));
     }
-    Ok(())
+    Ok(done)
 }
 
 fn print_plan(p: &PrunePlan, dry_run: bool) {

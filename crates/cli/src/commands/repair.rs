@@ -118,7 +118,7 @@ fn emit<T: serde::Serialize>(a: &RepairArgs, r: &T, text: impl FnOnce(&T)) -> Re
 fn sync_catalog(g: &GlobalArgs, repo: &Repository) {
     let synced = context::catalog(g, repo).and_then(|mut c| Ok(c.sync(repo)?));
     if let Err(e) = synced {
-        eprintln!("backup: warning: the catalog was not updated ({e:#}); `backup catalog rebuild` does it");
+        crate::journal::warning!("backup: warning: the catalog was not updated ({e:#}); `backup catalog rebuild` does it");
     }
 }
 

@@ -65,7 +65,9 @@ fn refuse_job_tree(g: &GlobalArgs, ds: &DatasetName, force: bool) -> Result<()> 
     let jobs = match context::config(g) {
         Ok(c) => c.jobs_shipping(ds),
         Err(e) => {
-            eprintln!("backup: warning: not checking whether a job ships {ds}: {e:#}");
+            crate::journal::warning!(
+                "backup: warning: not checking whether a job ships {ds}: {e:#}"
+            );
             return Ok(());
         }
     };
@@ -74,7 +76,7 @@ fn refuse_job_tree(g: &GlobalArgs, ds: &DatasetName, force: bool) -> Result<()> 
     }
     let named = jobs.join(", ");
     if force {
-        eprintln!(
+        crate::journal::warning!(
             "backup: warning: {ds} is shipped by job(s) {named}: their next run ships what is restored here"
         );
         return Ok(());
@@ -177,7 +179,7 @@ fn undo_partial(
     }
     match zfs.destroy_dataset(ds, true) {
         Ok(()) => eprintln!("backup: removed {ds}, which this restore had made (it stood at {at}); --keep-partial keeps it"),
-        Err(e) => eprintln!("backup: could not remove {ds}, which this restore had made (at {at}): {e}; destroy it by hand"),
+        Err(e) => crate::journal::warning!("backup: could not remove {ds}, which this restore had made (at {at}): {e}; destroy it by hand"),
     }
 }
 

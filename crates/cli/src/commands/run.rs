@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use backup_core::Error as CoreError;
 use backup_ops::config::{Config, Job};
 use backup_ops::job::{run_job, JobLock, JobReport, RunEnv};
+use backup_ops::notify;
 use backup_ops::schedule::{due, Due, Schedule};
 use backup_ops::Error;
 use backup_zfs::Zfs;
@@ -15,6 +16,7 @@ use crate::cli::{GlobalArgs, RunArgs};
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
 use crate::format::bytes;
+use crate::hook_output::HookLines;
 use crate::progress::CliProgress;
 
 use super::run_drills;
@@ -42,7 +44,7 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
         let ran = run_one(g, &config, job, now, a.json)?;
         // The job's timer (systemd) runs `run JOB`: its verification too.
         let verified = verify_if_due(g, &config, job, now, a.json).unwrap_or_else(|e| {
-            eprintln!("backup: verification of job {}: {e:#}", job.name);
+            crate::journal::error!("backup: verification of job {}: {e:#}", job.name);
             ExitStatus::of(&e)
         });
         return Ok(ran.worse(verified));
@@ -70,7 +72,7 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
         {
             Ok(last) => last.and_then(|s| Timestamp::from_second(s).ok()),
             Err(e) => {
-                eprintln!(
+                crate::journal::error!(
                     "backup: job {}: reading its last run from the catalog: {e:#}",
                     job.name
                 );
@@ -101,7 +103,7 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
                 let status = match run_one(g, &config, job, now, a.json) {
                     Ok(s) => s,
                     Err(e) => {
-                        eprintln!("backup: job {}: {e:#}", job.name);
+                        crate::journal::error!("backup: job {}: {e:#}", job.name);
                         ExitStatus::of(&e)
                     }
                 };
@@ -116,7 +118,8 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitStatus> {
     Ok(worst.worse(drills).worse(verified))
 }
 
-/// Runs one job now, prints its report.
+/// Runs one job now, prints its report; notifies (`notify`) its start and
+/// its outcome, whatever it is, once the job's lock is held.
 fn run_one(
     g: &GlobalArgs,
     config: &Config,
@@ -127,29 +130,32 @@ fn run_one(
     let state = context::state_dir(g, config);
     // Before anything else: a second run of the same job stops here.
     let _lock = JobLock::acquire(&state.join("locks"), &job.name)?;
-    let mut repo = context::open_named_limited(g, config, &job.repository, job.limit_upload)?;
-    let mut catalog = context::catalog(g, &repo)?;
-    let progress = CliProgress::new(g.quiet || json);
-    let env = RunEnv {
-        now,
-        tz: TimeZone::system(),
-        lock: context::lock_options(g)?,
-        host: backup_zfs::host::hostname(),
+    let hooks = HookLines { quiet: g.quiet };
+    for w in notify::started(job) {
+        crate::journal::warning!("backup: warning: {w}");
+    }
+    let result = run_locked(g, config, job, now, json, &hooks);
+    let error = match &result {
+        Ok(r) if r.errors.is_empty() => None,
+        Ok(r) => Some(r.errors.join("; ")),
+        Err(e) => Some(format!("{e:#}")),
     };
-    let report = run_job(job, &mut repo, &mut catalog, &Zfs::new(), &env, &progress)
-        .map_err(|e| match e {
-            Error::Core(CoreError::RepositoryLocked { .. }) => anyhow::Error::new(e).context(
-                format!("job {}: nothing shipped (--lock-wait ran out)", job.name),
-            ),
-            e => e.into(),
-        })
-        .inspect_err(|_| crate::commands::status::write_metrics(g, config, now))?;
-    print_report(job, &report, json)?;
-    crate::commands::status::write_metrics(g, config, now);
+    let snapshot = match &result {
+        Ok(r) if !r.snapshot.is_empty() => Some(r.snapshot.as_str()),
+        _ => None,
+    };
+    let outcome = notify::Outcome {
+        error: error.as_deref(),
+        snapshot,
+    };
+    for w in notify::finished(job, &outcome, &hooks) {
+        crate::journal::warning!("backup: warning: {w}");
+    }
+    let report = result?;
     if report.errors.is_empty() {
         Ok(ExitStatus::Success)
     } else {
-        eprintln!(
+        crate::journal::error!(
             "backup: job {} failed: {}",
             job.name,
             report.errors.join("; ")
@@ -160,6 +166,46 @@ fn run_one(
             Ok(ExitStatus::Damaged)
         }
     }
+}
+
+/// The run itself, under the job's lock: its report, printed.
+fn run_locked(
+    g: &GlobalArgs,
+    config: &Config,
+    job: &Job,
+    now: Timestamp,
+    json: bool,
+    hooks: &HookLines,
+) -> Result<JobReport> {
+    let mut repo = context::open_named_limited(g, config, &job.repository, job.limit_upload)?;
+    let mut catalog = context::catalog(g, &repo)?;
+    let progress = CliProgress::new(g.quiet || json);
+    let env = RunEnv {
+        now,
+        tz: TimeZone::system(),
+        lock: context::lock_options(g)?,
+        host: backup_zfs::host::hostname(),
+    };
+    let report = run_job(
+        job,
+        &mut repo,
+        &mut catalog,
+        &Zfs::new(),
+        &env,
+        &progress,
+        hooks,
+    )
+    .map_err(|e| match e {
+        Error::Core(CoreError::RepositoryLocked { .. }) => anyhow::Error::new(e).context(format!(
+            "job {}: nothing shipped (--lock-wait ran out)",
+            job.name
+        )),
+        e => e.into(),
+    })
+    .inspect_err(|_| crate::commands::status::write_metrics(g, config, now))?;
+    print_report(job, &report, json)?;
+    crate::commands::status::write_metrics(g, config, now);
+    Ok(report)
 }
 
 fn print_report(job: &Job, report: &JobReport, json: bool) -> Result<()> {

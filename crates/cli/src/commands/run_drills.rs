@@ -27,7 +27,7 @@ pub fn due_drills(
         let status = match drill_if_due(g, config, job, now, json) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("backup: drill of job {}: {e:#}", job.name);
+                crate::journal::error!("backup: drill of job {}: {e:#}", job.name);
                 ExitStatus::of(&e)
             }
         };

@@ -11,8 +11,13 @@ use crate::context;
 use crate::exit::{ExitStatus, UsageError};
 
 pub fn run(g: &GlobalArgs, c: &ScheduleCommand) -> Result<ExitStatus> {
-    let (job, count, now) = match c {
-        ScheduleCommand::Next { job, count, now } => (job, count, now),
+    let (job, count, now, json) = match c {
+        ScheduleCommand::Next {
+            job,
+            count,
+            now,
+            json,
+        } => (job, count, now, *json),
         ScheduleCommand::Install(a) => return schedule_units::install(g, a),
         ScheduleCommand::Show(a) => return schedule_units::show(g, a),
         ScheduleCommand::Remove(a) => return schedule_units::remove(g, a),
@@ -31,37 +36,80 @@ pub fn run(g: &GlobalArgs, c: &ScheduleCommand) -> Result<ExitStatus> {
         })?],
         None => config.jobs.values().collect(),
     };
+    let mut out = Vec::new();
     for j in jobs {
         match &j.schedule {
             Some(text) => {
                 let s =
                     Schedule::parse(text).with_context(|| format!("schedule of job {}", j.name))?;
-                println!("{}: {s}", j.name);
-                print_times(&s, &now, *count);
+                out.push(Upcoming::of(&j.name, "job", Some(&s), &now, *count));
             }
             None if j.drill.is_some() => {}
-            None => println!(
-                "{}: no schedule (runs only when asked: backup run {})",
-                j.name, j.name
-            ),
+            None => out.push(Upcoming::of(&j.name, "job", None, &now, *count)),
         }
         if let Some(d) = &j.drill {
             let s = Schedule::parse(&d.schedule)
                 .with_context(|| format!("drill schedule of job {}", j.name))?;
-            println!("{} drill: {s}", j.name);
-            print_times(&s, &now, *count);
+            out.push(Upcoming::of(&j.name, "drill", Some(&s), &now, *count));
         }
+    }
+    if json {
+        let v: Vec<_> = out.iter().map(Upcoming::json).collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        out.iter().for_each(Upcoming::print);
     }
     Ok(ExitStatus::Success)
 }
 
-fn print_times(s: &Schedule, now: &Zoned, count: usize) {
-    let times = s.upcoming(now.clone(), count);
-    if times.is_empty() {
-        println!("  never again");
+/// The next run times of a job or of its drill.
+struct Upcoming {
+    job: String,
+    /// "job" or "drill".
+    kind: &'static str,
+    /// Normalized; `None`: runs only when asked.
+    schedule: Option<String>,
+    times: Vec<Zoned>,
+}
+
+impl Upcoming {
+    fn of(job: &str, kind: &'static str, s: Option<&Schedule>, now: &Zoned, n: usize) -> Upcoming {
+        Upcoming {
+            job: job.to_string(),
+            kind,
+            schedule: s.map(ToString::to_string),
+            times: s.map(|s| s.upcoming(now.clone(), n)).unwrap_or_default(),
+        }
     }
-    for t in times {
-        println!("  {}", t.strftime("%a %Y-%m-%d %H:%M:%S %Z"));
+
+    fn print(&self) {
+        let Some(schedule) = &self.schedule else {
+            println!(
+                "{}: no schedule (runs only when asked: backup run {})",
+                self.job, self.job
+            );
+            return;
+        };
+        match self.kind {
+            "drill" => println!("{} drill: {schedule}", self.job),
+            _ => println!("{}: {schedule}", self.job),
+        }
+        if self.times.is_empty() {
+            println!("  never again");
+        }
+        for t in &self.times {
+            println!("  {}", t.strftime("%a %Y-%m-%d %H:%M:%S %Z"));
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "job": self.job,
+            "kind": self.kind,
+            "schedule": self.schedule,
+            "times": self.times.iter().map(|t| t.timestamp().to_string()).collect::<Vec<_>>(),
+            "local_times": self.times.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use backup_ops::config::{Config, Job};
 use backup_ops::install::{self, ChangeKind, GeneratedFile, Options};
 
-use crate::cli::{GlobalArgs, InstallArgs, PlaceArgs, RemoveArgs};
+use crate::cli::{GlobalArgs, InstallArgs, PlaceArgs, RemoveArgs, ShowArgs};
 use crate::exit::{ExitStatus, UsageError};
 
 pub fn install(g: &GlobalArgs, a: &InstallArgs) -> Result<ExitStatus> {
@@ -74,14 +74,21 @@ pub fn install(g: &GlobalArgs, a: &InstallArgs) -> Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-pub fn show(g: &GlobalArgs, a: &InstallArgs) -> Result<ExitStatus> {
+pub fn show(g: &GlobalArgs, s: &ShowArgs) -> Result<ExitStatus> {
+    let a = &s.install;
     let config = config(g)?;
     let options = options(a)?;
     let jobs = selected(&config, &a.jobs)?;
-    for (i, f) in generate(&config, &jobs, &options, a.cron)?
-        .iter()
-        .enumerate()
-    {
+    let files = generate(&config, &jobs, &options, a.cron)?;
+    if s.json {
+        let v: Vec<_> = files
+            .iter()
+            .map(|f| serde_json::json!({"path": f.path, "content": f.content}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitStatus::Success);
+    }
+    for (i, f) in files.iter().enumerate() {
         if i > 0 {
             println!();
         }

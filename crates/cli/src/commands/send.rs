@@ -14,20 +14,20 @@ use crate::progress::CliProgress;
 
 pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
     let usage = |e: backup_zfs::NameError| UsageError(e.to_string());
-    let (snapshot, create) = if a.target.contains('@') {
-        (SnapshotName::parse(&a.target).map_err(usage)?, false)
+    let (given, new_in) = if a.target.contains('@') {
+        (Some(SnapshotName::parse(&a.target).map_err(usage)?), None)
     } else {
-        let ds = DatasetName::parse(&a.target).map_err(usage)?;
-        let name = format!(
-            "{}-{}",
-            a.prefix,
-            jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ")
-        );
-        (SnapshotName::new(ds, &name).map_err(usage)?, true)
+        (None, Some(DatasetName::parse(&a.target).map_err(usage)?))
     };
     // Unlock first: a wrong passphrase must not leave a new snapshot behind.
     let mut repo = context::open_repo(g)?;
     let lock = context::lock(g, &repo, backup_core::LockKind::Shared, "ship")?;
+    let zfs = Zfs::new();
+    let (snapshot, create) = match (given, new_in) {
+        (Some(s), _) => (s, false),
+        (None, Some(ds)) => (new_snapshot(&zfs, ds, &a.prefix)?, true),
+        (None, None) => unreachable!("a target is a snapshot or a dataset"),
+    };
     if let Some(note) = backup_core::resume(&mut repo, &lock)?.and_then(|a| a.describe()) {
         eprintln!("{note}");
     }
@@ -45,7 +45,6 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
         compressed: a.compressed,
         file_manifest: !a.no_file_manifest,
     };
-    let zfs = Zfs::new();
     let progress = CliProgress::new(g.quiet);
     let outcome = ship(&mut repo, &zfs, &req, &shipped, &progress)?;
     match outcome {
@@ -77,10 +76,10 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
             }
             // The stream is committed either way; say what is missing.
             if let Some(d) = &broken_chain {
-                eprintln!("backup: error: {d}; the repository is damaged: run `backup check` and see what it names");
+                crate::journal::error!("backup: error: {d}; the repository is damaged: run `backup check` and see what it names");
             }
             if let Some(e) = &file_manifest_error {
-                eprintln!("backup: warning: {e}; the snapshot was shipped without a file manifest, so a restore drill cannot compare its files");
+                crate::journal::warning!("backup: warning: {e}; the snapshot was shipped without a file manifest, so a restore drill cannot compare its files");
             }
             if let Some(n) = &file_manifest_note {
                 eprintln!("backup: note: {n}");
@@ -140,4 +139,23 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// `<prefix>-<UTC time>` of `ds`, with a counter when a snapshot of that
+/// name exists already (two sends within one second).
+fn new_snapshot(zfs: &Zfs, ds: DatasetName, prefix: &str) -> Result<SnapshotName> {
+    let taken: Vec<String> = zfs
+        .list_snapshots(&ds)?
+        .into_iter()
+        .map(|s| s.name.snap().to_string())
+        .collect();
+    let now = jiff::Timestamp::now();
+    let name = backup_ops::job::unique_snapshot_name(prefix, now, |n| taken.iter().any(|t| t == n))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{} snapshots of {ds} named {prefix}-<time> within one second already exist",
+                backup_ops::job::MAX_PER_SECOND
+            ))
+        })?;
+    Ok(SnapshotName::new(ds, &name).map_err(|e| UsageError(e.to_string()))?)
 }

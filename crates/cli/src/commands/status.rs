@@ -74,7 +74,7 @@ pub fn write_metrics(g: &GlobalArgs, config: &Config, now: Timestamp) {
         return;
     };
     if let Err(e) = try_write_metrics(g, config, now, path) {
-        eprintln!(
+        crate::journal::warning!(
             "backup: warning: metrics file {} not written: {e:#}",
             path.display()
         );

@@ -38,7 +38,9 @@ fn remove_stale_views(zfs: &Zfs, pools: &[String]) -> ExitStatus {
         Ok(p) => p,
         Err(ZfsError::Spawn { .. } | ZfsError::Unavailable { .. }) => return ExitStatus::Success,
         Err(e) => {
-            eprintln!("backup: warning: cannot list the pools to look for view clones: {e}");
+            crate::journal::warning!(
+                "backup: warning: cannot list the pools to look for view clones: {e}"
+            );
             return ExitStatus::Failure;
         }
     };
@@ -51,7 +53,7 @@ fn remove_stale_views(zfs: &Zfs, pools: &[String]) -> ExitStatus {
                 }
             }
             Err(e) => {
-                eprintln!(
+                crate::journal::warning!(
                     "backup: warning: cannot remove the stale view clones of pool {pool}: {e}"
                 );
                 status = ExitStatus::Failure;

@@ -65,7 +65,7 @@ pub fn verify_job(
         if v.ok {
             ExitStatus::Success
         } else {
-            eprintln!(
+            crate::journal::error!(
                 "backup: verification of job {} found {} problem(s)",
                 job.name,
                 v.problems.len()
@@ -116,7 +116,7 @@ pub fn due_verifications(
     let mut worst = ExitStatus::Success;
     for job in jobs.iter().filter(|j| j.check_every.is_some()) {
         let status = verify_if_due(g, config, job, now, json).unwrap_or_else(|e| {
-            eprintln!("backup: verification of job {}: {e:#}", job.name);
+            crate::journal::error!("backup: verification of job {}: {e:#}", job.name);
             ExitStatus::of(&e)
         });
         worst = worst.worse(status);

@@ -332,7 +332,7 @@ fn prune_packs(
         .map(Id::to_hex)
         .chain(plan.orphan_packs.iter().cloned())
         .collect();
-    progress.begin("removing packs", Some(doomed.len() as u64));
+    progress.begin_items("removing packs", Some(doomed.len() as u64), "packs");
     for (i, name) in doomed.iter().enumerate() {
         if i == doomed.len() / 2 {
             pause_point("prune:half-removed");

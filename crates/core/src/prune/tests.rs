@@ -129,6 +129,31 @@ fn assert_whole(backend: Arc<dyn Backend>, kept: &[(Id, Vec<u8>)], when: &str) -
     repo
 }
 
+/// Records each phase: label, total, noun (`None` for bytes), and the sum
+/// of its advances.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<Phase>>);
+
+/// Label, total, noun, advanced.
+type Phase = (String, Option<u64>, Option<&'static str>, u64);
+
+impl crate::progress::Progress for Recorder {
+    fn begin(&self, label: &str, total: Option<u64>) {
+        self.0.lock().unwrap().push((label.into(), total, None, 0));
+    }
+    fn begin_items(&self, label: &str, total: Option<u64>, noun: &'static str) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((label.into(), total, Some(noun), 0));
+    }
+    fn advance(&self, n: u64) {
+        if let Some(last) = self.0.lock().unwrap().last_mut() {
+            last.3 += n;
+        }
+    }
+}
+
 #[test]
 fn prune_removes_what_no_snapshot_needs_and_keeps_the_rest() {
     let f = fixture();
@@ -141,8 +166,21 @@ fn prune_removes_what_no_snapshot_needs_and_keeps_the_rest() {
     assert_eq!(p.orphan_packs.len(), 1, "{p:?}");
     assert_eq!(p.pack_bytes, before);
     let lock = exclusive(&repo);
-    prune(&mut repo, pruner, &lock, &NoProgress).unwrap();
+    let progress = Recorder::default();
+    prune(&mut repo, pruner, &lock, &progress).unwrap();
     drop(lock);
+    // Regression (issue 17): "removing packs: started, 6 B" for 6 packs.
+    let removed = (p.unused_packs.len() + p.repack_packs.len() + p.orphan_packs.len()) as u64;
+    let phases = progress.0.lock().unwrap().clone();
+    assert!(
+        phases.contains(&(
+            "removing packs".into(),
+            Some(removed),
+            Some("packs"),
+            removed
+        )),
+        "{phases:?}"
+    );
     let after = pack_bytes(&f.backend);
     assert!(after < before - 1_000_000, "{before} -> {after}");
     let repo = assert_whole(f.backend.clone(), &f.kept, "after prune");

@@ -95,7 +95,7 @@ pub fn plan_index_repair(repo: &Repository, progress: &dyn Progress) -> Result<I
     }
     let stored: Vec<(String, u64)> = store.list_packs()?;
     r.packs = stored.len();
-    progress.begin("reading pack trailers", Some(stored.len() as u64));
+    progress.begin_items("reading pack trailers", Some(stored.len() as u64), "packs");
     let trailers = map_parallel(&stored, repo.backend().transfers(), |(name, size)| {
         let t = store.read_trailer(name, *size);
         progress.advance(1);

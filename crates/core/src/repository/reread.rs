@@ -1,5 +1,8 @@
 //! Reading manifests again from storage, to find the ones damaged since a
-//! catalog cached them (`backup list` with a warm catalog).
+//! catalog cached them (`backup list` with a warm catalog), and to measure
+//! what a set of snapshots occupies.
+
+use std::collections::HashSet;
 
 use super::Repository;
 use crate::error::{Error, Result};
@@ -26,5 +29,33 @@ impl Repository {
         }
         found.sort_by_key(|(id, _)| *id);
         Ok(found)
+    }
+}
+
+impl Repository {
+    /// The stored bytes of the distinct blobs the manifests `ids` reference
+    /// (stream and file manifest chunks, each counted once however many of
+    /// them share it, compressed and sealed as in the packs), read as many
+    /// at a time as the backend's transfers. A blob shared with snapshots
+    /// outside `ids` counts in full: this is what `ids` need, not what
+    /// removing them would free. A manifest that cannot be read or
+    /// authenticated counts nothing (see [`Self::unreadable_manifests`]);
+    /// any other failure is the error.
+    pub fn stored_bytes_of(&self, ids: &[Id]) -> Result<u64> {
+        let read = map_parallel(ids, self.backend.transfers(), |id| self.read_manifest(id));
+        let mut chunks = HashSet::new();
+        for r in read {
+            match r {
+                Ok(m) => chunks.extend(m.referenced_chunks().copied()),
+                Err(e) if e.is_integrity() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let index = self.index();
+        Ok(chunks
+            .iter()
+            .filter_map(|c| index.get(c))
+            .map(|loc| u64::from(loc.length))
+            .sum())
     }
 }

@@ -248,3 +248,25 @@ fn manifests_damaged_or_gone_since_they_were_read_are_found_again() {
         );
     }
 }
+
+/// Regression (issue 17): `list --dataset X` divided one dataset's streams
+/// by the whole repository's packs (a ratio of 0.02x). The stored bytes of
+/// a set of snapshots are those of the distinct blobs they reference.
+#[test]
+fn stored_bytes_of_snapshots_count_each_shared_blob_once() {
+    use crate::test_support::{fake_stream, pseudo_random, ship_test_stream};
+    let (_backend, mut repo) = crate::test_support::test_repo();
+    let shared = pseudo_random(1_000_000, 2);
+    let a = fake_stream(&[pseudo_random(1_500_000, 1).as_slice(), &shared].concat());
+    let b = fake_stream(&[shared.as_slice(), &pseudo_random(700_000, 3)].concat());
+    let ida = ship_test_stream(&mut repo, &a, "a", 1, None);
+    let idb = ship_test_stream(&mut repo, &b, "b", 2, None);
+    let sa = repo.stored_bytes_of(&[ida]).unwrap();
+    let sb = repo.stored_bytes_of(&[idb]).unwrap();
+    let both = repo.stored_bytes_of(&[ida, idb]).unwrap();
+    let ratio = a.len() as f64 / sa as f64;
+    assert!((0.9..1.1).contains(&ratio), "{} / {sa}", a.len());
+    assert!(both < sa + sb && both > sa.max(sb), "{sa} + {sb} vs {both}");
+    assert!(both <= repo.pack_usage().unwrap().bytes);
+    assert_eq!(repo.stored_bytes_of(&[]).unwrap(), 0);
+}

@@ -24,6 +24,7 @@
 
 mod model;
 mod paths;
+mod notify;
 mod remote;
 mod schema;
 mod shipping;
@@ -43,6 +44,7 @@ use crate::retention::Rules;
 pub use model::ConfigFile;
 pub use paths::{default_state_dir, state_dir_in, ROOT_STATE_DIR};
 pub use system::{check_system, Lookup};
+pub use notify::{Healthcheck, HealthcheckStyle, Notify, DEFAULT_NOTIFY_TIMEOUT};
 pub use units::{duration, portion, rate, size};
 
 /// Where the configuration file is unless `--config` says otherwise.
@@ -215,6 +217,9 @@ pub struct Job {
     pub file_manifest: bool,
     /// The job's restore drill, if it has one.
     pub drill: Option<DrillSpec>,
+    /// What to run and ping when it runs (its own `notify` over the
+    /// global one).
+    pub notify: Notify,
 }
 
 /// Which shipped snapshot a drill restores.

@@ -27,6 +27,9 @@ pub struct ConfigFile {
     pub state_dir: Option<PathBuf>,
     /// node_exporter textfile to write after every run (optional).
     pub metrics_file: Option<PathBuf>,
+    /// Notifications for every job (a job's own `notify` table wins, key
+    /// by key).
+    pub notify: Option<NotifyConf>,
 }
 
 /// A repository and where its passphrase comes from (exactly one source).
@@ -132,6 +135,22 @@ pub struct JobConf {
     pub file_manifest: Option<bool>,
     /// The job's restore drill.
     pub drill: Option<DrillConf>,
+    /// The job's notifications, over the global `[notify]` key by key.
+    pub notify: Option<NotifyConf>,
+}
+
+/// `[notify]` and `[jobs.NAME.notify]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConf {
+    /// Run after a successful run.
+    pub on_success: Option<HookConf>,
+    /// Run after a failed run.
+    pub on_failure: Option<HookConf>,
+    /// Pinged at the start (Healthchecks only), success and failure.
+    pub healthcheck_url: Option<Spanned<String>>,
+    /// "healthchecks" (default) or "uptime-kuma".
+    pub healthcheck_style: Option<Spanned<String>>,
 }
 
 /// A restore drill: restore the job's snapshots into scratch space, verify

@@ -137,6 +137,13 @@ pub(super) const DRILL: &[Field] = &[
     opt("sample_files", Int),
 ];
 
+pub(super) const NOTIFY: &[Field] = &[
+    opt("on_success", Table(HOOK)),
+    opt("on_failure", Table(HOOK)),
+    opt("healthcheck_url", Str),
+    opt("healthcheck_style", Str),
+];
+
 pub(super) const JOB: &[Field] = &[
     req("repository", Str),
     req("datasets", StrList),
@@ -155,6 +162,7 @@ pub(super) const JOB: &[Field] = &[
     opt("check_read_data", Str),
     opt("file_manifest", Bool),
     opt("drill", Table(DRILL)),
+    opt("notify", Table(NOTIFY)),
 ];
 
 pub(super) const FILE: &[Field] = &[
@@ -162,6 +170,7 @@ pub(super) const FILE: &[Field] = &[
     opt("jobs", Named(JOB)),
     opt("state_dir", Str),
     opt("metrics_file", Str),
+    opt("notify", Table(NOTIFY)),
 ];
 
 /// What the walk found.

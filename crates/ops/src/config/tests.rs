@@ -86,7 +86,7 @@ fn unknown_key_names_file_line_and_key() {
     );
     assert_eq!(
         errors(&text),
-        ["backup.toml:28:1: jobs.vms.retention: unknown key `retention`; known keys here: repository, datasets, recursive, exclude, prefix, schedule, full_every, keep_source, keep_repository, pre_hook, post_hook, limit_upload, prune_every, check_every, check_read_data, file_manifest, drill"]
+        ["backup.toml:28:1: jobs.vms.retention: unknown key `retention`; known keys here: repository, datasets, recursive, exclude, prefix, schedule, full_every, keep_source, keep_repository, pre_hook, post_hook, limit_upload, prune_every, check_every, check_read_data, file_manifest, drill, notify"]
     );
 }
 
@@ -425,7 +425,7 @@ timout = "1m"
             "backup.toml:10:14: jobs.a.pre_hook.comand: unknown key `comand`; did you mean `command`?",
             "backup.toml:10:41: jobs.a.pre_hook.timeout: \"never\" is not a duration (examples: \"90s\", \"15m\", \"12h\", \"7d\", \"2w\")",
             "backup.toml:11:10: jobs.a.prefix: \"bad prefix\" is not a snapshot name prefix (letters, digits, '_', '-', '.', ':'; at most 64)",
-            "backup.toml:13:9: jobs.a.retention: unknown key `retention`; known keys here: repository, datasets, recursive, exclude, prefix, schedule, full_every, keep_source, keep_repository, pre_hook, post_hook, limit_upload, prune_every, check_every, check_read_data, file_manifest, drill",
+            "backup.toml:13:9: jobs.a.retention: unknown key `retention`; known keys here: repository, datasets, recursive, exclude, prefix, schedule, full_every, keep_source, keep_repository, pre_hook, post_hook, limit_upload, prune_every, check_every, check_read_data, file_manifest, drill, notify",
             "backup.toml:19:1: jobs.a.drill.probes[0].timout: unknown key `timout`; did you mean `timeout`?",
         ]
     );

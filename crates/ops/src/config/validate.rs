@@ -165,7 +165,7 @@ impl Checker<'_> {
         }
     }
 
-    fn hook(&mut self, key: &str, h: &Option<HookConf>) -> Option<Hook> {
+    pub(super) fn hook(&mut self, key: &str, h: &Option<HookConf>) -> Option<Hook> {
         let h = h.as_ref()?;
         let timeout = match &h.timeout {
             Some(t) => self.duration(&format!("{key}.timeout"), t),
@@ -428,6 +428,7 @@ pub(super) fn parse(path: &Path, text: &str) -> (Option<Config>, Vec<ConfigError
         }
     }
 
+    let notify = c.notify("notify", &file.notify);
     let mut jobs = std::collections::BTreeMap::new();
     for (name, j) in &file.jobs {
         let key = format!("jobs.{name}");
@@ -575,6 +576,7 @@ pub(super) fn parse(path: &Path, text: &str) -> (Option<Config>, Vec<ConfigError
             .drill
             .as_ref()
             .map(|d| c.drill(&format!("{key}.drill"), d, &datasets));
+        let job_notify = c.notify(&format!("{key}.notify"), &j.notify).over(&notify);
         jobs.insert(
             name.clone(),
             Job {
@@ -600,6 +602,7 @@ pub(super) fn parse(path: &Path, text: &str) -> (Option<Config>, Vec<ConfigError
                 check_read_data,
                 file_manifest: j.file_manifest.unwrap_or(true),
                 drill,
+                notify: job_notify,
             },
         );
     }

@@ -86,6 +86,7 @@ fn service_text(
         job.name
     )
     .unwrap();
+    super::systemd::on_failure(&mut s);
     writeln!(s, "\n[Service]\nType=oneshot").unwrap();
     writeln!(
         s,

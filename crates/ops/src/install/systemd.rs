@@ -52,6 +52,15 @@ pub fn systemd_units(
             content: timer,
         });
     }
+    if files
+        .iter()
+        .any(|f| f.path.extension().is_some_and(|e| e == "service"))
+    {
+        files.push(GeneratedFile {
+            path: options.unit_dir.join(NOTIFY_TEMPLATE),
+            content: notify_template(config)?,
+        });
+    }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     if let Some(pair) = files.windows(2).find(|w| w[0].path == w[1].path) {
         let name = pair[0].path.file_name().unwrap_or_default();
@@ -65,6 +74,52 @@ pub fn systemd_units(
     Ok(files)
 }
 
+/// The template every generated service names in `OnFailure=`.
+pub const NOTIFY_TEMPLATE: &str = "backup-notify@.service";
+
+/// `OnFailure=backup-notify@%n.service`, with why.
+pub(super) fn on_failure(s: &mut String) {
+    writeln!(
+        s,
+        "# On failure (also when killed: timeout, OOM, a crash) systemd starts\n\
+         # backup-notify@<this unit>; see that template for how to alert."
+    )
+    .unwrap();
+    writeln!(s, "OnFailure=backup-notify@%n.service").unwrap();
+}
+
+/// `backup-notify@.service`: the hook point of the services' `OnFailure=`.
+/// By default it logs one error line naming the failed unit; an operator
+/// alerts with a drop-in replacing its `ExecStart=`.
+fn notify_template(config: &Config) -> Result<String, InstallError> {
+    let mut s = header(config, "backup-notify@.service")?;
+    writeln!(s, "[Unit]").unwrap();
+    writeln!(s, "Description=Report the failure of %i (backup)").unwrap();
+    writeln!(s, "\n[Service]\nType=oneshot").unwrap();
+    for line in [
+        "# Started by OnFailure= of every backup unit when it fails, %i being",
+        "# the failed unit, also when it was killed (timeout, OOM, a crash) and",
+        "# could not run its own notify.on_failure. By default it logs an error",
+        "# naming the unit. To alert, replace ExecStart= in a drop-in",
+        "# (systemctl edit backup-notify@.service):",
+        "#   [Service]",
+        "#   ExecStart=",
+        "#   ExecStart=/usr/local/sbin/alert-admins %i",
+        "# systemd 251 and later give it MONITOR_SERVICE_RESULT, MONITOR_EXIT_CODE,",
+        "# MONITOR_EXIT_STATUS, MONITOR_UNIT and MONITOR_INVOCATION_ID. A run that",
+        "# failed by itself (MONITOR_SERVICE_RESULT=exit-code) has already run",
+        "# notify.on_failure and pinged its healthcheck_url; the others have not.",
+    ] {
+        writeln!(s, "{line}").unwrap();
+    }
+    writeln!(
+        s,
+        "ExecStart=/bin/sh -c 'echo \"<3>%i failed: journalctl -u %i\" >&2'"
+    )
+    .unwrap();
+    Ok(s)
+}
+
 fn service_text(
     config: &Config,
     job: &Job,
@@ -75,6 +130,7 @@ fn service_text(
     writeln!(s, "[Unit]").unwrap();
     writeln!(s, "Description=backup job {}", job.name).unwrap();
     writeln!(s, "After=zfs.target local-fs.target").unwrap();
+    on_failure(&mut s);
     writeln!(s, "\n[Service]\nType=oneshot").unwrap();
     service_basics(&mut s, config, job, options, &["run", &job.name])?;
     writeln!(

@@ -69,6 +69,7 @@ fn a_service_and_a_timer_per_scheduled_job() {
     let expected: Vec<PathBuf> = [
         "backup-db.service",
         "backup-db.timer",
+        "backup-notify@.service",
         "backup-www.service",
         "backup-www.timer",
     ]
@@ -84,6 +85,42 @@ fn a_service_and_a_timer_per_scheduled_job() {
             f.path.display()
         );
     }
+}
+
+/// Issue 17: the units had no hook point for failures the process cannot
+/// report itself (killed by a timeout, OOM, a crash). Every service names
+/// the `backup-notify@` template in `OnFailure=`; the template logs an
+/// error naming the failed unit until a drop-in replaces its `ExecStart=`.
+#[test]
+fn every_service_has_an_on_failure_hook_point() {
+    let config = drill_config(DRILLS);
+    let jobs: Vec<_> = config.jobs.values().collect();
+    let files = systemd_units(&config, &jobs, &options()).unwrap();
+    let services: Vec<_> = files
+        .iter()
+        .filter(|f| f.path.extension().is_some_and(|e| e == "service"))
+        .filter(|f| !f.path.ends_with("backup-notify@.service"))
+        .collect();
+    assert_eq!(services.len(), 3);
+    for f in services {
+        has_lines(&f.content, &["OnFailure=backup-notify@%n.service"]);
+    }
+    let template = file(&files, "backup-notify@.service");
+    has_lines(
+        template,
+        &[
+            "Type=oneshot",
+            "ExecStart=/bin/sh -c 'echo \"<3>%i failed: journalctl -u %i\" >&2'",
+            "#   ExecStart=",
+        ],
+    );
+    assert_eq!(
+        generated_from(template),
+        Some(Path::new("/etc/backup/backup.toml"))
+    );
+    // No service, no template.
+    let none = drill_config("[repositories.nas]\nlocation = \"/n\"\npassword_file = \"/p\"\n");
+    assert!(systemd_units(&none, &[], &options()).unwrap().is_empty());
 }
 
 #[test]
@@ -225,11 +262,11 @@ fn writes_only_what_differs_and_removes_only_its_own() {
     let kinds = |changes: Vec<Change>| changes.into_iter().map(|c| c.kind).collect::<Vec<_>>();
     assert_eq!(
         kinds(write_files(&files).unwrap()),
-        [ChangeKind::Created; 4]
+        [ChangeKind::Created; 5]
     );
     assert_eq!(
         kinds(write_files(&files).unwrap()),
-        [ChangeKind::Unchanged; 4]
+        [ChangeKind::Unchanged; 5]
     );
     let mut changed = files.clone();
     changed[1].content.push_str("# more\n");
@@ -242,9 +279,9 @@ fn writes_only_what_differs_and_removes_only_its_own() {
     let err = write_files(&files).unwrap_err();
     assert!(matches!(err, InstallError::Foreign { .. }), "{err}");
     let mine = find_generated(tmp.path(), &config.path, |n| n.starts_with("backup-")).unwrap();
-    assert_eq!(mine.len(), 3);
+    assert_eq!(mine.len(), 4);
     let removed = remove_files(&[mine, vec![foreign.clone()]].concat()).unwrap();
-    assert_eq!(removed.len(), 3);
+    assert_eq!(removed.len(), 4);
     assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "[Timer]\n");
 }
 
@@ -288,6 +325,7 @@ fn a_drill_gets_its_own_service_and_timer() {
             "backup-drill-db.timer",
             "backup-drill-www.service",
             "backup-drill-www.timer",
+            "backup-notify@.service",
             "backup-www.service",
             "backup-www.timer",
         ]

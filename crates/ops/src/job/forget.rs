@@ -157,6 +157,7 @@ mod tests {
             check_read_data: None,
             file_manifest: true,
             drill: None,
+            notify: crate::config::Notify::default(),
         }
     }
 

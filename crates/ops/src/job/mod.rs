@@ -2,8 +2,9 @@
 //! hook, retention of the job's own snapshots on the source.
 
 mod forget;
-mod hook;
+pub(crate) mod hook;
 mod lock;
+mod name;
 
 use std::collections::HashMap;
 
@@ -12,8 +13,11 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 pub use forget::{is_job_snapshot, plan_forget, ForgetPlan};
-pub use hook::run_hook;
+pub use hook::{run_hook, CommandOutput, DiscardOutput};
 pub use lock::JobLock;
+#[cfg(test)]
+use name::name_time;
+pub use name::{snapshot_time, unique_snapshot_name, MAX_PER_SECOND};
 
 use crate::catalog::{Catalog, JobRun};
 use crate::config::{FullEvery, Job};
@@ -122,6 +126,7 @@ pub struct RunEnv {
 /// The ship holds a shared repository lock; the repository retention
 /// (`keep_repository`: forget, manifests only) an exclusive one, taken after
 /// the shared one is released. Pruning unused data is `prune`'s work.
+/// What the hooks write goes to `output`, line by line.
 pub fn run_job(
     job: &Job,
     repo: &mut Repository,
@@ -129,9 +134,10 @@ pub fn run_job(
     zfs: &Zfs,
     env: &RunEnv,
     progress: &dyn Progress,
+    output: &dyn CommandOutput,
 ) -> Result<JobReport> {
     let started = Timestamp::now().as_second();
-    let result = run_steps(job, repo, catalog, zfs, env, progress);
+    let result = run_steps(job, repo, catalog, zfs, env, progress, output);
     let (ok, error, report) = match &result {
         Ok(r) if r.errors.is_empty() => (true, None, r.clone()),
         Ok(r) => (false, Some(r.errors.join("; ")), r.clone()),
@@ -160,13 +166,20 @@ fn run_steps(
     zfs: &Zfs,
     env: &RunEnv,
     progress: &dyn Progress,
+    output: &dyn CommandOutput,
 ) -> Result<JobReport> {
     let now = env.now;
     if let Some(h) = &job.pre_hook {
-        run_hook(&job.name, "pre", h, &[("BACKUP_JOB", job.name.as_str())])?;
+        run_hook(
+            &job.name,
+            "pre",
+            h,
+            &[("BACKUP_JOB", job.name.as_str())],
+            output,
+        )?;
     }
     let datasets = job_datasets(zfs, job)?;
-    let name = format!("{}-{}", job.prefix, now.strftime("%Y%m%dT%H%M%SZ"));
+    let name = free_name(zfs, &job.prefix, &datasets, now)?;
     // One `zfs snapshot [-r]` per configured dataset: atomic across each tree.
     for ds in &job.datasets {
         let snap = snapshot_name(ds, &name)?;
@@ -281,6 +294,7 @@ fn run_steps(
                 ("BACKUP_JOB", job.name.as_str()),
                 ("BACKUP_JOB_STATUS", status),
             ],
+            output,
         )?;
     }
     // Every dataset that got the snapshot, excluded descendants too: they
@@ -376,18 +390,21 @@ pub fn forget(
     Ok((plan, lock.taken_over().to_vec()))
 }
 
-/// The time a job wrote into its snapshot's name (`<prefix>-20261121T091500Z`):
-/// the job's own clock, which `--now` also drives. `None` for other names.
-pub fn snapshot_time(prefix: &str, snapshot: &str) -> Option<Timestamp> {
-    name_time(snapshot.strip_prefix(prefix)?.strip_prefix('-')?)
-}
-
-fn name_time(suffix: &str) -> Option<Timestamp> {
-    jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", suffix)
-        .ok()?
-        .to_zoned(TimeZone::UTC)
-        .ok()
-        .map(|z| z.timestamp())
+/// The job's snapshot name at `now`, free on every dataset it snapshots
+/// (two runs within one second get `...Z` and `...Z.01`).
+fn free_name(zfs: &Zfs, prefix: &str, datasets: &[DatasetName], now: Timestamp) -> Result<String> {
+    let mut taken = std::collections::HashSet::new();
+    for ds in datasets {
+        taken.extend(
+            zfs.list_snapshots(ds)?
+                .into_iter()
+                .map(|s| s.name.snap().to_string()),
+        );
+    }
+    unique_snapshot_name(prefix, now, |n| taken.contains(n)).ok_or_else(|| Error::Invalid {
+        what: format!("snapshot name {prefix}-{}", now.strftime("%Y%m%dT%H%M%SZ")),
+        reason: format!("{MAX_PER_SECOND} snapshots of this prefix in one second already exist"),
+    })
 }
 
 fn snapshot_name(ds: &DatasetName, name: &str) -> Result<SnapshotName> {

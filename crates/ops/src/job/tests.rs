@@ -11,6 +11,35 @@ fn time_comes_from_the_name() {
         "2026-11-02T13:00:00Z"
     );
     assert!(name_time("manual").is_none());
+    assert_eq!(
+        name_time("20261102T130000Z.07").unwrap().to_string(),
+        "2026-11-02T13:00:00Z"
+    );
+    assert!(name_time("20261102T130000Z.x7").is_none());
+    assert!(name_time("20261102T130000Z.123").is_none());
+}
+
+/// Regression (issue 17): two sends within one second failed with
+/// "snapshot already exists". The second gets a counter, the names still
+/// sort by time, and the time reads back from each.
+#[test]
+fn names_within_one_second_are_unique_and_sorted() {
+    let now = Timestamp::from_second(1_793_613_600).unwrap();
+    let mut taken: Vec<String> = Vec::new();
+    for _ in 0..12 {
+        let name = unique_snapshot_name("job", now, |n| taken.iter().any(|t| t == n)).unwrap();
+        assert_eq!(snapshot_time("job", &name), Some(now), "{name}");
+        taken.push(name);
+    }
+    assert_eq!(taken[0], "job-20261102T100000Z");
+    assert_eq!(taken[1], "job-20261102T100000Z.01");
+    assert_eq!(taken[11], "job-20261102T100000Z.11");
+    let next = unique_snapshot_name("job", now + jiff::SignedDuration::from_secs(1), |_| false);
+    taken.push(next.unwrap());
+    let mut sorted = taken.clone();
+    sorted.sort();
+    assert_eq!(sorted, taken);
+    assert_eq!(unique_snapshot_name("job", now, |_| true), None);
 }
 
 #[test]

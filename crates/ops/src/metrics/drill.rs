@@ -85,12 +85,7 @@ pub(super) fn families(status: &Status) -> Vec<Family> {
         "1 if the job's last restore drill met the target, else 0; targets that are set only.",
     );
     for j in &status.jobs {
-        let l = || {
-            vec![
-                ("job", j.name.clone()),
-                ("repository", j.repository.clone()),
-            ]
-        };
+        let l = || super::job_labels(j);
         let with = |k: &'static str, v: &str| {
             let mut labels = l();
             labels.push((k, v.to_string()));

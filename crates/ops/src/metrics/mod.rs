@@ -145,12 +145,7 @@ pub fn render(status: &Status) -> String {
 
     when.add(Vec::new(), status.now as f64);
     for j in &status.jobs {
-        let l = || {
-            vec![
-                ("job", j.name.clone()),
-                ("repository", j.repository.clone()),
-            ]
-        };
+        let l = || job_labels(j);
         if let Some(r) = &j.last_run {
             run_ts.add(l(), r.finished as f64);
             run_ok.add(l(), u8::from(r.ok));
@@ -173,7 +168,11 @@ pub fn render(status: &Status) -> String {
             job_age.add(l(), a as f64);
         }
         for s in &j.snapshots {
-            let dl = || vec![("job", j.name.clone()), ("dataset", s.dataset.clone())];
+            let dl = || {
+                let mut labels = job_labels(j);
+                labels.push(("dataset", s.dataset.clone()));
+                labels
+            };
             ds_age.add(dl(), s.age_seconds as f64);
             ds_ts.add(dl(), s.time as f64);
         }
@@ -217,6 +216,16 @@ pub fn render(status: &Status) -> String {
         }
     }
     out
+}
+
+/// The labels of every per-job series: `backup_job` (not `job`, which
+/// Prometheus sets on every scraped series to the scrape job's name, and
+/// renames a series' own `job` label to `exported_job`) and `repository`.
+fn job_labels(j: &crate::status::JobStatus) -> Vec<(&'static str, String)> {
+    vec![
+        ("backup_job", j.name.clone()),
+        ("repository", j.repository.clone()),
+    ]
 }
 
 /// A label value: `\`, `"` and newline escaped.

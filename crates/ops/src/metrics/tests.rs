@@ -72,7 +72,7 @@ fn status() -> Status {
 #[test]
 fn renders_the_expected_samples_with_escaped_labels() {
     let text = render(&status());
-    let job = r#"job="web \"main\"\\x",repository="nas""#;
+    let job = r#"backup_job="web \"main\"\\x",repository="nas""#;
     for line in [
         format!("backup_job_last_run_timestamp_seconds{{{job}}} 1792999100"),
         format!("backup_job_last_run_success{{{job}}} 0"),
@@ -84,8 +84,10 @@ fn renders_the_expected_samples_with_escaped_labels() {
         format!("backup_job_failures_total{{{job}}} 1"),
         format!("backup_job_consecutive_failures{{{job}}} 1"),
         format!("backup_job_snapshot_age_seconds{{{job}}} 10100"),
-        r#"backup_snapshot_age_seconds{job="web \"main\"\\x",dataset="tank/www"} 10100"#.into(),
-        r#"backup_snapshot_newest_timestamp_seconds{job="web \"main\"\\x",dataset="tank/www"} 1792989900"#.into(),
+        format!("backup_snapshot_age_seconds{{{job},dataset=\"tank/www\"}} 10100"),
+        format!(
+            "backup_snapshot_newest_timestamp_seconds{{{job},dataset=\"tank/www\"}} 1792989900"
+        ),
         r#"backup_repository_up{repository="nas"} 1"#.into(),
         r#"backup_repository_size_bytes{repository="nas"} 2048"#.into(),
         r#"backup_repository_stream_bytes{repository="nas"} 4096"#.into(),
@@ -94,8 +96,44 @@ fn renders_the_expected_samples_with_escaped_labels() {
         "# TYPE backup_job_failures_total counter".into(),
         "# TYPE backup_snapshot_age_seconds gauge".into(),
     ] {
-        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
     }
+}
+
+/// Regression (issue 17): a `job` label collides with the label Prometheus
+/// gives every scraped series (it becomes `exported_job`), and the
+/// per-dataset series had no `repository`. Every series of a job carries
+/// `backup_job` and `repository`; none carries `job`.
+#[test]
+fn every_job_series_has_backup_job_and_repository_and_none_has_job() {
+    let mut s = drilled();
+    s.jobs[0].verify = VerifyStatus {
+        defined: true,
+        ..VerifyStatus::default()
+    };
+    let text = render(&s);
+    let mut per_job = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let series = line.rsplit_once(' ').unwrap().0;
+        assert!(
+            !series.contains("{job=") && !series.contains(",job="),
+            "{line}"
+        );
+        if series.starts_with("backup_repository_") || series.starts_with("backup_status_") {
+            continue;
+        }
+        per_job += 1;
+        assert!(series.contains("{backup_job=\""), "no backup_job: {line}");
+        assert!(
+            series.contains(",repository=\"nas\""),
+            "no repository: {line}"
+        );
+    }
+    assert!(per_job > 30, "{text}");
+    assert!(text.contains("backup_snapshot_age_seconds{"), "{text}");
 }
 
 #[test]
@@ -219,7 +257,7 @@ fn drilled() -> Status {
 #[test]
 fn drill_samples_of_the_last_drill_and_the_last_pass() {
     let text = render(&drilled());
-    let job = r#"job="web \"main\"\\x",repository="nas""#;
+    let job = r#"backup_job="web \"main\"\\x",repository="nas""#;
     for line in [
         format!("backup_drill_defined{{{job}}} 1"),
         format!("backup_drill_flagged{{{job}}} 1"),

@@ -55,12 +55,7 @@ pub(super) fn families(status: &Status) -> Vec<Family> {
         "Time within which the rotation reads every pack: verifications per full pass times check_every.",
     );
     for j in &status.jobs {
-        let l = || {
-            vec![
-                ("job", j.name.clone()),
-                ("repository", j.repository.clone()),
-            ]
-        };
+        let l = || super::job_labels(j);
         let v = &j.verify;
         if j.history {
             defined.add(l(), u8::from(v.defined));

@@ -68,6 +68,13 @@ use jiff::{SignedDuration, Zoned};
 pub use due::{due, Due, MISSED_CAP};
 pub use search::HORIZON_YEARS;
 
+/// The civil date (year, month, day) from which [`Schedule::interval`]
+/// measures: fixed, so the interval never moves with the clock.
+pub const INTERVAL_REFERENCE: (i16, i8, i8) = (2025, 1, 1);
+/// At most this many scheduled instants are measured by
+/// [`Schedule::interval`] (a week of a minutely schedule).
+pub const INTERVAL_RUNS: usize = 10_080;
+
 /// Which syntax a schedule was written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -256,6 +263,42 @@ impl Schedule {
             found = next;
         }
         Some(found)
+    }
+
+    /// The schedule's interval: the longest wait between two consecutive
+    /// scheduled instants, over the year that follows its first instant
+    /// after a fixed reference date ([`INTERVAL_REFERENCE`], midnight in
+    /// the schedule's zone or else `tz`), and at most [`INTERVAL_RUNS`]
+    /// instants. It depends on the schedule (and zone) alone, never on the
+    /// clock: `hourly` is an hour, `Mon..Fri 22:00` three days (Friday to
+    /// Monday), `daily` in a zone with daylight saving 25 hours. `None`
+    /// for a schedule that fires fewer than twice within the horizon.
+    pub fn interval(&self, tz: &TimeZone) -> Option<SignedDuration> {
+        let (y, m, d) = INTERVAL_REFERENCE;
+        let start = jiff::civil::date(y, m, d)
+            .at(0, 0, 0, 0)
+            .to_zoned(self.zone.clone().unwrap_or_else(|| tz.clone()))
+            .ok()?
+            .checked_sub(SignedDuration::from_secs(1))
+            .ok()?;
+        let first = self.next_after(start)?;
+        let end = first
+            .timestamp()
+            .checked_add(SignedDuration::from_hours(366 * 24))
+            .ok()?;
+        let (mut prev, mut longest) = (first, None::<SignedDuration>);
+        for _ in 1..INTERVAL_RUNS {
+            let Some(next) = self.next_after(prev.clone()) else {
+                break;
+            };
+            let gap = next.timestamp().duration_since(prev.timestamp());
+            longest = Some(longest.map_or(gap, |l| l.max(gap)));
+            if next.timestamp() > end {
+                break;
+            }
+            prev = next;
+        }
+        longest
     }
 
     /// The next `n` scheduled instants after `t` (fewer if the schedule

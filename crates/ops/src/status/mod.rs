@@ -34,7 +34,8 @@ use backup_core::Backend;
 
 pub use drill::{allowed_age, drill_status, AllowedAge, DrillStatus, DrillSummary, MIN_GRACE};
 pub use nagios::{
-    check as nagios_check, schedule_thresholds, NagiosCheck, NagiosState, Thresholds,
+    check as nagios_check, schedule_thresholds, NagiosCheck, NagiosState, Thresholds, CRIT_MISSED,
+    WARN_MISSED,
 };
 pub use verify::{verify_status, VerifyStatus};
 

@@ -9,9 +9,12 @@
 //! is an unreachable repository. The worst state wins, in the order
 //! OK < UNKNOWN < WARNING < CRITICAL (monitoring-plugins' `max_state_alt`).
 //!
-//! Ages not given are derived from the job's schedule: WARNING once
-//! [`WARN_MISSED`] scheduled runs have passed without a newer snapshot (the
-//! latest run may still be in progress), CRITICAL after [`CRIT_MISSED`].
+//! Ages not given are derived from the job's schedule alone, never from the
+//! clock: WARNING when the snapshot is older than [`WARN_MISSED`] times the
+//! schedule's interval ([`Schedule::interval`], the longest wait between two
+//! scheduled runs), so one run may be missed or still shipping, CRITICAL
+//! older than [`CRIT_MISSED`] times. The perfdata thresholds are therefore
+//! the same at every check.
 //!
 //! A job with a drill table whose drill is flagged (see
 //! [`DrillStatus`](super::DrillStatus): its last pass older than the drill
@@ -25,15 +28,14 @@
 //! [`VerifyStatus`](super::VerifyStatus)).
 
 use jiff::tz::TimeZone;
-use jiff::Timestamp;
 
 use super::{human_age, JobStatus, Status};
 use crate::schedule::Schedule;
 
-/// Scheduled runs missed before the default WARNING.
-pub const WARN_MISSED: usize = 2;
-/// Scheduled runs missed before the default CRITICAL.
-pub const CRIT_MISSED: usize = 3;
+/// Intervals of the schedule after which a snapshot is WARNING by default.
+pub const WARN_MISSED: i64 = 2;
+/// Intervals of the schedule after which a snapshot is CRITICAL by default.
+pub const CRIT_MISSED: i64 = 3;
 
 /// A Nagios plugin state; its exit code is the discriminant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -102,27 +104,17 @@ pub struct NagiosCheck {
     pub line: String,
 }
 
-/// Default (warn, crit) ages in seconds from a schedule at `now`: the ages
-/// of the `WARN_MISSED`th and `CRIT_MISSED`th latest scheduled instants
-/// at or before `now`. `None` if the schedule has not fired that often.
-pub fn schedule_thresholds(
-    schedule: &Schedule,
-    now: Timestamp,
-    tz: &TimeZone,
-) -> Option<(i64, i64)> {
-    let mut t = now.to_zoned(tz.clone());
-    let mut ages = Vec::new();
-    while ages.len() < CRIT_MISSED {
-        let at = schedule.last_at_or_before(t)?;
-        ages.push(now.as_second() - at.timestamp().as_second());
-        t = at.checked_sub(jiff::SignedDuration::from_secs(1)).ok()?;
-    }
-    Some((ages[WARN_MISSED - 1], ages[CRIT_MISSED - 1]))
+/// Default (warn, crit) ages in seconds of a schedule: [`WARN_MISSED`] and
+/// [`CRIT_MISSED`] times its [interval](Schedule::interval) in `tz` (the
+/// zone of a schedule without its own). `None` if the schedule has no
+/// interval (it fires fewer than twice).
+pub fn schedule_thresholds(schedule: &Schedule, tz: &TimeZone) -> Option<(i64, i64)> {
+    let interval = schedule.interval(tz)?.as_secs();
+    Some((WARN_MISSED * interval, CRIT_MISSED * interval))
 }
 
 /// Checks every job of `status` (build it with only the jobs to check).
 pub fn check(status: &Status, given: Thresholds, tz: &TimeZone) -> NagiosCheck {
-    let now = Timestamp::from_second(status.now).unwrap_or(Timestamp::UNIX_EPOCH);
     let mut state = NagiosState::Ok;
     let mut messages = Vec::new();
     let mut perf = Vec::new();
@@ -135,7 +127,7 @@ pub fn check(status: &Status, given: Thresholds, tz: &TimeZone) -> NagiosCheck {
             .schedule
             .as_deref()
             .and_then(|s| Schedule::parse(s).ok());
-        let derived = schedule.and_then(|s| schedule_thresholds(&s, now, tz));
+        let derived = schedule.and_then(|s| schedule_thresholds(&s, tz));
         let warn = given.warn.or(derived.map(|d| d.0));
         let crit = given.crit.or(derived.map(|d| d.1));
         let (s, mut msg) = job_state(job, warn, crit);

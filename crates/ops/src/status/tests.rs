@@ -321,8 +321,8 @@ fn nagios_a_failed_last_run_is_at_least_a_warning_on_one_line() {
 #[test]
 fn nagios_default_thresholds_follow_the_schedule() {
     let hourly = crate::schedule::Schedule::parse("hourly").unwrap();
-    let (w, c) = schedule_thresholds(&hourly, t("2026-11-02T12:05:00Z"), &TimeZone::UTC).unwrap();
-    assert_eq!((w, c), (65 * 60, 125 * 60));
+    let (w, c) = schedule_thresholds(&hourly, &TimeZone::UTC).unwrap();
+    assert_eq!((w, c), (2 * H, 3 * H));
     let f = two_runs();
     let at = |now: &str| nagios_check(&f.status(now), Thresholds::default(), &TimeZone::UTC).state;
     // The 11:00 snapshot: the 12:00 run may still be going; missing 12:00
@@ -330,6 +330,48 @@ fn nagios_default_thresholds_follow_the_schedule() {
     assert_eq!(at("2026-11-02T12:59:00Z"), NagiosState::Ok);
     assert_eq!(at("2026-11-02T13:01:00Z"), NagiosState::Warning);
     assert_eq!(at("2026-11-02T14:01:00Z"), NagiosState::Critical);
+}
+
+/// Regression (issue 17): the default thresholds were the ages of earlier
+/// scheduled instants at `now`, so they moved with the clock ("snapshot 2h
+/// old (warning at 1h 05m)" at one time, OK at an older age at another).
+/// They depend on the schedule alone: the same perfdata at every minute.
+#[test]
+fn nagios_default_thresholds_do_not_move_with_the_clock() {
+    let f = two_runs();
+    let perf = |now: &str| {
+        let line = nagios_check(&f.status(now), Thresholds::default(), &TimeZone::UTC).line;
+        let age = line
+            .split(' ')
+            .find(|p| p.starts_with("web_snapshot_age="))
+            .unwrap();
+        age.split_once(';').unwrap().1.to_string()
+    };
+    for now in [
+        "2026-11-02T11:05:00Z",
+        "2026-11-02T11:59:00Z",
+        "2026-11-02T12:05:00Z",
+        "2026-11-02T15:30:00Z",
+    ] {
+        assert_eq!(perf(now), "7200;10800;0", "at {now}");
+    }
+    let at = |now: &str| nagios_check(&f.status(now), Thresholds::default(), &TimeZone::UTC);
+    // 1h 59m old: OK whatever the minute; 2h 05m: WARNING at 2h 00m.
+    assert_eq!(at("2026-11-02T12:59:00Z").state, NagiosState::Ok);
+    let w = at("2026-11-02T13:05:00Z");
+    assert!(
+        w.line.contains("snapshot 2h 05m old (warning at 2h 00m)"),
+        "{}",
+        w.line
+    );
+    // The interval is the longest wait: Friday to Monday for weekdays.
+    let weekdays = crate::schedule::Schedule::parse("Mon..Fri 22:00").unwrap();
+    assert_eq!(
+        schedule_thresholds(&weekdays, &TimeZone::UTC),
+        Some((6 * 24 * H, 9 * 24 * H))
+    );
+    let once = crate::schedule::Schedule::parse("2030-06-01 12:00").unwrap();
+    assert_eq!(schedule_thresholds(&once, &TimeZone::UTC), None);
 }
 
 #[test]

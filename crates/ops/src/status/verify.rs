@@ -196,10 +196,12 @@ mod tests {
             "{line}"
         );
         assert!(
-            metrics.contains("backup_verify_last_success{job=\"web\",repository=\"nas\"} 0\n"),
+            metrics
+                .contains("backup_verify_last_success{backup_job=\"web\",repository=\"nas\"} 0\n"),
             "{metrics}"
         );
-        assert!(metrics.contains("backup_verify_last_problems{job=\"web\",repository=\"nas\"} 1\n"));
+        assert!(metrics
+            .contains("backup_verify_last_problems{backup_job=\"web\",repository=\"nas\"} 1\n"));
         let (st, state, line, metrics) = judge(
             weekly,
             &[
@@ -210,13 +212,15 @@ mod tests {
         assert!(!st.jobs[0].verify.failed);
         assert_eq!(state, NagiosState::Unknown, "no snapshots, no run: {line}");
         assert!(!line.contains("verification:"), "{line}");
-        assert!(metrics.contains("backup_verify_last_success{job=\"web\",repository=\"nas\"} 1\n"));
+        assert!(metrics
+            .contains("backup_verify_last_success{backup_job=\"web\",repository=\"nas\"} 1\n"));
         assert!(metrics.contains(&format!(
-            "backup_verify_last_success_timestamp_seconds{{job=\"web\",repository=\"nas\"}} {}\n",
+            "backup_verify_last_success_timestamp_seconds{{backup_job=\"web\",repository=\"nas\"}} {}\n",
             NOW - DAY
         )));
-        assert!(metrics
-            .contains("backup_verify_last_bytes_read{job=\"web\",repository=\"nas\"} 52428800\n"));
+        assert!(metrics.contains(
+            "backup_verify_last_bytes_read{backup_job=\"web\",repository=\"nas\"} 52428800\n"
+        ));
     }
 
     #[test]
@@ -233,10 +237,12 @@ mod tests {
         let c = v.coverage.unwrap();
         assert_eq!((c.runs, c.period_seconds), (20, 20 * 7 * DAY));
         assert!(metrics.contains(&format!(
-            "backup_verify_coverage_period_seconds{{job=\"web\",repository=\"nas\"}} {}\n",
+            "backup_verify_coverage_period_seconds{{backup_job=\"web\",repository=\"nas\"}} {}\n",
             20 * 7 * DAY
         )));
-        assert!(metrics.contains("backup_verify_overdue{job=\"web\",repository=\"nas\"} 1\n"));
+        assert!(
+            metrics.contains("backup_verify_overdue{backup_job=\"web\",repository=\"nas\"} 1\n")
+        );
         // Within check_every plus the grace: not overdue.
         let (st, _, _, _) = judge(weekly, &[verification(NOW - 7 * DAY - 3600, true)]);
         assert!(!st.jobs[0].verify.overdue);
@@ -256,6 +262,8 @@ mod tests {
         let (st, state, _, metrics) = judge("", &[verification(NOW - 30 * DAY, false)]);
         assert!(!st.jobs[0].verify.overdue && st.jobs[0].verify.failed);
         assert_eq!(state, NagiosState::Critical);
-        assert!(metrics.contains("backup_verify_defined{job=\"web\",repository=\"nas\"} 0\n"));
+        assert!(
+            metrics.contains("backup_verify_defined{backup_job=\"web\",repository=\"nas\"} 0\n")
+        );
     }
 }

@@ -300,3 +300,23 @@ fn last_at_or_before_table() {
         assert_eq!(last.as_deref(), expected, "{text:?} at or before {t}");
     }
 }
+
+/// `interval`: the longest wait between two runs, from a fixed reference
+/// date, so the same whatever the clock; daylight saving lengthens a
+/// local daily schedule to 25 hours.
+#[test]
+fn interval_is_the_longest_wait_between_runs() {
+    let h = |n: i64| Some(jiff::SignedDuration::from_hours(n));
+    let utc = jiff::tz::TimeZone::UTC;
+    let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+    for (text, tz, expected) in [
+        ("daily", &utc, h(24)),
+        ("daily", &paris, h(25)),
+        ("Mon..Fri 22:00", &utc, h(72)),
+        ("monthly", &utc, h(31 * 24)),
+        ("30 2 * * 1-5", &utc, h(72)),
+        ("2030-06-01 12:00", &utc, None),
+    ] {
+        assert_eq!(schedule(text).interval(tz), expected, "{text}");
+    }
+}
