@@ -81,5 +81,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Status(a) => commands::status::run(g, a),
         Command::Drill(c) => commands::drill::run(g, c),
         Command::Key(c) => commands::key::run(g, c),
+        Command::Completions(a) => commands::generate::completions(a),
+        Command::Manpages(a) => commands::generate::manpages(a),
     }
 }
