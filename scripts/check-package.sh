@@ -69,14 +69,11 @@ fi
 [ -f "$deb" ] || die "no package at $deb"
 version=$(dpkg-deb -f "$deb" Version)
 
-# lintian reads the whole binary; it runs while the root is prepared.
-lintian_log=$(mktemp)
-lintian --fail-on error,warning,info --display-info "$deb" >"$lintian_log" 2>&1 &
-lintian_pid=$!
-
 free_kb() { awk '/^MemAvailable:/ {print $2}' /proc/meminfo; }
 work=
 build=
+lintian_pid=
+lintian_log=
 # The debootstrap tree: unmounted (by path) and removed.
 unmount_build() {
     if mountpoint -q "$build/root"; then umount "$build/root" || umount -l "$build/root"; fi
@@ -103,12 +100,17 @@ cleanup() {
             rm -rf "$work"
         fi
     fi
-    rm -f "$lintian_log"
+    [ -z "$lintian_log" ] || rm -f "$lintian_log"
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# lintian reads the whole binary; it runs while the root is prepared.
+lintian_log=$(mktemp)
+lintian --fail-on error,warning,info --display-info "$deb" >"$lintian_log" 2>&1 &
+lintian_pid=$!
 
 mkdir -p "$CACHE"
 if [ ! -f "$tarball" ]; then

@@ -61,7 +61,10 @@ crate_version=$(cargo pkgid -p backup-cli | sed 's/.*[#@]//')
 # A Cargo pre-release (1.0.0-rc.1) sorts before its release in Debian as 1.0.0~rc.1.
 version=${crate_version//-/\~}
 
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+# Not exported before cargo runs: the cc crate's build scripts (SQLite,
+# zstd, aws-lc) rerun when SOURCE_DATE_EPOCH changes, and the next plain
+# `cargo build` or test run would then rebuild them all again.
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 if [ -z "$binary" ]; then
@@ -98,7 +101,7 @@ install -m 0755 "$binary" "$root/usr/bin/backup"
 strip --remove-section=.comment --remove-section=.note --strip-unneeded "$root/usr/bin/backup"
 bin=$root/usr/bin/backup
 
-man_date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)
+man_date=$(date -u -d "@$epoch" +%Y-%m-%d)
 "$bin" manpages --date "$man_date" "$root/usr/share/man/man1" >/dev/null
 gzip -9n "$root"/usr/share/man/man1/*.1
 "$bin" completions bash >"$root/usr/share/bash-completion/completions/backup"
@@ -143,7 +146,7 @@ chmod 0644 "$doc/copyright"
 {
     printf '%s (%s) unstable; urgency=medium\n\n' "$PACKAGE" "$version"
     printf '  * Built by scripts/package.sh from commit %s.\n\n' "$commit"
-    printf ' -- %s  %s\n' "$MAINTAINER" "$(date -u -R -d "@$SOURCE_DATE_EPOCH")"
+    printf ' -- %s  %s\n' "$MAINTAINER" "$(date -u -R -d "@$epoch")"
 } | gzip -9n >"$doc/changelog.gz"
 
 # Tags lintian reports that are deliberate, each explained in docs/packaging.md.
@@ -201,10 +204,10 @@ EOF
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
 
 # Every file the same date (dpkg-deb clamps to SOURCE_DATE_EPOCH too).
-find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+find "$root" -exec touch -h -d "@$epoch" {} +
 
 mkdir -p "$out"
 deb=$out/${PACKAGE}_${version}_${ARCH}.deb
-dpkg-deb --root-owner-group "-Z$compression" --build "$root" "$deb" >&2
+SOURCE_DATE_EPOCH=$epoch dpkg-deb --root-owner-group "-Z$compression" --build "$root" "$deb" >&2
 log "built $deb ($(du -h "$deb" | cut -f1)): version $version, Depends: $depends"
 printf '%s\n' "$deb"
