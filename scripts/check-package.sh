@@ -7,7 +7,7 @@
 #      warning or info; the overrides are explained in docs/packaging.md);
 #   3. `dpkg -i` installs it into a throwaway copy of a clean Debian 12 root
 #      (debootstrap --variant=minbase bookworm, plus man-db and zsh), where
-#      `backup --version`, `man backup`, the bash and zsh completions, the
+#      `backup --version` (without test hooks), `man backup`, the bash and zsh completions, the
 #      directories' modes and `backup config check --offline` on the shipped
 #      example configuration must work; then `dpkg --purge` must remove it.
 # The root is made once per machine and cached as a tarball in
@@ -167,6 +167,12 @@ check() { log "ok: $*"; }
 out=$(in_root backup --version)
 [ "$out" = "backup ${version//\~/-}" ] || fail "backup --version printed \"$out\", not \"backup $version\""
 check "backup --version: $out"
+# target/debug/backup is also what the e2e build leaves there, with the
+# engine's test hooks (backup-core/test-hooks); the package must not have them.
+if in_root grep -q BACKUP_TEST_PAUSE_AT /usr/bin/backup; then
+    fail "the packaged binary has the test hooks (built with the e2e tests' features)"
+fi
+check "no test hooks in the binary"
 
 page=$(in_root man -P cat backup 2>&1) || fail "man backup: $page"
 grep -Eq 'backup +- +Ships ZFS snapshots' <<<"$page" || fail "man backup has no NAME line: $page"
