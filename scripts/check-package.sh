@@ -7,9 +7,10 @@
 #      warning or info; the overrides are explained in docs/packaging.md);
 #   3. `dpkg -i` installs it into a throwaway copy of a clean Debian 12 root
 #      (debootstrap --variant=minbase bookworm, plus man-db and zsh), where
-#      `backup --version` (without test hooks), `man backup`, the bash and zsh completions, the
-#      directories' modes and `backup config check --offline` on the shipped
-#      example configuration must work; then `dpkg --purge` must remove it.
+#      `backup --version` (a binary without test hooks), `man backup`, the
+#      bash and zsh completions, the directories' modes and `backup config
+#      check --offline` on the shipped example configuration must work;
+#      then `dpkg --purge` must remove it.
 # The root is made once per machine and cached as a tarball in
 # $BACKUP_PACKAGE_CACHE (default /var/cache/backup-package), keyed by its
 # recipe; each run unpacks a copy, chroots into it and removes it.
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         --release) profile=; shift ;;
         --deb) deb=$2; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1 (usage: scripts/check-package.sh [--release] [--deb FILE])" ;;
     esac
 done
