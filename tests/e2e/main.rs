@@ -13,6 +13,7 @@ mod drill_history;
 mod drill_schedule;
 mod failures;
 mod file_manifests;
+mod generated;
 mod harness;
 mod incident;
 mod jobs;

@@ -139,6 +139,27 @@ pub enum Command {
     /// The repository's key slots: list them, export one for escrow, add a passphrase
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Print a shell completion script to stdout (e.g. `backup completions bash > /etc/bash_completion.d/backup`)
+    Completions(CompletionsArgs),
+    /// Write the man pages, backup(1) and one per subcommand (backup-send(1), ...), into DIR (for packaging)
+    #[command(hide = true)]
+    Manpages(ManpagesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManpagesArgs {
+    /// The directory to write the pages to (created if missing; pages in it are overwritten)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The date in the pages' footers (e.g. the release's, YYYY-MM-DD); default none, so builds are reproducible
+    #[arg(long, value_name = "DATE", default_value = "")]
+    pub date: String,
 }
 
 #[derive(Debug, Subcommand)]

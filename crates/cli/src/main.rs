@@ -85,5 +85,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Drill(c) => commands::drill::run(g, c),
         Command::Key(c) => commands::key::run(g, c),
         Command::Runbook(a) => commands::runbook::run(g, a),
+        Command::Completions(a) => commands::generate::completions(a),
+        Command::Manpages(a) => commands::generate::manpages(a),
     }
 }

@@ -11,6 +11,7 @@ mod drill_show_text;
 pub mod find;
 pub mod forget;
 mod forget_snapshot;
+pub mod generate;
 pub mod init;
 pub mod key;
 pub mod list;

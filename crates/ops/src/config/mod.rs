@@ -23,8 +23,8 @@
 //! ```
 
 mod model;
-mod paths;
 mod notify;
+mod paths;
 mod remote;
 mod schema;
 mod shipping;
@@ -42,9 +42,9 @@ use jiff::SignedDuration;
 use crate::retention::Rules;
 
 pub use model::ConfigFile;
+pub use notify::{Healthcheck, HealthcheckStyle, Notify, DEFAULT_NOTIFY_TIMEOUT};
 pub use paths::{default_state_dir, state_dir_in, ROOT_STATE_DIR};
 pub use system::{check_system, Lookup};
-pub use notify::{Healthcheck, HealthcheckStyle, Notify, DEFAULT_NOTIFY_TIMEOUT};
 pub use units::{duration, portion, rate, size};
 
 /// Where the configuration file is unless `--config` says otherwise.
