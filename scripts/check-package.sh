@@ -17,9 +17,12 @@
 # Needs root (debootstrap, chroot, mount). Host tools it lacks (debootstrap,
 # lintian, dpkg-dev, binutils) are installed with apt-get.
 #
-# Usage: scripts/check-package.sh [--release] [--deb FILE]
+# Usage: scripts/check-package.sh [--release] [--deb FILE] [--prepare]
 #   --release   package a release build instead (what users get; slower)
 #   --deb FILE  check this .deb; build nothing
+#   --tools     only install the host tools it lacks (apt-get)
+#   --prepare   only install the host tools and make the cached root (CI
+#               runs --tools, then this in the background, the check later)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH:/usr/sbin:/sbin"
@@ -28,11 +31,14 @@ log() { printf '[check-package] %s\n' "$*" >&2; }
 die() { printf '[check-package] error: %s\n' "$*" >&2; exit 1; }
 
 profile=--debug
+prepare=0
 deb=
 while [ $# -gt 0 ]; do
     case $1 in
         --release) profile=; shift ;;
         --deb) deb=$2; shift 2 ;;
+        --prepare) prepare=1; shift ;;
+        --tools) prepare=tools; shift ;;
         -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1 (usage: scripts/check-package.sh [--release] [--deb FILE])" ;;
     esac
@@ -61,20 +67,10 @@ if [ ${#missing[@]} != 0 ]; then
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
-
-if [ -z "$deb" ]; then
-    log "building the package: scripts/package.sh $profile --compression gzip"
-    deb=$(bash scripts/package.sh $profile --compression gzip)
-    log "[$(t)] built $deb"
-fi
-[ -f "$deb" ] || die "no package at $deb"
-version=$(dpkg-deb -f "$deb" Version)
+[ "$prepare" != tools ] || exit 0
 
 free_kb() { awk '/^MemAvailable:/ {print $2}' /proc/meminfo; }
-work=
 build=
-lintian_pid=
-lintian_log=
 # The debootstrap tree: unmounted (by path) and removed.
 unmount_build() {
     if mountpoint -q "$build/root"; then umount "$build/root" || umount -l "$build/root"; fi
@@ -85,6 +81,59 @@ unmount_build() {
     fi
     build=
 }
+
+# The cached clean root: made once per machine.
+make_root() {
+    mkdir -p "$CACHE"
+    if [ ! -f "$tarball" ]; then
+        exec 9>"$CACHE/.lock"
+        flock 9
+        if [ ! -f "$tarball" ]; then
+            log "making the clean Debian 12 root: debootstrap --variant=minbase --include=$INCLUDE $SUITE (once per machine)"
+            mkdir -p "$CACHE/debs"
+            build=$(mktemp -d "$CACHE/.build-XXXXXX")
+            mkdir "$build/root"
+            if [ "$(free_kb)" -ge $((2 * 1024 * 1024)) ]; then
+                mount -t tmpfs -o size=1G,mode=755 backup-package-build "$build/root"
+            fi
+            if ! debootstrap --variant=minbase --include="$INCLUDE" --cache-dir="$CACHE/debs" \
+                    "$SUITE" "$build/root" "$MIRROR" >"$build/log" 2>&1; then
+                tail -n 30 "$build/log" >&2
+                unmount_build
+                die "debootstrap failed"
+            fi
+            rm -rf "$build"/root/var/cache/apt/archives/*.deb "$build"/root/var/lib/apt/lists/*
+            tar -C "$build/root" -cf "$build/root.tar" .
+            mv "$build/root.tar" "$tarball"
+            unmount_build
+            # Roots of older recipes are of no further use.
+            for old in "$CACHE"/root-*.tar; do
+                [ "$old" = "$tarball" ] || rm -f "$old"
+            done
+            log "[$(t)] cached $tarball"
+        fi
+        exec 9>&-
+    fi
+}
+
+if [ "$prepare" = 1 ]; then
+    make_root
+    log "[$(t)] the clean root is ready: $tarball"
+    exit 0
+fi
+
+if [ -z "$deb" ]; then
+    log "building the package: scripts/package.sh $profile --compression gzip"
+    deb=$(bash scripts/package.sh $profile --compression gzip)
+    log "[$(t)] built $deb"
+fi
+[ -f "$deb" ] || die "no package at $deb"
+version=$(dpkg-deb -f "$deb" Version)
+
+work=
+build=
+lintian_pid=
+lintian_log=
 cleanup() {
     local rc=$?
     set +e
@@ -113,36 +162,7 @@ lintian_log=$(mktemp)
 lintian --fail-on error,warning,info --display-info "$deb" >"$lintian_log" 2>&1 &
 lintian_pid=$!
 
-mkdir -p "$CACHE"
-if [ ! -f "$tarball" ]; then
-    exec 9>"$CACHE/.lock"
-    flock 9
-    if [ ! -f "$tarball" ]; then
-        log "making the clean Debian 12 root: debootstrap --variant=minbase --include=$INCLUDE $SUITE (once per machine)"
-        mkdir -p "$CACHE/debs"
-        build=$(mktemp -d "$CACHE/.build-XXXXXX")
-        mkdir "$build/root"
-        if [ "$(free_kb)" -ge $((2 * 1024 * 1024)) ]; then
-            mount -t tmpfs -o size=1G,mode=755 backup-package-build "$build/root"
-        fi
-        if ! debootstrap --variant=minbase --include="$INCLUDE" --cache-dir="$CACHE/debs" \
-                "$SUITE" "$build/root" "$MIRROR" >"$build/log" 2>&1; then
-            tail -n 30 "$build/log" >&2
-            unmount_build
-            die "debootstrap failed"
-        fi
-        rm -rf "$build"/root/var/cache/apt/archives/*.deb "$build"/root/var/lib/apt/lists/*
-        tar -C "$build/root" -cf "$build/root.tar" .
-        mv "$build/root.tar" "$tarball"
-        unmount_build
-        # Roots of older recipes are of no further use.
-        for old in "$CACHE"/root-*.tar; do
-            [ "$old" = "$tarball" ] || rm -f "$old"
-        done
-        log "[$(t)] cached $tarball"
-    fi
-    exec 9>&-
-fi
+make_root
 
 work=$(mktemp -d "$CACHE/.check-XXXXXX")
 root=$work/root
