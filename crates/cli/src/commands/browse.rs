@@ -57,8 +57,8 @@ impl Browse {
     }
 
     /// The same, checked but not decoded, for going through its entries
-    /// once (`ls`, `find`, `diff`): a million entries hold about 120 MB
-    /// so, against about 200 MB decoded.
+    /// once (`ls`, `find`, `diff`): a million entries take about 120 MB
+    /// encoded, against about 200 MB decoded.
     pub fn encoded_file_list(&self, id: &Id, m: &Manifest) -> Result<EncodedFileList> {
         Ok(load_encoded_file_list(
             &self.repo,
