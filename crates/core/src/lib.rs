@@ -84,7 +84,7 @@ pub use check::{
     RotationStep,
 };
 pub use error::{Error, Result};
-pub use file_manifest::{load_file_list, store_file_list};
+pub use file_manifest::{load_encoded_file_list, load_file_list, store_file_list, EncodedFileList};
 pub use format::config::{ChunkerParams, ConfigBody};
 pub use format::manifest::{BaseRef, Manifest, ShipStats};
 pub use id::Id;

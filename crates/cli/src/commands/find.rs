@@ -5,14 +5,15 @@
 //! path of the previous one is gone.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use anyhow::Result;
 use backup_core::filelist::{path_matches, status_of, Entry, Status};
-use backup_core::{Id, Manifest};
+use backup_core::{load_encoded_file_list, Id, Manifest};
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::browse::{entry_json, Browse};
+use super::browse::{entry_json, Browse, JsonArray, Out};
 use crate::cli::{FindArgs, GlobalArgs};
 use crate::exit::{ExitStatus, UsageError};
 use crate::format::{bytes, time};
@@ -39,7 +40,11 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
         }
     }
     let pattern = a.pattern.as_bytes();
-    let mut rows = Vec::new();
+    // Each snapshot's rows are printed once it is searched, so that only
+    // one snapshot's matches (and one encoded list) are held at a time.
+    let mut out = Out::stdout();
+    let mut json = JsonArray::default();
+    let mut printed = 0usize;
     let mut without = Vec::new();
     let mut damaged = false;
     for (_, mut snaps) in by_dataset {
@@ -47,13 +52,7 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
         // The matches of the dataset's previous snapshot with a manifest.
         let mut prev: Option<BTreeMap<Vec<u8>, Entry>> = None;
         for (id, cached) in snaps {
-            let read = b.repo.read_manifest(id).and_then(|m| match &m.files {
-                None => Ok((m, None)),
-                Some(f) => {
-                    backup_core::load_file_list(&b.repo, f, &m.full_name()).map(|l| (m, Some(l)))
-                }
-            });
-            let (m, list) = match read {
+            let (m, now) = match matches(&b, id, pattern) {
                 Ok(x) => x,
                 // One damaged manifest does not hide the others' answers.
                 Err(e) if e.is_integrity() => {
@@ -67,16 +66,14 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let Some(list) = list else {
+            let Some(now) = now else {
                 without.push(format!("{} ({})", m.full_name(), id.short()));
                 continue;
             };
-            let now: BTreeMap<Vec<u8>, Entry> = list
-                .entries
-                .into_iter()
-                .filter(|e| !e.path.is_empty() && path_matches(pattern, &e.path))
-                .map(|e| (e.path.clone(), e))
-                .collect();
+            // One manifest per snapshot, shared by its rows: a manifest
+            // holds its chunk lists (thousands of ids for a big dataset).
+            let m = Rc::new(m);
+            let mut rows = Vec::new();
             for (path, e) in &now {
                 let (status, what) = match prev.as_ref().map(|p| p.get(path)) {
                     None | Some(None) => ("added", Vec::new()),
@@ -91,7 +88,7 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
                 };
                 rows.push(Row {
                     id: *id,
-                    m: m.clone(),
+                    m: Rc::clone(&m),
                     entry: e.clone(),
                     status,
                     what,
@@ -102,7 +99,7 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
                     if !now.contains_key(path) {
                         rows.push(Row {
                             id: *id,
-                            m: m.clone(),
+                            m: Rc::clone(&m),
                             entry: old.clone(),
                             status: "deleted",
                             what: Vec::new(),
@@ -110,6 +107,14 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
                     }
                 }
             }
+            for r in &rows {
+                if a.json {
+                    json.push(&mut out, &r.json())?;
+                } else {
+                    out.line(&r.line())?;
+                }
+            }
+            printed += rows.len();
             prev = Some(now);
         }
     }
@@ -121,13 +126,11 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
         );
     }
     if a.json {
-        let v: Vec<_> = rows.iter().map(Row::json).collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        for r in &rows {
-            println!("{}", r.line());
-        }
-        eprintln!("{} match(es)", rows.len());
+        json.finish(&mut out)?;
+    }
+    out.finish()?;
+    if !a.json {
+        eprintln!("{printed} match(es)");
     }
     Ok(if damaged {
         ExitStatus::Damaged
@@ -136,9 +139,32 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
     })
 }
 
+/// A snapshot's manifest and its matching entries by path (`None`: it has
+/// no file manifest).
+type Matches = (Manifest, Option<BTreeMap<Vec<u8>, Entry>>);
+
+/// The snapshot `id`'s manifest and, if it has a file manifest, its
+/// entries (but the root) that match `pattern`, taken in one pass over the
+/// encoded list: only the matches are kept.
+fn matches(b: &Browse, id: &Id, pattern: &[u8]) -> backup_core::Result<Matches> {
+    let m = b.repo.read_manifest(id)?;
+    let Some(files) = &m.files else {
+        return Ok((m, None));
+    };
+    let list = load_encoded_file_list(&b.repo, files, &m.full_name())?;
+    let mut now = BTreeMap::new();
+    for e in list.entries()? {
+        let e = e.map_err(|why| list.damaged(why))?;
+        if !e.path.is_empty() && path_matches(pattern, &e.path) {
+            now.insert(e.path.clone(), e);
+        }
+    }
+    Ok((m, Some(now)))
+}
+
 struct Row {
     id: Id,
-    m: Manifest,
+    m: Rc<Manifest>,
     entry: Entry,
     status: &'static str,
     what: Vec<String>,

@@ -1,45 +1,80 @@
 //! `backup ls SNAPSHOT [PATH] [--long] [--recursive] [--json]`.
+//!
+//! One pass over the encoded manifest, printing as it goes: the list is
+//! sorted by path bytes, so PATH comes before everything below it, and
+//! everything below it is among the paths that begin with PATH's bytes,
+//! which are one run.
 
 use anyhow::Result;
-use backup_core::filelist::{children, is_under};
+use backup_core::filelist::{is_under, Entry, Kind};
 
-use super::browse::{entry_json, long_line, name_of, recorded_path, Browse};
+use super::browse::{
+    entries_of, entry_json, long_line, name_of, recorded_path, Browse, JsonArray, Out,
+};
 use crate::cli::{GlobalArgs, LsArgs};
 use crate::exit::{ExitStatus, UsageError};
 
 pub fn run(g: &GlobalArgs, a: &LsArgs) -> Result<ExitStatus> {
     let b = Browse::open(g, "ls")?;
     let (id, m) = b.find(&a.snapshot)?;
-    let list = b.file_list(&id, &m)?;
+    let list = b.encoded_file_list(&id, &m)?;
     let dir = recorded_path(&a.path);
-    let missing = || {
-        UsageError(format!(
+    let mut out = Out::stdout();
+    let mut json = JsonArray::default();
+    let mut show = |e: &Entry, out: &mut Out| -> Result<()> {
+        if a.json {
+            json.push(out, &entry_json(e))
+        } else if a.long {
+            out.line(&long_line(e))
+        } else {
+            out.line(&name_of(e))
+        }
+    };
+    let mut found = false;
+    for e in entries_of(&list)? {
+        let e = e?;
+        if !found {
+            if e.path == dir {
+                found = true;
+                if e.kind != Kind::Dir {
+                    // A file lists as itself; below it there is nothing.
+                    if !a.recursive {
+                        show(&e, &mut out)?;
+                    }
+                    break;
+                }
+            } else if e.path > dir {
+                break;
+            }
+            continue;
+        }
+        if !e.path.starts_with(&dir) {
+            break;
+        }
+        if !is_under(&e.path, &dir) {
+            continue;
+        }
+        let below = if dir.is_empty() {
+            &e.path[..]
+        } else {
+            &e.path[dir.len() + 1..]
+        };
+        if a.recursive || !below.contains(&b'/') {
+            show(&e, &mut out)?;
+        }
+    }
+    if !found {
+        return Err(UsageError(format!(
             "{} is not in snapshot {} ({})",
             if dir.is_empty() { "/" } else { a.path.as_str() },
             m.full_name(),
             id.short()
         ))
-    };
-    let entries: Vec<_> = if a.recursive {
-        list.get(&dir).ok_or_else(missing)?;
-        list.entries
-            .iter()
-            .filter(|e| is_under(&e.path, &dir) && e.path != dir)
-            .collect()
-    } else {
-        children(&list, &dir).ok_or_else(missing)?
-    };
-    if a.json {
-        let v: Vec<_> = entries.iter().map(|e| entry_json(e)).collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
-    } else {
-        for e in entries {
-            if a.long {
-                println!("{}", long_line(e));
-            } else {
-                println!("{}", name_of(e));
-            }
-        }
+        .into());
     }
+    if a.json {
+        json.finish(&mut out)?;
+    }
+    out.finish()?;
     Ok(ExitStatus::Success)
 }

@@ -2,7 +2,9 @@
 //! what a directory held ([`children`]) and what changed between two
 //! snapshots ([`diff`]).
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
+use std::convert::Infallible;
 
 use serde::Serialize;
 
@@ -81,44 +83,64 @@ pub struct Change {
 /// Every path under `dir` (`""`: all) that differs between `a` and `b`,
 /// in path order. Pure; one pass over both sorted lists.
 pub fn diff(a: &FileList, b: &FileList, dir: &[u8]) -> Vec<Change> {
-    let xs: Vec<&Entry> = a
-        .entries
-        .iter()
-        .filter(|e| is_under(&e.path, dir))
-        .collect();
-    let ys: Vec<&Entry> = b
-        .entries
-        .iter()
-        .filter(|e| is_under(&e.path, dir))
-        .collect();
-    let (mut i, mut j) = (0, 0);
+    let ok = Ok::<&Entry, Infallible>;
+    match diff_sorted(a.entries.iter().map(ok), b.entries.iter().map(ok), dir) {
+        Ok(changes) => changes,
+        Err(never) => match never {},
+    }
+}
+
+/// [`diff`] of two lists given as their entries in path order, one at a
+/// time (e.g. [`entries`](crate::filelist::entries) of two encoded
+/// lists, so that neither is held decoded); the first error of either
+/// ends it.
+pub fn diff_sorted<X: Borrow<Entry>, E>(
+    a: impl IntoIterator<Item = Result<X, E>>,
+    b: impl IntoIterator<Item = Result<X, E>>,
+    dir: &[u8],
+) -> Result<Vec<Change>, E> {
+    let mut xs = a.into_iter().filter(under(dir));
+    let mut ys = b.into_iter().filter(under(dir));
+    let (mut x, mut y) = (xs.next().transpose()?, ys.next().transpose()?);
     let mut out = Vec::new();
-    while i < xs.len() || j < ys.len() {
-        let order = match (xs.get(i), ys.get(j)) {
-            (Some(x), Some(y)) => x.path.cmp(&y.path),
+    loop {
+        let order = match (&x, &y) {
+            (None, None) => break,
             (Some(_), None) => Ordering::Less,
-            _ => Ordering::Greater,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(p), Some(q)) => entry(p).path.cmp(&entry(q).path),
         };
-        match order {
-            Ordering::Less => {
-                out.push(change(xs[i], Status::Removed, Vec::new()));
-                i += 1;
+        match (order, &x, &y) {
+            (Ordering::Less, Some(p), _) => {
+                out.push(change(entry(p), Status::Removed, Vec::new()));
+                x = xs.next().transpose()?;
             }
-            Ordering::Greater => {
-                out.push(change(ys[j], Status::Added, Vec::new()));
-                j += 1;
+            (Ordering::Greater, _, Some(q)) => {
+                out.push(change(entry(q), Status::Added, Vec::new()));
+                y = ys.next().transpose()?;
             }
-            Ordering::Equal => {
-                let what = differences(xs[i], ys[j]);
+            (_, Some(p), Some(q)) => {
+                let what = differences(entry(p), entry(q));
                 if !what.is_empty() {
-                    out.push(change(ys[j], status_of(&what), what));
+                    out.push(change(entry(q), status_of(&what), what));
                 }
-                i += 1;
-                j += 1;
+                x = xs.next().transpose()?;
+                y = ys.next().transpose()?;
             }
+            _ => unreachable!("an order is only taken with the entries it compares"),
         }
     }
-    out
+    Ok(out)
+}
+
+/// Keeps the entries under `dir`, and every error.
+fn under<X: Borrow<Entry>, E>(dir: &[u8]) -> impl Fn(&Result<X, E>) -> bool + '_ {
+    move |r| !matches!(r, Ok(e) if !is_under(&entry(e).path, dir))
+}
+
+/// The entry an owned or borrowed one is.
+fn entry<X: Borrow<Entry>>(x: &X) -> &Entry {
+    x.borrow()
 }
 
 /// What differs between two entries of one path ("content", "size",
@@ -228,5 +250,23 @@ mod tests {
                 .collect();
         assert_eq!(got, want);
         assert_eq!(diff(&a, &b, b"grow").len(), 1);
+
+        // The same from the encoded lists, one entry at a time.
+        let (ea, eb) = (crate::filelist::encode(&a), crate::filelist::encode(&b));
+        let one_by_one = |dir: &[u8]| {
+            diff_sorted(
+                crate::filelist::entries(&ea).unwrap(),
+                crate::filelist::entries(&eb).unwrap(),
+                dir,
+            )
+            .unwrap()
+        };
+        assert_eq!(one_by_one(b""), diff(&a, &b, b""));
+        assert_eq!(one_by_one(b"grow"), diff(&a, &b, b"grow"));
+        let broken = vec![Ok(entry("", Kind::Dir, 0)), Err("damaged")];
+        assert_eq!(
+            diff_sorted(broken, a.entries.iter().cloned().map(Ok), b""),
+            Err("damaged")
+        );
     }
 }

@@ -23,9 +23,9 @@ mod walk;
 pub(crate) mod tests;
 
 pub use crate::format::file_list::{
-    decode, encode, Entry, FileList, FileListRef, Kind, VolumeDigest,
+    decode, encode, entries, Entries, Entry, FileList, FileListRef, Kind, VolumeDigest,
 };
-pub use browse::{children, diff, diff_entries, is_under, status_of, Change, Status};
+pub use browse::{children, diff, diff_entries, diff_sorted, is_under, status_of, Change, Status};
 pub use compare::compare;
 pub use glob::path_matches;
 pub use volume::digest_device;

@@ -9,7 +9,7 @@ mod encode;
 #[cfg(test)]
 mod tests;
 
-pub use encode::{decode, encode};
+pub use encode::{decode, encode, entries, Entries};
 
 use serde::{Deserialize, Serialize};
 

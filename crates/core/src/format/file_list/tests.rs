@@ -55,3 +55,21 @@ fn decoding_refuses_garbage_with_a_reason() {
     l.entries[1].mtime_nsec = 1_000_000_000;
     assert!(decode(&encode(&l)).unwrap_err().contains("nanoseconds"));
 }
+
+#[test]
+fn entries_one_at_a_time_are_what_decode_returns_and_stop_at_the_first_error() {
+    let l = sample();
+    let bytes = encode(&l);
+    let one_by_one: Vec<Entry> = entries(&bytes).unwrap().map(Result::unwrap).collect();
+    assert_eq!(one_by_one, l.entries);
+    let mut swapped = sample();
+    swapped.entries.swap(1, 2);
+    let got: Vec<_> = entries(&encode(&swapped)).unwrap().collect();
+    assert_eq!(got.len(), 3, "two entries, then the error, then nothing");
+    assert!(got[2].as_ref().unwrap_err().contains("is not after"));
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    let last = entries(&trailing).unwrap().last().unwrap();
+    assert!(last.unwrap_err().contains("trailing"));
+    assert!(entries(&bytes[..10]).is_err());
+}
