@@ -16,7 +16,7 @@ pub enum CliProgress {
     /// Nothing at all (`--quiet`).
     Quiet,
     /// An indicatif bar.
-    Bar(Mutex<Option<ProgressBar>>),
+    Bar(Mutex<Option<BarState>>),
     /// A line when a phase starts, every 30 s, and when it ends.
     Lines(LineState),
 }
@@ -56,27 +56,72 @@ fn started_line(label: &str, total: Option<u64>, unit: Unit) -> String {
     }
 }
 
-/// The interim line: "send tank/www: 1.0 GiB of 2.0 GiB, 10.0 MiB/s".
-fn interim_line(label: &str, done: u64, total: u64, secs: f64, unit: Unit) -> String {
-    let of = if total > 0 {
-        format!(" of {}", unit.amount(total))
-    } else {
-        String::new()
-    };
+/// The interim line: "send tank/www: 1.0 GiB of 2.0 GiB, 10.0 MiB/s";
+/// with a total, its percentage and an ETA from the rate so far; with
+/// bytes sent to the repository (a ship), those and their rate, which is
+/// what a bandwidth limit holds to.
+fn interim_line(label: &str, done: u64, total: u64, secs: f64, unit: Unit, sent: u64) -> String {
+    let mut line = format!("{label}: {}", unit.amount(done));
+    if let Some(pct) = done.saturating_mul(100).checked_div(total) {
+        let pct = pct.min(99);
+        line += &format!(" of {} ({pct}%", unit.amount(total));
+        if done > 0 && secs > 0.0 && done < total {
+            let left = (total - done) as f64 / (done as f64 / secs);
+            line += &format!(", ETA {}", eta(left));
+        }
+        line.push(')');
+    }
+    line += &unit.rate(done, secs);
+    line += &sent_part(sent, secs);
+    line
+}
+
+/// "; 700.0 MiB sent to the repository, 4.0 MiB/s", or nothing.
+fn sent_part(sent: u64, secs: f64) -> String {
+    if sent == 0 {
+        return String::new();
+    }
     format!(
-        "{label}: {}{of}{}",
-        unit.amount(done),
-        unit.rate(done, secs)
+        "; {} sent to the repository, {}",
+        bytes(sent),
+        rate(sent, secs)
     )
 }
 
+/// "45 s", "12 min", "3 h 05 min".
+fn eta(secs: f64) -> String {
+    let s = secs.round() as u64;
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// A label cut to `max` characters, for a bar that must fit a terminal.
+fn short(label: &str, max: usize) -> String {
+    if label.chars().count() <= max {
+        return label.to_string();
+    }
+    let keep: String = label.chars().take(max.saturating_sub(1)).collect();
+    format!("{keep}…")
+}
+
 /// The line when a phase ends: "removing packs: done, 6 packs in 0.2 s".
-fn done_line(label: &str, done: u64, secs: f64, unit: Unit) -> String {
+fn done_line(label: &str, done: u64, secs: f64, unit: Unit, sent: u64) -> String {
     format!(
-        "{label}: done, {} in {secs:.1} s{}",
+        "{label}: done, {} in {secs:.1} s{}{}",
         unit.amount(done),
-        unit.rate(done, secs)
+        unit.rate(done, secs),
+        sent_part(sent, secs)
     )
+}
+
+/// A bar and what its message is made of.
+pub struct BarState {
+    pb: ProgressBar,
+    started: Instant,
+    sent: u64,
 }
 
 /// State of the plain-lines reporter.
@@ -87,6 +132,7 @@ pub struct LineState {
     last: Mutex<Instant>,
     done: AtomicU64,
     total: AtomicU64,
+    sent: AtomicU64,
 }
 
 impl CliProgress {
@@ -104,6 +150,7 @@ impl CliProgress {
                 last: Mutex::new(Instant::now()),
                 done: AtomicU64::new(0),
                 total: AtomicU64::new(0),
+                sent: AtomicU64::new(0),
             })
         }
     }
@@ -114,19 +161,21 @@ impl CliProgress {
         match self {
             CliProgress::Quiet => {}
             CliProgress::Bar(b) => {
+                // The label is cut and what follows the counters fills the
+                // rest of the line ({wide_msg}), so the bar fits the terminal.
                 let template = match (unit, total) {
                     (Unit::Bytes, Some(_)) => {
-                        "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}"
+                        "{prefix} [{bar:24}] {percent:>3}% {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {wide_msg}"
                             .to_string()
                     }
                     (Unit::Bytes, None) => {
-                        "{spinner} {msg} {bytes} {binary_bytes_per_sec} {elapsed}".to_string()
+                        "{spinner} {prefix} {bytes} {binary_bytes_per_sec} {elapsed} {wide_msg}".to_string()
                     }
                     (Unit::Items(noun), Some(_)) => {
-                        format!("{{msg}} [{{bar:30}}] {{pos}}/{{len}} {noun} ETA {{eta}}")
+                        format!("{{prefix}} [{{bar:24}}] {{pos}}/{{len}} {noun} ETA {{eta}} {{wide_msg}}")
                     }
                     (Unit::Items(noun), None) => {
-                        format!("{{spinner}} {{msg}} {{pos}} {noun} {{elapsed}}")
+                        format!("{{spinner}} {{prefix}} {{pos}} {noun} {{elapsed}} {{wide_msg}}")
                     }
                 };
                 let style = ProgressStyle::with_template(&template).expect("valid template");
@@ -135,9 +184,13 @@ impl CliProgress {
                     None => ProgressBar::new_spinner().with_style(style),
                 };
                 pb.set_draw_target(ProgressDrawTarget::stderr());
-                pb.set_message(label.to_string());
+                pb.set_prefix(short(label, 40));
                 pb.enable_steady_tick(Duration::from_millis(200));
-                *b.lock().unwrap() = Some(pb);
+                *b.lock().unwrap() = Some(BarState {
+                    pb,
+                    started: Instant::now(),
+                    sent: 0,
+                });
             }
             CliProgress::Lines(s) => {
                 *s.unit.lock().unwrap() = unit;
@@ -145,6 +198,7 @@ impl CliProgress {
                 *s.started.lock().unwrap() = Instant::now();
                 *s.last.lock().unwrap() = Instant::now();
                 s.done.store(0, Ordering::Relaxed);
+                s.sent.store(0, Ordering::Relaxed);
                 s.total.store(total.unwrap_or(0), Ordering::Relaxed);
                 eprintln!("{}", started_line(label, total, unit));
             }
@@ -165,21 +219,34 @@ impl Progress for CliProgress {
         match self {
             CliProgress::Quiet => {}
             CliProgress::Bar(b) => {
-                if let Some(pb) = &*b.lock().unwrap() {
-                    pb.inc(n);
+                if let Some(bar) = &*b.lock().unwrap() {
+                    bar.pb.inc(n);
                 }
             }
             CliProgress::Lines(s) => {
-                let done = s.done.fetch_add(n, Ordering::Relaxed) + n;
-                let mut last = s.last.lock().unwrap();
-                if last.elapsed() >= Duration::from_secs(30) {
-                    *last = Instant::now();
-                    let secs = s.started.lock().unwrap().elapsed().as_secs_f64();
-                    let total = s.total.load(Ordering::Relaxed);
-                    let unit = *s.unit.lock().unwrap();
-                    let label = s.label.lock().unwrap();
-                    eprintln!("{}", interim_line(&label, done, total, secs, unit));
+                s.done.fetch_add(n, Ordering::Relaxed);
+                s.maybe_line();
+            }
+        }
+    }
+
+    fn sent(&self, n: u64) {
+        match self {
+            CliProgress::Quiet => {}
+            CliProgress::Bar(b) => {
+                if let Some(bar) = &mut *b.lock().unwrap() {
+                    bar.sent += n;
+                    let secs = bar.started.elapsed().as_secs_f64();
+                    bar.pb.set_message(
+                        sent_part(bar.sent, secs)
+                            .trim_start_matches("; ")
+                            .to_string(),
+                    );
                 }
+            }
+            CliProgress::Lines(s) => {
+                s.sent.fetch_add(n, Ordering::Relaxed);
+                s.maybe_line();
             }
         }
     }
@@ -188,8 +255,8 @@ impl Progress for CliProgress {
         match self {
             CliProgress::Quiet => {}
             CliProgress::Bar(b) => {
-                if let Some(pb) = b.lock().unwrap().take() {
-                    pb.finish_and_clear();
+                if let Some(bar) = b.lock().unwrap().take() {
+                    bar.pb.finish_and_clear();
                 }
             }
             CliProgress::Lines(s) => {
@@ -197,9 +264,32 @@ impl Progress for CliProgress {
                 let secs = s.started.lock().unwrap().elapsed().as_secs_f64();
                 let unit = *s.unit.lock().unwrap();
                 let label = s.label.lock().unwrap();
-                eprintln!("{}", done_line(&label, done, secs, unit));
+                let sent = s.sent.load(Ordering::Relaxed);
+                eprintln!("{}", done_line(&label, done, secs, unit, sent));
             }
         }
+    }
+}
+
+impl LineState {
+    /// The interim line, at most every 30 s: called on reads and on
+    /// uploads, so a ship whose reading waits on its uploads still reports.
+    fn maybe_line(&self) {
+        let mut last = self.last.lock().unwrap();
+        if last.elapsed() < Duration::from_secs(30) {
+            return;
+        }
+        *last = Instant::now();
+        let secs = self.started.lock().unwrap().elapsed().as_secs_f64();
+        let line = interim_line(
+            &self.label.lock().unwrap(),
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+            secs,
+            *self.unit.lock().unwrap(),
+            self.sent.load(Ordering::Relaxed),
+        );
+        eprintln!("{line}");
     }
 }
 
@@ -217,20 +307,51 @@ mod tests {
             "removing packs: started, 6 packs"
         );
         assert_eq!(
-            done_line("removing packs", 6, 2.0, packs),
+            done_line("removing packs", 6, 2.0, packs, 0),
             "removing packs: done, 6 packs in 2.0 s, 3.0 packs/s"
         );
         assert_eq!(
-            interim_line("reading pack trailers", 3, 6, 1.0, packs),
-            "reading pack trailers: 3 packs of 6 packs, 3.0 packs/s"
+            interim_line("reading pack trailers", 3, 6, 1.0, packs, 0),
+            "reading pack trailers: 3 packs of 6 packs (50%, ETA 1 s), 3.0 packs/s"
         );
         assert_eq!(
             started_line("repacking", Some(6 << 20), Unit::Bytes),
             "repacking: started, 6.0 MiB"
         );
         assert_eq!(
-            done_line("repacking", 2048, 2.0, Unit::Bytes),
+            done_line("repacking", 2048, 2.0, Unit::Bytes, 0),
             "repacking: done, 2.0 KiB in 2.0 s, 1.0 KiB/s"
+        );
+    }
+
+    /// Regression (issue 17): a ship's progress had no total, and counted
+    /// only what it read, so an upload limit did not show and the count
+    /// froze while the uploads went on. With zfs's estimate it says how
+    /// far, how long, and what left for the repository at what rate.
+    #[test]
+    fn a_ship_line_has_its_share_of_the_estimate_an_eta_and_the_upload_rate() {
+        let line = interim_line(
+            "send tank/www@s1 (estimated size)",
+            1 << 30,
+            4 << 30,
+            100.0,
+            Unit::Bytes,
+            400 << 20,
+        );
+        assert_eq!(
+            line,
+            "send tank/www@s1 (estimated size): 1.0 GiB of 4.0 GiB (25%, ETA 5 min), 10.2 MiB/s; 400.0 MiB sent to the repository, 4.0 MiB/s"
+        );
+        assert_eq!(eta(45.0), "45 s");
+        assert_eq!(eta(3.0 * 3600.0 + 300.0), "3 h 05 min");
+        assert_eq!(
+            short(
+                "restore pool/a-very-long-dataset-name@snapshot into pool/x",
+                20
+            )
+            .chars()
+            .count(),
+            20
         );
     }
 }

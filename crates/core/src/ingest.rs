@@ -74,7 +74,7 @@ pub(crate) fn ingest<R: Read + Send>(
     let r: &Repository = repo;
     let (stored, split) = thread::scope(|s| {
         let splitter = s.spawn(move || split_stream(reader, meta_w, data_w, what, progress));
-        let stored = store_lanes(r, vec![meta_r, data_r], what);
+        let stored = store_lanes(r, vec![meta_r, data_r], what, progress);
         (stored, splitter.join().expect("splitter thread panicked"))
     });
 
@@ -104,7 +104,7 @@ pub(crate) fn ingest_bytes<R: Read + Send>(
     reader: R,
     what: &str,
 ) -> Result<(Vec<Id>, ShipStats)> {
-    let stored = store_lanes(repo, vec![reader], what);
+    let stored = store_lanes(repo, vec![reader], what, &crate::progress::NoProgress);
     let packs = stored.packs?;
     repo.packs_mut().record(&packs);
     stored.cut?;
@@ -126,7 +126,12 @@ struct Stored {
 /// Cuts each lane by FastCDC and stores its chunks: N workers (keyed hash,
 /// dedup lookup, zstd, seal), the packer on this thread, the pack store's
 /// uploader thread writing packs and index segments.
-fn store_lanes<L: Read + Send>(repo: &Repository, lanes: Vec<L>, what: &str) -> Stored {
+fn store_lanes<L: Read + Send>(
+    repo: &Repository,
+    lanes: Vec<L>,
+    what: &str,
+    progress: &dyn Progress,
+) -> Stored {
     let n = workers();
     let lane_count = lanes.len();
     let (work_tx, work_rx) = bounded::<Work>(2 * n);
@@ -187,7 +192,7 @@ fn store_lanes<L: Read + Send>(repo: &Repository, lanes: Vec<L>, what: &str) -> 
             });
         }
         drop((work_rx, done_tx));
-        let uploader = s.spawn(move || store.upload(pack_rx));
+        let uploader = s.spawn(move || store.upload(pack_rx, progress));
 
         let packed = pack_blobs(done_rx, pack_tx, store, cfg.pack_size as usize, lane_count);
         let cut: Result<()> = chunkers

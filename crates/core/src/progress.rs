@@ -14,6 +14,10 @@ pub trait Progress: Sync {
     fn begin_items(&self, _label: &str, _total: Option<u64>, _noun: &'static str) {}
     /// `n` more bytes (or items) were processed.
     fn advance(&self, _n: u64) {}
+    /// `n` more bytes left for the repository (a pack written, as stored).
+    /// A ship reads the stream ([`advance`](Progress::advance)) ahead of
+    /// its uploads; this is the rate a bandwidth limit holds to.
+    fn sent(&self, _n: u64) {}
     /// The phase ended.
     fn end(&self) {}
 }

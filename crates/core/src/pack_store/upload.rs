@@ -9,6 +9,7 @@ use crossbeam_channel::{bounded, Receiver};
 use super::{PackStore, SealedPack, CHECKPOINT_PACKS};
 use crate::error::{Error, Result};
 use crate::format::index::PackBlobs;
+use crate::progress::Progress;
 
 impl PackStore {
     /// Writes the packer's packs, `transfers()` at a time, and indexes them:
@@ -18,7 +19,13 @@ impl PackStore {
     /// already durable are still indexed, so a later ship does not upload
     /// them again. The in-memory index is not changed: the caller records
     /// the packs returned.
-    pub(crate) fn upload(&self, pack_rx: Receiver<SealedPack>) -> Result<Vec<PackBlobs>> {
+    /// Each pack's stored bytes are reported to `progress` as sent once its
+    /// write returned.
+    pub(crate) fn upload(
+        &self,
+        pack_rx: Receiver<SealedPack>,
+        progress: &dyn Progress,
+    ) -> Result<Vec<PackBlobs>> {
         let transfers = self.backend.transfers().max(1);
         let failed = AtomicBool::new(false);
         let (durable_tx, durable_rx) = bounded::<PackBlobs>(transfers);
@@ -31,8 +38,12 @@ impl PackStore {
                         if failed.load(Ordering::SeqCst) {
                             return Err(Error::Interrupted);
                         }
+                        let len = pack.bytes.len() as u64;
                         let durable = match self.write_pack(pack) {
-                            Ok(d) => d,
+                            Ok(d) => {
+                                progress.sent(len);
+                                d
+                            }
                             Err(e) => {
                                 failed.store(true, Ordering::SeqCst);
                                 return Err(e);

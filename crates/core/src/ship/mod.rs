@@ -130,7 +130,13 @@ pub fn ship(
     args.compressed = req.compressed;
 
     let what = req.snapshot.to_string();
-    progress.begin(&format!("send {what}"), None);
+    // A total for percentage and ETA: zfs's estimate, said to be one.
+    let estimate = zfs.send_estimate(&args);
+    let label = match estimate {
+        Some(_) => format!("send {what} (estimated size)"),
+        None => format!("send {what}"),
+    };
+    progress.begin(&label, estimate);
     let mut stream = zfs.send(&args)?;
     let ingested = ingest(repo, &mut stream, &what, progress);
     progress.end();

@@ -84,6 +84,16 @@ pub(super) fn families(status: &Status) -> Vec<Family> {
         "gauge",
         "1 if the job's last restore drill met the target, else 0; targets that are set only.",
     );
+    let mut layer = F::new(
+        "backup_drill_layer_ok",
+        "gauge",
+        "1 if the layer passed in the job's last restore drill on every dataset, 0 if it failed on one; layers data, receive, files, sample (one-file restores by the fast path of restore --path), not written for a layer that did not run.",
+    );
+    let mut sample = F::new(
+        "backup_drill_sample_files",
+        "gauge",
+        "Files the job's last restore drill restored one by one by the fast path of restore --path and found matching their manifest, all datasets.",
+    );
     for j in &status.jobs {
         let l = || super::job_labels(j);
         let with = |k: &'static str, v: &str| {
@@ -116,6 +126,10 @@ pub(super) fn families(status: &Status) -> Vec<Family> {
         ] {
             phase.add(with("phase", name), secs);
         }
+        for (name, ok) in &last.layers {
+            layer.add(with("layer", name), u8::from(*ok));
+        }
+        sample.add(l(), last.sample_files as f64);
         bytes.add(l(), last.restored_bytes as f64);
         mismatches.add(l(), last.mismatches as f64);
         rto.add(l(), last.rto.achieved_seconds);
@@ -134,6 +148,6 @@ pub(super) fn families(status: &Status) -> Vec<Family> {
     }
     vec![
         defined, flagged, pass_ts, last_ts, outcome, phase, bytes, mismatches, rto, rto_target,
-        rpo, rpo_target, met,
+        rpo, rpo_target, met, layer, sample,
     ]
 }

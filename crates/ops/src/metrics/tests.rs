@@ -275,6 +275,8 @@ fn drill_samples_of_the_last_drill_and_the_last_pass() {
         format!("backup_drill_rto_target_seconds{{{job}}} 7200"),
         format!("backup_drill_rpo_seconds{{{job}}} 3600"),
         format!("backup_drill_target_met{{{job},target=\"rto\"}} 0"),
+        format!("backup_drill_layer_ok{{{job},layer=\"sample\"}} 1"),
+        format!("backup_drill_sample_files{{{job}}} 0"),
         "# TYPE backup_drill_last_outcome gauge".into(),
     ] {
         assert!(

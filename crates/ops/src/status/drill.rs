@@ -73,6 +73,34 @@ pub struct DrillSummary {
     pub rto: Target,
     /// Data age against its target.
     pub rpo: Target,
+    /// Per layer that ran (`data`, `receive`, `files`, `sample`): whether it
+    /// passed on every dataset.
+    pub layers: Vec<(String, bool)>,
+    /// Files the one-file layer restored and found matching, all datasets.
+    pub sample_files: u64,
+}
+
+/// Per layer that ran on some dataset of `r`: whether it passed on all.
+fn layers(r: &DrillReport) -> Vec<(String, bool)> {
+    use crate::drill::Status;
+    let mut out = Vec::new();
+    for name in ["data", "receive", "files", "sample"] {
+        let ran: Vec<Status> = r
+            .datasets
+            .iter()
+            .map(|d| match name {
+                "data" => d.data.status,
+                "receive" => d.receive.status,
+                "files" => d.files.status,
+                _ => d.sample.status,
+            })
+            .filter(|s| matches!(s, Status::Pass | Status::Fail))
+            .collect();
+        if !ran.is_empty() {
+            out.push((name.to_string(), ran.iter().all(|s| *s == Status::Pass)));
+        }
+    }
+    out
 }
 
 impl DrillSummary {
@@ -90,6 +118,13 @@ impl DrillSummary {
             mismatches: r.mismatches,
             rto: r.rto.clone(),
             rpo: r.rpo.clone(),
+            layers: layers(r),
+            sample_files: r
+                .datasets
+                .iter()
+                .filter_map(|d| d.sample_detail.as_ref())
+                .map(|s| s.files)
+                .sum(),
         }
     }
 }
