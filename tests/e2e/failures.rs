@@ -104,13 +104,8 @@ fn corrupted_pack_byte_is_found_and_restore_fails_naming_the_snapshot() {
     let snap = env.snapshot(&ds, "s");
     assert_ok(&env.backup(["send", &snap.to_string()]), "send");
 
-    // Flip one byte in the middle of the biggest pack.
-    let packs = crate::harness::pack_files(&env);
-    let pack = packs.last().unwrap();
-    let mut bytes = fs::read(pack).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x01;
-    fs::write(pack, bytes).unwrap();
+    let pack = crate::harness::damage_the_biggest_pack(&env);
+    let pack = &pack;
     let pack_name = pack.file_name().unwrap().to_str().unwrap();
 
     assert_ok(&env.backup(["check"]), "structure check (data not read)");

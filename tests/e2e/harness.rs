@@ -171,6 +171,17 @@ pub fn pack_files(env: &Env) -> Vec<PathBuf> {
     packs
 }
 
+/// Flips one byte in the middle of the biggest pack of `env`'s repository
+/// (its data, for a ship of one big file); returns the pack.
+pub fn damage_the_biggest_pack(env: &Env) -> PathBuf {
+    let pack = pack_files(env).pop().expect("a pack");
+    let mut bytes = fs::read(&pack).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    fs::write(&pack, bytes).unwrap();
+    pack
+}
+
 /// Runs a command and asserts it succeeded.
 pub fn run_ok<I, S>(prog: &str, args: I) -> Output
 where

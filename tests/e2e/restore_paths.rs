@@ -9,19 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use crate::harness::{assert_ok, pack_files, run_ok, stderr, Env};
-
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+use crate::harness::{assert_ok, damage_the_biggest_pack, noise, run_ok, stderr, Env};
 
 /// What each snapshot held, path -> bytes (regular files only).
 type Held = HashMap<&'static [u8], Vec<u8>>;
@@ -254,12 +242,7 @@ fn a_damaged_chunk_fails_the_file_naming_it_and_leaves_nothing_in_the_directory(
     fs::write(env.mountpoint(&ds).join("f"), noise(4 << 20, 7)).unwrap();
     let snap = env.snapshot(&ds, "s");
     assert_ok(&env.backup(["send", &snap.to_string()]), "send");
-    let packs = pack_files(&env);
-    let pack = packs.last().unwrap();
-    let mut bytes = fs::read(pack).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x01;
-    fs::write(pack, bytes).unwrap();
+    damage_the_biggest_pack(&env);
 
     let into = env.tmp.path().join("out");
     let out = env.backup([
