@@ -3,14 +3,13 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use backup_core::PruneOptions;
 use backup_ops::config::Job;
 use backup_ops::job::{forget, ForgetPlan, RunEnv};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use crate::cli::{ForgetArgs, GlobalArgs};
-use crate::commands::prune::{prune_repo, PlanOutput};
+use crate::commands::prune::prune_after_forget;
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
 
@@ -78,18 +77,7 @@ pub fn run(g: &GlobalArgs, a: &ForgetArgs) -> Result<ExitStatus> {
         }
         let mut pruned = None;
         if a.prune && !a.dry_run {
-            let out = if a.json {
-                PlanOutput::Silent
-            } else {
-                PlanOutput::Text
-            };
-            pruned = Some(prune_repo(
-                g,
-                &mut repo,
-                PruneOptions::default(),
-                false,
-                out,
-            )?);
+            pruned = Some(prune_after_forget(g, &mut repo, a.json)?);
         }
         repositories.push(plan_json(name, &plan, pruned.as_ref()));
     }

@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 
 use anyhow::Result;
-use backup_core::{find_snapshot, resolve_chain, Id, LockKind, Manifest, PruneOptions};
+use backup_core::{find_snapshot, resolve_chain, Id, LockKind, Manifest};
 
 use crate::cli::{ForgetArgs, GlobalArgs};
-use crate::commands::prune::{prune_repo, PlanOutput};
+use crate::commands::prune::prune_after_forget;
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
 
@@ -53,18 +53,7 @@ pub fn run(g: &GlobalArgs, a: &ForgetArgs) -> Result<ExitStatus> {
         context::catalog(g, &repo)?.sync(&repo)?;
         drop(lock);
         if a.prune {
-            let out = if a.json {
-                PlanOutput::Silent
-            } else {
-                PlanOutput::Text
-            };
-            pruned = Some(prune_repo(
-                g,
-                &mut repo,
-                PruneOptions::default(),
-                false,
-                out,
-            )?);
+            pruned = Some(prune_after_forget(g, &mut repo, a.json)?);
         } else if !a.json {
             println!("`backup prune` frees the data only they used");
         }

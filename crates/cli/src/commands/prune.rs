@@ -42,6 +42,17 @@ pub enum PlanOutput {
     Silent,
 }
 
+/// The prune `forget --prune` runs after removing snapshots: default
+/// options, its plan printed unless the output is JSON.
+pub fn prune_after_forget(g: &GlobalArgs, repo: &mut Repository, json: bool) -> Result<PrunePlan> {
+    let out = if json {
+        PlanOutput::Silent
+    } else {
+        PlanOutput::Text
+    };
+    prune_repo(g, repo, PruneOptions::default(), false, out)
+}
+
 /// Prunes one open repository under an exclusive lock, showing the plan
 /// as `out` says; returns the plan.
 pub fn prune_repo(
