@@ -61,13 +61,18 @@ pub enum Plan {
 /// Reads the meta lanes of `chain` (full first, each link's base the link
 /// before, as [`read_chain`](crate::read_chain) checks) and maps the blocks
 /// of the objects in `wanted`.
-pub fn map_chain(repo: &Repository, chain: &[Manifest], wanted: &HashSet<u64>) -> Result<ChainMap> {
-    let name = chain.last().map(Manifest::full_name).unwrap_or_default();
+pub fn map_chain<'m>(
+    repo: &Repository,
+    chain: impl IntoIterator<Item = &'m Manifest>,
+    wanted: &HashSet<u64>,
+) -> Result<ChainMap> {
+    let mut name = String::new();
     let mut objects = HashMap::new();
-    let mut lanes = Vec::with_capacity(chain.len());
+    let mut lanes = Vec::new();
     let mut unsupported = None;
     let mut meta_fetched = 0u64;
-    for (i, m) in chain.iter().enumerate() {
+    for (i, m) in chain.into_iter().enumerate() {
+        name = m.full_name();
         let link = u32::try_from(i).expect("fewer than 2^32 links");
         let mut p = LaneParser::new(link, m.base.is_none(), wanted, &mut objects);
         repo.packs()

@@ -143,9 +143,8 @@ fn rebuild_all(
     work_dir: &Path,
     s: &mut Sample,
 ) -> Result<(), String> {
-    let manifests: Vec<Manifest> = chain.iter().map(|(_, m)| m.clone()).collect();
     let wanted: HashSet<u64> = chosen.iter().map(|e| e.ino).collect();
-    let map = map_chain(repo, &manifests, &wanted).map_err(|e| e.to_string())?;
+    let map = map_chain(repo, chain.iter().map(|(_, m)| m), &wanted).map_err(|e| e.to_string())?;
     s.fetched += map.meta_fetched;
     std::fs::create_dir_all(work_dir)
         .map_err(|e| format!("creating {}: {e}", work_dir.display()))?;

@@ -41,8 +41,7 @@ pub fn restore<'a>(
     if wanted.is_empty() {
         return Ok(slow);
     }
-    let manifests: Vec<Manifest> = chain.iter().map(|(_, m)| m.clone()).collect();
-    let map = map_chain(repo, &manifests, &wanted)?;
+    let map = map_chain(repo, chain.iter().map(|(_, m)| m), &wanted)?;
     out.meta_fetched += map.meta_fetched;
     for e in files.iter().filter(|e| wanted.contains(&e.ino)) {
         let pieces = match map.plan(e.ino, e.size) {
