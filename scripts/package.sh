@@ -50,7 +50,7 @@ done
 PACKAGE=backup
 ARCH=amd64
 MAINTAINER=${BACKUP_DEB_MAINTAINER:-backup maintainers <maintainers@users.noreply.h-seed-3f542c7a.example>}
-RECOMMENDS="zfsutils-linux | zfs-fuse, openssh-client"
+RECOMMENDS="zfsutils-linux | zfs-fuse, openssh-client, ca-certificates"
 # Used only when dpkg-shlibdeps (dpkg-dev) is missing: what the binary
 # links (ldd: libc, libm, libgcc_s) on Debian 12.
 FALLBACK_DEPENDS="libc6 (>= 2.34), libgcc-s1 (>= 4.2)"

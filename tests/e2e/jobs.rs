@@ -374,7 +374,12 @@ fn notifications_of_a_succeeding_and_a_failing_job() {
     let bad = run("bad");
     assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
     let seen: Vec<String> = rx.try_iter().collect();
-    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(
+        seen.len(),
+        4,
+        "{seen:?}\nrun ok: {err}\nrun bad: {}",
+        stderr(&bad)
+    );
     assert!(seen[0].starts_with("POST /ping/ok/start "), "{seen:?}");
     assert!(
         seen[1]

@@ -10,7 +10,8 @@
 use std::time::Duration;
 
 use opendal::layers::TimeoutLayer;
-use opendal::{services, ErrorKind as OdKind, Operator};
+use opendal::{services, ErrorKind as OdKind, HttpTransporter, Operator};
+use opendal_http_transport_reqwest::ReqwestTransport;
 
 use super::local::kind_name;
 use super::runtime::runtime;
@@ -29,6 +30,32 @@ fn env(names: &[&str]) -> Option<String> {
     names
         .iter()
         .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+}
+
+/// The HTTP client of one repository. An `http://` endpoint (Garage or
+/// MinIO on the local network) needs no certificate roots: without this, a
+/// host lacking the system's CA certificates (which rustls' platform
+/// verifier loads) could not even make the client.
+fn http_client(endpoint: Option<&str>) -> std::result::Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder();
+    let plain = endpoint.is_some_and(|e| e.starts_with("http://"));
+    if plain {
+        b = b.tls_certs_only([]);
+    }
+    b.build().map_err(|e| {
+        let mut why = format!("cannot make an HTTP client: {e}");
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            why.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        if !plain {
+            why.push_str(
+                " (are the system's CA certificates, Debian's ca-certificates, installed?)",
+            );
+        }
+        why
+    })
 }
 
 impl S3Backend {
@@ -99,8 +126,13 @@ impl S3Backend {
         if settings.virtual_host_style {
             b = b.enable_virtual_host_style();
         }
-        let op = Operator::new(b)
-            .map_err(|e| invalid(e.to_string()))?
+        let op = Operator::new(b).map_err(|e| invalid(e.to_string()))?;
+        let transport = HttpTransporter::new(ReqwestTransport::new(
+            http_client(endpoint.as_deref()).map_err(invalid)?,
+        ));
+        let context = op.context().with_http_transport(transport);
+        let op = op
+            .with_context(context)
             // A request that makes no progress for a minute (the timeout
             // setting) is abandoned and retried: a server that hangs must not
             // hang a nightly run. OpenDAL applies `timeout` to whole small
