@@ -142,6 +142,83 @@ fn a_ship_records_a_file_manifest_of_the_snapshot_and_an_incremental_reuses_dige
     assert!(view_clones(&env).is_empty(), "{:?}", view_clones(&env));
 }
 
+/// Issue 16: a full reads the data once. Its files' digests come from the
+/// stream the ship reads anyway (holes, a tail past the last block, empty
+/// and all-zero files, hard links), and a later full borrows those of
+/// unchanged files from the previous manifest: neither reads a file.
+#[test]
+fn a_full_takes_its_digests_from_the_stream_and_a_later_full_from_the_last_manifest() {
+    use std::io::{Seek, SeekFrom, Write as _};
+    let env = Env::new();
+    let ds = env.dataset("fulls");
+    let dir = env.mountpoint(&ds);
+    populate(&dir);
+    fs::write(dir.join("empty"), "").unwrap();
+    fs::write(dir.join("one"), "1").unwrap();
+    fs::write(dir.join("zeros"), vec![0u8; 300_000]).unwrap();
+    fs::write(dir.join("blocks"), noise(4 << 17, 3)).unwrap();
+    fs::hard_link(dir.join("blocks"), dir.join("blocks-link")).unwrap();
+    // Holes: one in the middle, one at the end.
+    let mut sparse = fs::File::create(dir.join("sparse")).unwrap();
+    sparse.write_all(&noise(70_000, 4)).unwrap();
+    sparse.seek(SeekFrom::Start(5 << 20)).unwrap();
+    sparse.write_all(&noise(1000, 5)).unwrap();
+    sparse.set_len((9 << 20) + 17).unwrap();
+    drop(sparse);
+    std::thread::sleep(Duration::from_millis(1100));
+    let s1 = env.snapshot(&ds, "s1");
+    let j = send_json(&env, &s1.to_string(), &[]);
+    assert!(j["base_guid"].is_null(), "a full: {j}");
+    let fm = &j["file_manifest"];
+    let repo = open_repo(&env);
+    let recorded = file_list_of(&repo, &s1);
+    let c = compare(&recorded, &walk_snapshot(&env, &s1, "truth1"), 10);
+    assert!(c.matches(), "{c:?}");
+    let regular = recorded
+        .entries
+        .iter()
+        .filter(|e| e.kind == backup_core::filelist::Kind::File)
+        .count() as u64;
+    assert_eq!(fm["files_from_stream"], regular, "{j}");
+    assert_eq!(
+        (fm["files_read"].as_u64(), fm["bytes_read"].as_u64()),
+        (Some(0), Some(0)),
+        "{j}"
+    );
+
+    // A second full: nothing changed, every digest borrowed from s1's list.
+    let s2 = env.snapshot(&ds, "s2");
+    let j = send_json(&env, &s2.to_string(), &["--full"]);
+    assert!(j["base_guid"].is_null(), "a full: {j}");
+    let fm = &j["file_manifest"];
+    assert_eq!(fm["files_reused"], regular, "{j}");
+    assert_eq!(fm["files_read"], 0, "{j}");
+
+    // A third: one file changed, its digest from the stream.
+    std::thread::sleep(Duration::from_millis(1100));
+    fs::write(dir.join("one"), "2").unwrap();
+    let s3 = env.snapshot(&ds, "s3");
+    let j = send_json(&env, &s3.to_string(), &["--full"]);
+    let fm = &j["file_manifest"];
+    assert_eq!(
+        (
+            fm["files_reused"].as_u64(),
+            fm["files_from_stream"].as_u64(),
+            fm["files_read"].as_u64()
+        ),
+        (Some(regular - 1), Some(1), Some(0)),
+        "{j}"
+    );
+    let repo = open_repo(&env);
+    let c = compare(
+        &file_list_of(&repo, &s3),
+        &walk_snapshot(&env, &s3, "truth3"),
+        10,
+    );
+    assert!(c.matches(), "{c:?}");
+    assert!(view_clones(&env).is_empty(), "{:?}", view_clones(&env));
+}
+
 fn is_fuse() -> bool {
     backup_zfs::Zfs::new()
         .features()
@@ -260,27 +337,54 @@ fn a_failed_walk_still_ships_the_stream_and_leaves_no_clone() {
 }
 
 #[test]
-fn a_view_changed_during_the_walk_is_what_the_manifest_records() {
-    // The drill's tamper test relies on this hook: the recorded manifest
-    // then disagrees with the shipped data.
+fn a_view_changed_during_the_walk_is_what_an_incremental_records_but_not_a_full() {
+    // The drill's tamper tests rely on this hook: where a file is read from
+    // the view (an incremental's changed file), the recorded manifest then
+    // disagrees with the shipped data. A full's digests come from its
+    // stream: the view's content does not count.
     let env = Env::new();
     let ds = env.dataset("data");
     fs::write(env.mountpoint(&ds).join("f"), "original").unwrap();
+    let tamper = |snap: &backup_zfs::SnapshotName| -> bool {
+        let (child, marker, lines) = send_paused(&env, &snap.to_string());
+        let (view, clone) = (&lines[0], &lines[1]);
+        if clone.is_empty() {
+            release(child, &marker);
+            return false; // a .zfs/snapshot view cannot be changed
+        }
+        run_ok("zfs", ["set", "readonly=off", clone]);
+        fs::write(Path::new(view).join("f"), "tampered").unwrap();
+        assert_ok(&release(child, &marker), "send");
+        true
+    };
     let s1 = env.snapshot(&ds, "s1");
-    let (child, marker, lines) = send_paused(&env, &s1.to_string());
-    let (view, clone) = (&lines[0], &lines[1]);
-    if clone.is_empty() {
-        release(child, &marker);
-        return; // a .zfs/snapshot view cannot be changed
+    if !tamper(&s1) {
+        return;
     }
-    run_ok("zfs", ["set", "readonly=off", clone]);
-    fs::write(Path::new(view).join("f"), "tampered").unwrap();
-    let out = release(child, &marker);
-    assert_ok(&out, "send");
     let repo = open_repo(&env);
     let c = compare(
         &file_list_of(&repo, &s1),
-        &walk_snapshot(&env, &s1, "truth"),
+        &walk_snapshot(&env, &s1, "truth1"),
+        10,
+    );
+    // Same length; only the ctime (and maybe the mtime) of the view's f
+    // changed: the stream's digest is the snapshot's.
+    assert_eq!((c.missing, c.extra), (0, 0), "{c:?}");
+    assert!(
+        c.changed_paths
+            .iter()
+            .all(|(_, d)| !d.contains(&"content".to_owned())),
+        "{c:?}"
+    );
+
+    std::thread::sleep(Duration::from_millis(1100));
+    fs::write(env.mountpoint(&ds).join("f"), "changed!").unwrap();
+    let s2 = env.snapshot(&ds, "s2");
+    assert!(tamper(&s2));
+    let repo = open_repo(&env);
+    let c = compare(
+        &file_list_of(&repo, &s2),
+        &walk_snapshot(&env, &s2, "truth2"),
         10,
     );
     assert_eq!((c.missing, c.extra, c.changed), (0, 0, 1), "{c:?}");

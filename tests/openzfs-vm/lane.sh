@@ -17,7 +17,13 @@ part() {
     local name=$1 dir=$2 pkg=$3 t0=$SECONDS
     shift 3
     echo "==== openzfs-vm: $name: $*"
-    if (cd "$dir" && CARGO_MANIFEST_DIR=$dir CARGO_PKG_NAME=$pkg "$@"); then
+    # --report-time: each test's duration in the log, to see what the
+    # lane's minutes go to (a libtest option stable builds allow with
+    # RUSTC_BOOTSTRAP=1; smoke.sh is not a test executable).
+    local times=()
+    [ "$name" = smoke ] || times=(-Z unstable-options --report-time)
+    if (cd "$dir" && CARGO_MANIFEST_DIR=$dir CARGO_PKG_NAME=$pkg RUSTC_BOOTSTRAP=1 \
+            "$@" ${times[@]+"${times[@]}"}); then
         echo "==== openzfs-vm: $name passed in $(( SECONDS - t0 ))s"
     else
         echo "==== openzfs-vm: $name FAILED in $(( SECONDS - t0 ))s"

@@ -24,6 +24,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use fastcdc::v2020::{Normalization, StreamCDC};
 
 use crate::error::{Error, Result};
+use crate::filelist::StreamDigests;
 use crate::format::index::PackBlobs;
 use crate::format::manifest::ShipStats;
 use crate::id::Id;
@@ -67,13 +68,15 @@ pub(crate) fn ingest<R: Read + Send>(
     repo: &mut Repository,
     reader: R,
     what: &str,
+    digests: Option<&mut StreamDigests>,
     progress: &dyn Progress,
 ) -> Result<Ingested> {
     let (meta_w, meta_r) = pipe(4);
     let (data_w, data_r) = pipe(4);
     let r: &Repository = repo;
     let (stored, split) = thread::scope(|s| {
-        let splitter = s.spawn(move || split_stream(reader, meta_w, data_w, what, progress));
+        let lanes = (meta_w, data_w);
+        let splitter = s.spawn(move || split_stream(reader, lanes, what, digests, progress));
         let stored = store_lanes(r, vec![meta_r, data_r], what, progress);
         (stored, splitter.join().expect("splitter thread panicked"))
     });
@@ -204,11 +207,13 @@ fn store_lanes<L: Read + Send>(
 }
 
 /// Reads the stream, digests and checks it, and splits it into the lanes.
+/// `digests`, if given, sees the stream too (files' digests, for the file
+/// manifest).
 fn split_stream<R: Read>(
     mut reader: R,
-    mut meta: PipeWriter,
-    mut data: PipeWriter,
+    (mut meta, mut data): (PipeWriter, PipeWriter),
     what: &str,
+    mut digests: Option<&mut StreamDigests>,
     progress: &dyn Progress,
 ) -> Result<(StreamCheck, String)> {
     let mut digest = blake3::Hasher::new();
@@ -229,6 +234,9 @@ fn split_stream<R: Read>(
         };
         digest.update(&buf[..n]);
         check.observe(&buf[..n]);
+        if let Some(d) = digests.as_deref_mut() {
+            d.feed(&buf[..n]);
+        }
         progress.advance(n as u64);
         splitter.feed(&buf[..n], &mut emit).map_err(lost)?;
     }

@@ -1,8 +1,8 @@
 //! A ship killed again and again: each run resumes the last, and is itself
 //! killed at the next moment of a seeded plan spread over the whole run
 //! (a byte count of packs reached, just before and just after an index
-//! checkpoint, a delay, the file-manifest walk, the commit). After each
-//! kill: `check` clean, no manifest. In the end the repository holds each
+//! checkpoint, a delay, the file manifest's view open before the stream,
+//! the commit). After each kill: `check` clean, no manifest. In the end the repository holds each
 //! blob once (the resumes uploaded only what was missing: measured), and
 //! the snapshot restores identically.
 
@@ -29,14 +29,14 @@ enum Planned {
     Checkpoint { at: f64, after: bool },
     /// After a fraction of the previous run's wall time.
     Delay(f64),
-    /// During the file-manifest walk (the stream is all stored).
+    /// With the file manifest's view open, before its walk and the stream.
     FileManifest,
     /// At the commit point, just before the manifest is written.
     Commit,
 }
 
 /// `kills` moments: the stream's in increasing order, each kind in turn
-/// (shuffled), then the file-manifest walk and the commit.
+/// (shuffled), then the file manifest's view and the commit.
 fn plan(rng: &mut Rng, kills: usize) -> Vec<Planned> {
     let ends = if kills >= 3 { 2 } else { 0 };
     let n = kills - ends;

@@ -99,6 +99,8 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
                             "chunks": f.chunks.len(), "seconds": f.seconds,
                             "files_read": file_manifest_walk.map(|w| w.files_read),
                             "files_reused": file_manifest_walk.map(|w| w.files_reused),
+                            "files_from_stream": file_manifest_walk.map(|w| w.files_from_stream),
+                            "bytes_read": file_manifest_walk.map(|w| w.bytes_read),
                         })),
                         "volume_digest": m.volume.as_ref().map(|v| v.blake3.clone()),
                         "file_manifest_error": file_manifest_error,
@@ -123,8 +125,17 @@ pub fn run(g: &GlobalArgs, a: &SendArgs) -> Result<ExitStatus> {
                     rate(m.stream_len, m.stats.seconds),
                 );
                 if let Some(f) = &m.files {
+                    let digests = file_manifest_walk.map_or_else(String::new, |w| {
+                        format!(
+                            "; digests: {} from the stream, {} unchanged, {} read ({})",
+                            w.files_from_stream,
+                            w.files_reused,
+                            w.files_read,
+                            bytes(w.bytes_read)
+                        )
+                    });
                     println!(
-                        "  file manifest: {} entries, {} in files, walked in {:.1}s ({})",
+                        "  file manifest: {} entries, {} in files, walked in {:.1}s ({}){digests}",
                         f.entries,
                         bytes(f.bytes),
                         f.seconds,

@@ -3,12 +3,11 @@
 //! pipeline, and loaded back through the pack store, authenticated and
 //! checked. The list itself and its encoding are `format::file_list`'s.
 
-mod record;
-
 #[cfg(test)]
 mod tests;
 
-pub(crate) use record::{record, Recorded};
+pub(crate) use record::Recorded;
+pub(crate) mod record;
 
 use crate::error::{Error, Result};
 use crate::format::file_list::{decode, encode, Entries, FileList, FileListRef};

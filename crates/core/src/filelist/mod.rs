@@ -3,7 +3,8 @@
 //! recorded at backup time and compared with the restored tree by a
 //! restore drill (layer 3).
 //!
-//! This module reads trees ([`walk`], [`digest_device`]), compares them
+//! This module reads trees ([`walk`], [`digest_device`]; a ship takes
+//! files' digests from its stream, [`StreamDigests`]), compares them
 //! ([`compare`]), and answers questions from recorded lists: a directory's
 //! entries ([`children`]), what changed between two ([`diff`]), which
 //! paths match a glob ([`path_matches`]). The data and its encoding are `format`'s (re-exported
@@ -16,6 +17,7 @@
 mod browse;
 mod compare;
 mod glob;
+mod stream_digests;
 mod volume;
 mod walk;
 
@@ -28,8 +30,11 @@ pub use crate::format::file_list::{
 pub use browse::{children, diff, diff_entries, diff_sorted, is_under, status_of, Change, Status};
 pub use compare::compare;
 pub use glob::path_matches;
+pub use stream_digests::{StreamDigests, VOLUME_OBJECT};
 pub use volume::digest_device;
-pub use walk::{forget_racy_digests, walk, walk_counted, WalkStats};
+pub use walk::{
+    fill_digests, forget_racy_digests, walk, walk_counted, walk_metadata, wanted_objects, WalkStats,
+};
 
 use serde::{Deserialize, Serialize};
 

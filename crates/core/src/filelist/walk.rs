@@ -21,6 +21,7 @@
 //! base snapshot's creation lends nothing ([`forget_racy_digests`]): such a
 //! file is read again; a change after that second shows in its ctime.
 
+use std::collections::HashMap;
 use std::fs::{File, Metadata};
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -44,6 +45,9 @@ pub struct WalkStats {
     pub bytes_read: u64,
     /// Regular files whose digest came from the previous list.
     pub files_reused: u64,
+    /// Regular files whose digest came from the send stream
+    /// ([`StreamDigests`](super::StreamDigests)).
+    pub files_from_stream: u64,
 }
 
 /// Walks `root` into a sorted [`FileList`] whose root entry has path `""`.
@@ -57,9 +61,17 @@ pub fn walk(root: &Path, reuse: Option<&FileList>) -> Result<FileList> {
 
 /// [`walk`], also saying how many files were read and how many reused.
 pub fn walk_counted(root: &Path, reuse: Option<&FileList>) -> Result<(FileList, WalkStats)> {
+    let (mut list, mut stats) = walk_metadata(root, reuse)?;
+    fill_digests(root, &mut list, &HashMap::new(), &mut stats)?;
+    Ok((list, stats))
+}
+
+/// The first half of [`walk_counted`]: every entry with its metadata and
+/// the digests `reuse` lends; the other regular files have none yet
+/// ([`wanted_objects`] lists them, [`fill_digests`] completes the list).
+pub fn walk_metadata(root: &Path, reuse: Option<&FileList>) -> Result<(FileList, WalkStats)> {
     let mut stats = WalkStats::default();
     let mut entries = Vec::new();
-    let mut buf = vec![0u8; READ_BUF];
     let walker = walkdir::WalkDir::new(root)
         .follow_links(false)
         .same_file_system(true);
@@ -86,22 +98,13 @@ pub fn walk_counted(root: &Path, reuse: Option<&FileList>) -> Result<(FileList, 
                 entry.target = Some(target.into_os_string().as_bytes().to_vec());
             }
             Kind::File => {
-                let lent = reuse
+                entry.blake3 = reuse
                     .and_then(|r| r.get(&entry.path))
                     .filter(|old| unchanged(old, &entry))
                     .and_then(|old| old.blake3);
-                entry.blake3 = Some(match lent {
-                    Some(d) => {
-                        stats.files_reused += 1;
-                        d
-                    }
-                    None => {
-                        stats.files_read += 1;
-                        let (d, n) = hash_file(full, &mut buf)?;
-                        stats.bytes_read += n;
-                        d
-                    }
-                });
+                if entry.blake3.is_some() {
+                    stats.files_reused += 1;
+                }
             }
             _ => {}
         }
@@ -110,6 +113,47 @@ pub fn walk_counted(root: &Path, reuse: Option<&FileList>) -> Result<(FileList, 
     entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     stats.entries = entries.len() as u64;
     Ok((FileList { entries }, stats))
+}
+
+/// The regular files of `list` without a digest: inode (object) number to
+/// size, for [`StreamDigests`](super::StreamDigests).
+pub fn wanted_objects(list: &FileList) -> HashMap<u64, u64> {
+    list.entries
+        .iter()
+        .filter(|e| e.kind == Kind::File && e.blake3.is_none())
+        .map(|e| (e.ino, e.size))
+        .collect()
+}
+
+/// Completes a [`walk_metadata`] list of the tree at `root`: a regular file
+/// without a digest takes the one of its inode in `from_stream`, else its
+/// content is read and hashed.
+pub fn fill_digests(
+    root: &Path,
+    list: &mut FileList,
+    from_stream: &HashMap<u64, [u8; 32]>,
+    stats: &mut WalkStats,
+) -> Result<()> {
+    let mut buf = Vec::new();
+    for e in &mut list.entries {
+        if e.kind != Kind::File || e.blake3.is_some() {
+            continue;
+        }
+        if let Some(d) = from_stream.get(&e.ino) {
+            e.blake3 = Some(*d);
+            stats.files_from_stream += 1;
+            continue;
+        }
+        if buf.is_empty() {
+            buf = vec![0u8; READ_BUF];
+        }
+        let path = root.join(std::ffi::OsStr::from_bytes(&e.path));
+        let (d, n) = hash_file(&path, &mut buf)?;
+        e.blake3 = Some(d);
+        stats.files_read += 1;
+        stats.bytes_read += n;
+    }
+    Ok(())
 }
 
 /// The entry for `meta`, without target or digest.

@@ -105,12 +105,15 @@ pub fn ship(
     if let Some(id) = shipped.get(&target.guid) {
         return Ok(ShipOutcome::AlreadyShipped { id: *id });
     }
-    let mut base = if req.full {
+    // The newest shipped snapshot before this one: the incremental's base,
+    // and for a full too the list that lends its unchanged files' digests.
+    let previous = if req.full && !req.file_manifest {
         None
     } else {
         let source = zfs.list_snapshots(req.snapshot.dataset())?;
         choose_base(&source, &target, shipped).cloned()
     };
+    let mut base = if req.full { None } else { previous.clone() };
     // Never extend a chain that does not restore: ship a full instead.
     let mut broken_chain = None;
     if let Some(b) = &base {
@@ -130,6 +133,34 @@ pub fn ship(
     args.compressed = req.compressed;
 
     let what = req.snapshot.to_string();
+    // The file manifest's walk comes first, so that its files' digests can
+    // be taken from the stream as it goes by. Failing, it is reported, not
+    // fatal.
+    let mut file_manifest_error = None;
+    let mut recording = None;
+    if req.file_manifest {
+        let lent = previous
+            .as_ref()
+            .and_then(|p| base_file_list(repo, shipped.get(&p.guid)?));
+        match record::start(zfs, &req.snapshot, lent.as_ref()) {
+            Ok(r) => recording = Some(r),
+            Err(e) => file_manifest_error = Some(format!("file manifest of {what}: {e}")),
+        }
+    }
+    // Only a full stream of plain blocks holds whole files.
+    let mut digests = None;
+    if let Some(r) = recording
+        .as_ref()
+        .filter(|_| base.is_none() && !args.raw && !args.compressed)
+    {
+        match r.digests() {
+            Ok(d) => digests = d,
+            Err(e) => {
+                file_manifest_error = Some(format!("file manifest of {what}: {e}"));
+                recording = None;
+            }
+        }
+    }
     // A total for percentage and ETA: zfs's estimate, said to be one.
     let estimate = zfs.send_estimate(&args);
     let label = match estimate {
@@ -138,7 +169,7 @@ pub fn ship(
     };
     progress.begin(&label, estimate);
     let mut stream = zfs.send(&args)?;
-    let ingested = ingest(repo, &mut stream, &what, progress);
+    let ingested = ingest(repo, &mut stream, &what, digests.as_mut(), progress);
     progress.end();
     // On a failed ingest, dropping the stream kills `zfs send`.
     let ingested = ingested?;
@@ -154,12 +185,9 @@ pub fn ship(
     // The stream is whole: from here on nothing may lose it. A file
     // manifest that cannot be recorded is reported, not fatal.
     let mut recorded = Recorded::default();
-    let mut file_manifest_error = None;
-    if req.file_manifest {
-        let base_list = base
-            .as_ref()
-            .and_then(|b| base_file_list(repo, shipped.get(&b.guid)?));
-        match record(repo, zfs, &req.snapshot, base_list.as_ref()) {
+    if let Some(r) = recording {
+        let from_stream = digests.map(|d| d.finish().0).unwrap_or_default();
+        match r.finish(repo, &from_stream) {
             Ok(r) => recorded = r,
             Err(e) => file_manifest_error = Some(format!("file manifest of {what}: {e}")),
         }
@@ -226,7 +254,7 @@ pub fn ship_stream<R: std::io::Read + Send>(
     progress: &dyn Progress,
 ) -> Result<Id> {
     let name = m.full_name();
-    let ingested = ingest(repo, reader, &name, progress)?;
+    let ingested = ingest(repo, reader, &name, None, progress)?;
     ingested
         .check
         .verdict()
