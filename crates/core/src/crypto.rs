@@ -5,7 +5,7 @@
 //! the object type, so a box cut from one kind of object never opens as
 //! another.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 use crate::id::Id;
@@ -90,6 +90,31 @@ pub fn seal_with_nonce(
     out
 }
 
+/// [`seal_with`], appending the sealed box (nonce, ciphertext, tag) to
+/// `out`: the plaintext is copied once, into `out`, and encrypted there.
+pub fn seal_into(
+    key: &[u8; 32],
+    ty: ObjectType,
+    context: &[u8],
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) {
+    let nonce = random_bytes::<NONCE_LEN>();
+    out.reserve(SEAL_OVERHEAD + plaintext.len());
+    out.extend_from_slice(&nonce);
+    let start = out.len();
+    out.extend_from_slice(plaintext);
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let tag = cipher
+        .encrypt_in_place_detached(
+            XNonce::from_slice(&nonce),
+            &aad(ty, context),
+            &mut out[start..],
+        )
+        .expect("XChaCha20-Poly1305 encryption cannot fail for in-memory buffers");
+    out.extend_from_slice(&tag);
+}
+
 /// Opens a sealed box; `None` if it is too short or fails authentication.
 pub fn open_with(key: &[u8; 32], ty: ObjectType, context: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
     if sealed.len() < SEAL_OVERHEAD {
@@ -160,6 +185,11 @@ impl Keys {
         seal_with(&self.encrypt, ty, context, plaintext)
     }
 
+    /// [`seal`](Self::seal), appending to `out` ([`seal_into`]).
+    pub fn seal_into(&self, ty: ObjectType, context: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+        seal_into(&self.encrypt, ty, context, plaintext, out);
+    }
+
     /// Opens a repository object.
     pub fn open(&self, ty: ObjectType, context: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
         open_with(&self.encrypt, ty, context, sealed)
@@ -189,6 +219,20 @@ mod tests {
         assert!(k.open(ObjectType::Index, b"ctx", &s[..10]).is_none());
         let other = Keys::from_master([8; 32]);
         assert!(other.open(ObjectType::Index, b"ctx", &s).is_none());
+    }
+
+    #[test]
+    fn seal_into_appends_a_box_that_opens_like_seal_s() {
+        let k = Keys::from_master([7; 32]);
+        let mut out = b"head".to_vec();
+        k.seal_into(ObjectType::Blob, b"ctx", b"hello world", &mut out);
+        assert_eq!(&out[..4], b"head");
+        assert_eq!(out.len(), 4 + 11 + SEAL_OVERHEAD);
+        assert_eq!(
+            k.open(ObjectType::Blob, b"ctx", &out[4..]).unwrap(),
+            b"hello world"
+        );
+        assert!(k.open(ObjectType::Index, b"ctx", &out[4..]).is_none());
     }
 
     #[test]

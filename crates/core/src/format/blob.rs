@@ -130,10 +130,9 @@ pub fn encode(keys: &Keys, id: Id, data: &[u8], zstd_level: i32) -> Vec<u8> {
         sealed_len,
     }
     .to_bytes();
-    let sealed = keys.seal(ObjectType::Blob, &header, payload);
-    let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
+    let mut out = Vec::with_capacity(HEADER_LEN + sealed_len as usize);
     out.extend_from_slice(&header);
-    out.extend_from_slice(&sealed);
+    keys.seal_into(ObjectType::Blob, &header, payload, &mut out);
     out
 }
 
