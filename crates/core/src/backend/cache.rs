@@ -110,6 +110,12 @@ impl<B: Backend> Backend for MetaCache<B> {
         }
         Ok(())
     }
+    fn write_shared(&self, ty: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
+        if cached(ty) {
+            return self.write(ty, name, &data);
+        }
+        self.inner.write_shared(ty, name, data)
+    }
     fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
         if !cached(ty) {
             return self.inner.read(ty, name);

@@ -171,6 +171,14 @@ pub trait Backend: Send + Sync {
     /// Writes a whole object (see the durability contract).
     fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()>;
 
+    /// [`write`](Self::write) of a shared buffer (a pack): a backend that
+    /// must own what it sends (S3's client) takes it without a copy, and a
+    /// wrapper that may send it again (retries) keeps it for the price of
+    /// a reference count.
+    fn write_shared(&self, ty: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
+        self.write(ty, name, &data)
+    }
+
     /// Reads a whole object; [`Error::Missing`](crate::error::Error::Missing) if absent.
     fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>>;
 
@@ -220,6 +228,9 @@ macro_rules! delegate_backend {
             }
             fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
                 (**self).write(ty, name, data)
+            }
+            fn write_shared(&self, ty: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
+                (**self).write_shared(ty, name, data)
             }
             fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
                 (**self).read(ty, name)

@@ -113,6 +113,11 @@ impl<B: Backend> Backend for Retrying<B> {
     fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
         self.run("write", &ty.path(name), || self.inner.write(ty, name, data))
     }
+    fn write_shared(&self, ty: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
+        self.run("write", &ty.path(name), || {
+            self.inner.write_shared(ty, name, data.clone())
+        })
+    }
     fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
         self.run("read", &ty.path(name), || self.inner.read(ty, name))
     }

@@ -210,9 +210,15 @@ impl Backend for S3Backend {
     }
 
     fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
+        self.write_shared(ty, name, bytes::Bytes::copy_from_slice(data))
+    }
+
+    /// The PUT's body is `data` itself: a pack in flight is held once, not
+    /// twice.
+    fn write_shared(&self, ty: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
         let path = ty.path(name);
         runtime()
-            .block_on(self.op.write(&path, data.to_vec()))
+            .block_on(self.op.write(&path, data))
             .map(|_| ())
             .map_err(|e| self.error("write", ty, name, e))
     }

@@ -96,6 +96,12 @@ impl<B: Backend> Backend for Throttled<B> {
         }
         self.inner.write(ty, name, data)
     }
+    fn write_shared(&self, ty: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
+        if let Some(l) = &self.up {
+            l.take(data.len() as u64);
+        }
+        self.inner.write_shared(ty, name, data)
+    }
     fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
         self.inner.read(ty, name).map(|b| self.downloaded(b))
     }

@@ -68,8 +68,8 @@ impl PackStore {
     /// for an index segment.
     pub(crate) fn write_pack(&self, pack: SealedPack) -> Result<PackBlobs> {
         let SealedPack { id, bytes, entries } = pack;
-        self.backend.write(FileType::Pack, &id.to_hex(), &bytes)?;
-        drop(bytes);
+        self.backend
+            .write_shared(FileType::Pack, &id.to_hex(), bytes::Bytes::from(bytes))?;
         Ok(PackBlobs { pack: id, entries })
     }
 
