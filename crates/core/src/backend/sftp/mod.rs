@@ -318,10 +318,7 @@ async fn write_object(
         // The crate sends no attributes with the open: set the mode before
         // any byte is written.
         file.set_permissions(permissions(FILE_MODE)).await?;
-        // Vectorised: the crate's plain write_all serialises the payload
-        // byte by byte (a third of a ship's CPU over SFTP, BENCHMARKS.md).
-        file.write_all_vectorized(&mut [std::io::IoSlice::new(data)])
-            .await?;
+        write_pipelined(&file, data).await?;
         if c.sftp.support_fsync() {
             file.sync_all().await?;
         }
@@ -335,6 +332,35 @@ async fn write_object(
         let _ = c.sftp.fs().remove_file(&tmp).await;
     }
     result
+}
+
+/// Writes `data` at the start of `file` with several write requests in
+/// flight (up to the crate's `tokio_compat_file_write_limit`, 640 KiB),
+/// not one request and its answer at a time: over a slow link each answer
+/// is a round trip. Returns once every request has been answered.
+/// Vectored writes: the crate's plain write serialises the payload byte by
+/// byte (a third of a ship's CPU over SFTP, BENCHMARKS.md).
+async fn write_pipelined(
+    file: &openssh_sftp_client::file::File,
+    data: &[u8],
+) -> std::result::Result<(), SftpError> {
+    use openssh_sftp_client::file::TokioCompatFile;
+    use tokio::io::AsyncWriteExt;
+    let mut w = Box::pin(TokioCompatFile::new(file.clone()));
+    let mut rest = data;
+    let io = |e: std::io::Error| SftpError::from(e);
+    while !rest.is_empty() {
+        let n = w
+            .write_vectored(&[std::io::IoSlice::new(rest)])
+            .await
+            .map_err(io)?;
+        if n == 0 {
+            return Err(io(std::io::ErrorKind::WriteZero.into()));
+        }
+        rest = &rest[n..];
+    }
+    w.flush().await.map_err(io)?;
+    Ok(())
 }
 
 /// One directory entry: name, size, whether a directory, last written.
