@@ -45,7 +45,7 @@ RESULTS=
 TF=
 
 BENCH_NAME=bench
-# shellcheck source=lib/bench-common.sh
+# shellcheck source-path=SCRIPTDIR source=lib/bench-common.sh
 source "$ROOT/scripts/lib/bench-common.sh"
 
 cleanup() {
