@@ -746,25 +746,27 @@ stream_len() {
     echo "$n"
 }
 
-# Appends DS OP BYTES to $WORK/streams for every row of DS that streams: the
-# stream length of run 1's snapshots (later runs differ by a few KB at most).
+# Appends DS OP RUN BYTES to $WORK/streams for every row of DS that streams
+# (RUN 0: every run; the dedup runs' streams have the length of @s1's).
 record_streams() {
-    local ds=$1 v n op base
+    local ds=$1 v n op base i
     exec 3>>"$WORK/streams"
     n=$(stream_len "$WORK/backup-$ds-s1.json" "$POOL/$ds@s1")
     for op in raw-send ingest dedup restore raw-receive receive; do
-        printf '%s\t%s\t%s\n' "$ds" "$op" "$n" >&3
+        printf '%s\t%s\t0\t%s\n' "$ds" "$op" "$n" >&3
     done
     for v in clustered scattered; do
-        n=$(stream_len "$WORK/backup-$ds-$v-full-1.json" "$POOL/$ds@$v-full-1")
-        printf '%s\t%s\t%s\n' "$ds" "full-$v" "$n" >&3
-        base=$(RUN=1 incr_base "$v")
-        if grep -q "\"base_snapshot\":\"\([^\"]*@\)\?$base\"" "$WORK/backup-$ds-$v-inc-1.json" 2>/dev/null; then
-            n=$(stream_len "$WORK/backup-$ds-$v-inc-1.json")
-        else
-            n=$(zfs send -i "$POOL/$ds@$base" "$POOL/$ds@$v-inc-1" | wc -c)
-        fi
-        printf '%s\t%s\t%s\n%s\t%s\t%s\n' "$ds" "incr-$v" "$n" "$ds" "raw-incr-$v" "$n" >&3
+        for ((i = 1; i <= CHANGE_RUNS; i++)); do
+            n=$(stream_len "$WORK/backup-$ds-$v-full-$i.json" "$POOL/$ds@$v-full-$i")
+            printf '%s\t%s\t%s\t%s\n' "$ds" "full-$v" "$i" "$n" >&3
+            base=$(RUN=$i incr_base "$v")
+            if grep -q "\"base_snapshot\":\"\([^\"]*@\)\?$base\"" "$WORK/backup-$ds-$v-inc-$i.json" 2>/dev/null; then
+                n=$(stream_len "$WORK/backup-$ds-$v-inc-$i.json")
+            else
+                n=$(zfs send -i "$POOL/$ds@$base" "$POOL/$ds@$v-inc-$i" | wc -c)
+            fi
+            printf '%s\t%s\t%s\t%s\n%s\t%s\t%s\t%s\n' "$ds" "incr-$v" "$i" "$n" "$ds" "raw-incr-$v" "$i" "$n" >&3
+        done
     done
     exec 3>&-
 }
@@ -791,6 +793,7 @@ EOF
 report() {
     local sets repro
     sets=$(cut -f1 "$WORK/streams" | awk '!seen[$0]++' | tr '\n' ' ')
+    # awk: the stream of row DS OP's run RUN: sb[DS, OP, RUN], else sb[DS, OP, 0]
     repro="$(repro_env)scripts/bench.sh $SIZE_MIB"
 
     echo "### Results: ${SIZE_MIB} MiB per dataset (small: $SMALL_FILES files), best of $RUNS run(s), change rows best of $CHANGE_RUNS"
@@ -802,7 +805,7 @@ report() {
     echo "start. Added = growth of the repository directory (du -sb); Repo = its size afterwards."
     echo
     awk -F'\t' '
-        FNR == NR { sb[$1 SUBSEP $2] = $3; next }
+        FNR == NR { sb[$1 SUBSEP $2 SUBSEP $3] = $4; next }
         $5 == "FAILED" { key = $1 SUBSEP $2 SUBSEP $3; if (!(key in best)) { best[key] = "F"; order[++n] = key }; next }
         {
             key = $1 SUBSEP $2 SUBSEP $3
@@ -816,7 +819,8 @@ report() {
                 split(order[i], k, SUBSEP)
                 if (best[order[i]] == "F") { printf "| %s | %s | %s | FAILED | | | | | | | | |\n", k[1], k[3], k[2]; continue }
                 split(best[order[i]], f, "\t")
-                bytes = (f[3] == "check") ? f[12] : sb[f[1] SUBSEP f[3]]
+                r = ((f[1] SUBSEP f[3] SUBSEP f[4]) in sb) ? f[4] : 0
+                bytes = (f[3] == "check") ? f[12] : sb[f[1] SUBSEP f[3] SUBSEP r]
                 rate = (f[5] > 0) ? bytes / f[5] / 1e6 : 0
                 added = (f[3] ~ /^(ingest|dedup|full-|incr-)/) ? sprintf("%.1f", f[10] / 1048576) : "-"
                 repo = (f[2] != "zfs" && f[3] !~ /^(restore|receive)$/) ? sprintf("%.1f", f[12] / 1048576) : "-"
@@ -825,8 +829,8 @@ report() {
             }
         }' "$WORK/streams" "$RESULTS"
     echo
-    echo "Full streams (zfs send of @s1): $(awk -F'\t' '$2 == "ingest" {printf "%s %.0f bytes (%.1f MB); ", $1, $3, $3/1e6}' "$WORK/streams")"
-    echo "incremental streams (run 1): $(awk -F'\t' '$2 ~ /^incr-/ {printf "%s %s %.0f bytes (%.1f MB); ", $1, substr($2, 6), $3, $3/1e6}' "$WORK/streams")"
+    echo "Full streams (zfs send of @s1): $(awk -F'\t' '$2 == "ingest" {printf "%s %.0f bytes (%.1f MB); ", $1, $4, $4/1e6}' "$WORK/streams")"
+    echo "incremental streams: $(awk -F'\t' '$2 ~ /^incr-/ {printf "%s %s run %s %.0f bytes (%.1f MB); ", $1, substr($2, 6), $3, $4, $4/1e6}' "$WORK/streams")"
     echo
     echo "### Side by side"
     echo
@@ -838,7 +842,7 @@ report() {
     echo "dataset's rows, in the same order)."
     echo
     awk -F'\t' -v repro="$repro" '
-        FNR == NR { sb[$1 SUBSEP $2] = $3; next }
+        FNR == NR { sb[$1 SUBSEP $2 SUBSEP $3] = $4; next }
         {
             g = $1 SUBSEP $3
             if (!(g in seen)) { seen[g] = 1; order[++n] = g }
@@ -862,6 +866,8 @@ report() {
                     cb = best[ds SUBSEP ceil SUBSEP "zfs"]
                     if (cb == "F") cw = "F"; else { split(cb, c, "\t"); cw = c[5] }
                 }
+                run = 0
+                if (!((ds SUBSEP op SUBSEP 0) in sb)) run = 1
                 for (t = 1; t <= 3; t++) {
                     w[t] = ""; st[t] = ""; rss[t] = ""
                     key = order[i] SUBSEP tools[t]
@@ -869,11 +875,12 @@ report() {
                     if (best[key] == "F") { w[t] = "F"; continue }
                     split(best[key], f, "\t")
                     w[t] = f[5]; rss[t] = f[6] / 1024
+                    if (t == 1) run = ((ds SUBSEP op SUBSEP f[4]) in sb) ? f[4] : 0
                     if (op == "check") st[t] = f[12] / 1048576
                     else if (op ~ /^(ingest|dedup|full-|incr-)/) st[t] = f[10] / 1048576
                 }
                 printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | `BENCH_SETS=%s %s` |\n",
-                    ds, op, (op == "check" ? "-" : show(sb[ds SUBSEP op] / 1e6, "%.1f")), show(cw, "%.2f"),
+                    ds, op, (op == "check" ? "-" : show(sb[ds SUBSEP op SUBSEP run] / 1e6, "%.1f")), show(cw, "%.2f"),
                     show(w[1], "%.2f"), show(w[2], "%.2f"), show(w[3], "%.2f"), ratio(w[1], w[2]), ratio(w[1], w[3]),
                     show(st[1], "%.1f"), show(st[2], "%.1f"), show(st[3], "%.1f"), ratio(st[1], st[2]), ratio(st[1], st[3]),
                     show(rss[1], "%.0f"), show(rss[2], "%.0f"), show(rss[3], "%.0f"), ds, repro
