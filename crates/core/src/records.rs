@@ -20,7 +20,7 @@ use std::io::{self, Read, Write};
 
 /// Length of a `dmu_replay_record` header.
 pub const RECORD_LEN: usize = 312;
-const BEGIN_MAGIC: u64 = 0x2F5B_ACBAC;
+pub(crate) const BEGIN_MAGIC: u64 = 0x2F5B_ACBAC;
 
 /// Which lane a payload belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,17 +33,19 @@ pub enum Lane {
 
 /// True if the stream's records are in the other byte order, judged from
 /// the first record's BEGIN magic.
-fn swapped(first: &[u8]) -> bool {
+pub(crate) fn swapped(first: &[u8]) -> bool {
     let m = u64::from_le_bytes(first[8..16].try_into().expect("8 bytes"));
     m != BEGIN_MAGIC && m.swap_bytes() == BEGIN_MAGIC
 }
 
-fn u32_at(h: &[u8], at: usize, swap: bool) -> u64 {
+/// The 4-byte field at `at` of header `h`, in the stream's byte order.
+pub(crate) fn u32_at(h: &[u8], at: usize, swap: bool) -> u64 {
     let v = u32::from_le_bytes(h[at..at + 4].try_into().expect("4 bytes"));
     u64::from(if swap { v.swap_bytes() } else { v })
 }
 
-fn u64_at(h: &[u8], at: usize, swap: bool) -> u64 {
+/// The 8-byte field at `at` of header `h`, in the stream's byte order.
+pub(crate) fn u64_at(h: &[u8], at: usize, swap: bool) -> u64 {
     let v = u64::from_le_bytes(h[at..at + 8].try_into().expect("8 bytes"));
     if swap {
         v.swap_bytes()

@@ -7,9 +7,8 @@ use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 
 use super::extents::{Extents, Source};
-use crate::records::{classify, Lane, RECORD_LEN};
+use crate::records::{self, classify, Lane, BEGIN_MAGIC, RECORD_LEN};
 
-const BEGIN_MAGIC: u64 = 0x2F5B_ACBAC;
 /// Start of the header's union.
 const U: usize = 8;
 /// `DMU_BACKUP_FEATURE_RAW`: blocks as stored, encrypted.
@@ -71,21 +70,11 @@ impl<'a> LaneParser<'a> {
     }
 
     fn u32_at(&self, at: usize) -> u64 {
-        let v = u32::from_le_bytes(self.header[at..at + 4].try_into().expect("4 bytes"));
-        u64::from(if self.swap == Some(true) {
-            v.swap_bytes()
-        } else {
-            v
-        })
+        records::u32_at(&self.header, at, self.swap == Some(true))
     }
 
     fn u64_at(&self, at: usize) -> u64 {
-        let v = u64::from_le_bytes(self.header[at..at + 8].try_into().expect("8 bytes"));
-        if self.swap == Some(true) {
-            v.swap_bytes()
-        } else {
-            v
-        }
+        records::u64_at(&self.header, at, self.swap == Some(true))
     }
 
     fn chain_unsupported(&mut self, why: String) {
@@ -102,8 +91,7 @@ impl<'a> LaneParser<'a> {
     fn record(&mut self) {
         let h = &self.header;
         if self.swap.is_none() {
-            let m = u64::from_le_bytes(h[8..16].try_into().expect("8 bytes"));
-            self.swap = Some(m != BEGIN_MAGIC && m.swap_bytes() == BEGIN_MAGIC);
+            self.swap = Some(records::swapped(h));
         }
         let ty = self.u32_at(0);
         let (lane, len) = classify(&self.header, self.swap == Some(true));

@@ -23,9 +23,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::records::{classify, RECORD_LEN};
+use crate::records::{self, classify, BEGIN_MAGIC, RECORD_LEN};
 
-const BEGIN_MAGIC: u64 = 0x2F5B_ACBAC;
 /// Start of the header's union.
 const U: usize = 8;
 /// `DMU_BACKUP_FEATURE_RAW`.
@@ -185,21 +184,11 @@ impl StreamDigests {
     }
 
     fn u32_at(&self, at: usize) -> u64 {
-        let v = u32::from_le_bytes(self.header[at..at + 4].try_into().expect("4 bytes"));
-        u64::from(if self.swap == Some(true) {
-            v.swap_bytes()
-        } else {
-            v
-        })
+        records::u32_at(&self.header, at, self.swap == Some(true))
     }
 
     fn u64_at(&self, at: usize) -> u64 {
-        let v = u64::from_le_bytes(self.header[at..at + 8].try_into().expect("8 bytes"));
-        if self.swap == Some(true) {
-            v.swap_bytes()
-        } else {
-            v
-        }
+        records::u64_at(&self.header, at, self.swap == Some(true))
     }
 
     fn give_up(&mut self, object: u64) {
@@ -244,8 +233,7 @@ impl StreamDigests {
 
     fn record(&mut self) {
         if self.swap.is_none() {
-            let m = u64::from_le_bytes(self.header[8..16].try_into().expect("8 bytes"));
-            self.swap = Some(m != BEGIN_MAGIC && m.swap_bytes() == BEGIN_MAGIC);
+            self.swap = Some(records::swapped(&self.header));
         }
         let swap = self.swap == Some(true);
         let ty = self.u32_at(0);
