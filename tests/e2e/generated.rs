@@ -24,6 +24,8 @@ fn completions_for_bash_zsh_and_fish_name_the_subcommands() {
         for sub in ["send", "restore", "drill", "completions"] {
             assert!(text.contains(sub), "{shell}: subcommand {sub} missing");
         }
+        // The hidden `manpages` (for packaging) is not offered.
+        assert!(!text.contains("manpages"), "{shell}: offers manpages");
     }
     // bash loads the script and registers the function for `backup`.
     let dir = tempfile::tempdir().unwrap();

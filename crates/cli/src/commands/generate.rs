@@ -16,10 +16,12 @@ use crate::exit::{ClosedStdout, ExitStatus};
 /// The name the completions complete and the man pages are named after.
 const BIN: &str = "backup";
 
-/// Prints the completion script for `a.shell` to stdout.
+/// Prints the completion script for `a.shell` to stdout. Hidden
+/// subcommands (`manpages`, for packaging) are not offered: some of
+/// clap_complete's shells (fish, zsh) would list them.
 pub fn completions(a: &CompletionsArgs) -> Result<ExitStatus> {
     let mut script = Vec::new();
-    clap_complete::generate(a.shell, &mut Cli::command(), BIN, &mut script);
+    clap_complete::generate(a.shell, &mut visible(Cli::command()), BIN, &mut script);
     let mut out = io::stdout().lock();
     match out.write_all(&script).and_then(|()| out.flush()) {
         Ok(()) => Ok(ExitStatus::Success),
@@ -28,6 +30,19 @@ pub fn completions(a: &CompletionsArgs) -> Result<ExitStatus> {
         }
         Err(e) => Err(anyhow::Error::new(e).context("writing the completion script to stdout")),
     }
+}
+
+/// `cmd` without its hidden subcommands (clap has no way to remove one:
+/// the rest are copied into a command of the same name and arguments).
+fn visible(cmd: clap::Command) -> clap::Command {
+    let mut out = clap::Command::new(BIN).args(cmd.get_arguments().cloned());
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        out = out.subcommand(sub.clone());
+    }
+    out
 }
 
 /// Writes `backup.1` and one page per visible subcommand, nested ones
