@@ -21,7 +21,7 @@ const BIN: &str = "backup";
 /// clap_complete's shells (fish, zsh) would list them.
 pub fn completions(a: &CompletionsArgs) -> Result<ExitStatus> {
     let mut script = Vec::new();
-    clap_complete::generate(a.shell, &mut visible(Cli::command()), BIN, &mut script);
+    clap_complete::generate(a.shell, &mut visible(&Cli::command()), BIN, &mut script);
     let mut out = io::stdout().lock();
     match out.write_all(&script).and_then(|()| out.flush()) {
         Ok(()) => Ok(ExitStatus::Success),
@@ -34,7 +34,7 @@ pub fn completions(a: &CompletionsArgs) -> Result<ExitStatus> {
 
 /// `cmd` without its hidden subcommands (clap has no way to remove one:
 /// the rest are copied into a command of the same name and arguments).
-fn visible(cmd: clap::Command) -> clap::Command {
+fn visible(cmd: &clap::Command) -> clap::Command {
     let mut out = clap::Command::new(BIN).args(cmd.get_arguments().cloned());
     if let Some(about) = cmd.get_about() {
         out = out.about(about.clone());
