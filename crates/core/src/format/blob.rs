@@ -112,10 +112,32 @@ impl Header {
     }
 }
 
-/// Compresses (when that helps) and seals a chunk whose id is `id`.
+/// Bytes of each of the three samples [`looks_incompressible`] tries.
+const SAMPLE: usize = 4096;
+
+/// True when three samples of `data` (its start, middle and end) each
+/// shrink by less than 2% at zstd's fastest level: random or already
+/// compressed data, where compressing the whole chunk at the repository's
+/// level would cost its CPU for nothing. Chunks under 16 KiB are always
+/// tried whole.
+fn looks_incompressible(data: &[u8]) -> bool {
+    if data.len() < 4 * SAMPLE {
+        return false;
+    }
+    let mid = (data.len() - SAMPLE) / 2;
+    [0, mid, data.len() - SAMPLE].iter().all(|&at| {
+        let sample = &data[at..at + SAMPLE];
+        zstd::bulk::compress(sample, 1).map_or(true, |c| c.len() * 100 >= sample.len() * 98)
+    })
+}
+
+/// Compresses (when that helps: not a chunk that
+/// [looks incompressible](looks_incompressible)) and seals a chunk whose id
+/// is `id`.
 pub fn encode(keys: &Keys, id: Id, data: &[u8], zstd_level: i32) -> Vec<u8> {
-    let compressed = zstd::bulk::compress(data, zstd_level)
-        .ok()
+    let compressed = (!looks_incompressible(data))
+        .then(|| zstd::bulk::compress(data, zstd_level).ok())
+        .flatten()
         .filter(|c| c.len() < data.len());
     let (payload, is_compressed) = match &compressed {
         Some(c) => (c.as_slice(), true),
@@ -202,6 +224,34 @@ mod tests {
         }
         let zero = vec![0u8; 100_000];
         assert!(encode(&k, k.chunk_id(&zero), &zero, 3).len() < 1000);
+    }
+
+    #[test]
+    fn random_chunks_are_stored_raw_and_a_compressible_middle_still_compresses() {
+        let k = Keys::from_master([3; 32]);
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let random: Vec<u8> = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        assert!(looks_incompressible(&random));
+        let b = encode(&k, k.chunk_id(&random), &random, 3);
+        assert!(!Header::parse(&b).unwrap().compressed);
+        assert_eq!(decode(&k, &b, None).unwrap(), random);
+        // Random at both ends, text in the middle: the middle sample says
+        // it is worth compressing.
+        let mut mixed = random.clone();
+        let text = b"GET /index.html HTTP/1.1 200 ".repeat(3000);
+        mixed[50_000..50_000 + text.len()].copy_from_slice(&text);
+        assert!(!looks_incompressible(&mixed));
+        let b = encode(&k, k.chunk_id(&mixed), &mixed, 3);
+        assert!(Header::parse(&b).unwrap().compressed);
+        assert!(b.len() < 140_000, "{}", b.len());
+        assert_eq!(decode(&k, &b, None).unwrap(), mixed);
     }
 
     /// A header whose lengths are set to `raw` and `sealed`.
