@@ -58,6 +58,28 @@ fn round8(n: u64) -> u64 {
     n.saturating_add(7) & !7
 }
 
+/// `DMU_BACKUP_FEATURE_RAW`: blocks as stored, encrypted.
+const FEATURE_RAW: u64 = 1 << 24;
+/// `DMU_COMPOUNDSTREAM`: a `-R` stream of several datasets.
+const COMPOUND: u64 = 2;
+
+/// Why a stream whose `DRR_BEGIN` is `h` cannot be read record by record
+/// for files' blocks (restore --path, the stream's file digests): no magic,
+/// a raw (`-w`) or a compound (`-R`) stream; the first that applies.
+pub(crate) fn begin_unsupported(h: &[u8], swap: bool) -> Option<&'static str> {
+    const U: usize = 8;
+    let info = u64_at(h, U + 8, swap);
+    if u64_at(h, U, swap) != BEGIN_MAGIC {
+        Some("a stream whose BEGIN record has no magic")
+    } else if (info >> 2) & ((1 << 30) - 1) & FEATURE_RAW != 0 {
+        Some("a raw (-w) stream")
+    } else if info & 3 == COMPOUND {
+        Some("a compound (-R) stream")
+    } else {
+        None
+    }
+}
+
 /// Where the payload after header `h` goes and how long it is. Offsets are
 /// those of `dmu_replay_record_t` (the union starts at byte 8), the same in
 /// zfs-fuse 0.7 and OpenZFS 2.x for every field read here; fields OpenZFS

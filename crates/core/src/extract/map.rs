@@ -7,14 +7,10 @@ use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 
 use super::extents::{Extents, Source};
-use crate::records::{self, classify, Lane, BEGIN_MAGIC, RECORD_LEN};
+use crate::records::{self, classify, Lane, RECORD_LEN};
 
 /// Start of the header's union.
 const U: usize = 8;
-/// `DMU_BACKUP_FEATURE_RAW`: blocks as stored, encrypted.
-const FEATURE_RAW: u64 = 1 << 24;
-/// `DMU_COMPOUNDSTREAM`: a `-R` stream of several datasets.
-const COMPOUND: u64 = 2;
 
 /// One object as the chain leaves it.
 #[derive(Clone, Debug, Default)]
@@ -98,15 +94,9 @@ impl<'a> LaneParser<'a> {
         let object = self.u64_at(U);
         match ty {
             0 => {
-                if self.u64_at(U) != BEGIN_MAGIC {
-                    self.chain_unsupported("a stream whose BEGIN record has no magic".into());
-                }
-                let info = self.u64_at(U + 8);
-                if (info >> 2) & ((1 << 30) - 1) & FEATURE_RAW != 0 {
-                    self.chain_unsupported("a raw (-w) stream".into());
-                }
-                if info & 3 == COMPOUND {
-                    self.chain_unsupported("a compound (-R) stream".into());
+                if let Some(why) = records::begin_unsupported(&self.header, self.swap == Some(true))
+                {
+                    self.chain_unsupported(why.into());
                 }
             }
             // DRR_OBJECT: a new object, or a reallocated one, starts empty.

@@ -76,17 +76,16 @@ pub fn map_chain<'m>(
         let link = u32::try_from(i).expect("fewer than 2^32 links");
         let mut p = LaneParser::new(link, m.base.is_none(), wanted, &mut objects);
         repo.packs()
-            .read_chunks(&m.full_name(), &m.meta_chunks, &mut p, &NoProgress)?;
+            .read_chunks(&name, &m.meta_chunks, &mut p, &NoProgress)?;
         meta_fetched += stored_len(repo, &m.meta_chunks);
         let accounted = p.data_len();
         if let Some(why) = p.unsupported.take() {
-            unsupported.get_or_insert(format!("{} is {why}", m.full_name()));
+            unsupported.get_or_insert(format!("{name} is {why}"));
         }
         let lane = data_lane(repo, m)?;
         if lane.len != accounted && unsupported.is_none() {
             unsupported = Some(format!(
-                "the data lane of {} holds {} bytes, its headers account for {accounted}",
-                m.full_name(),
+                "the data lane of {name} holds {} bytes, its headers account for {accounted}",
                 lane.len
             ));
         }

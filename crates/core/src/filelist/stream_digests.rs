@@ -23,14 +23,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::records::{self, classify, BEGIN_MAGIC, RECORD_LEN};
+use crate::records::{self, classify, RECORD_LEN};
 
 /// Start of the header's union.
 const U: usize = 8;
-/// `DMU_BACKUP_FEATURE_RAW`.
-const FEATURE_RAW: u64 = 1 << 24;
-/// `DMU_COMPOUNDSTREAM`.
-const COMPOUND: u64 = 2;
 /// `DMU_OT_PLAIN_FILE_CONTENTS`, the `drr_type` of a regular file.
 const PLAIN_FILE: u64 = 19;
 /// `DMU_OT_ZVOL`, the `drr_type` of a volume's data, object
@@ -50,6 +46,15 @@ struct Current {
 }
 
 impl Current {
+    fn new(object: u64, size: u64) -> Self {
+        Current {
+            object,
+            size,
+            pos: 0,
+            hasher: blake3::Hasher::new(),
+        }
+    }
+
     /// Hashes zeros up to `to` (at most the size).
     fn zeros_to(&mut self, to: u64) {
         let to = to.min(self.size);
@@ -166,14 +171,8 @@ impl StreamDigests {
             .filter(|o| !self.done.contains_key(o) && !self.failed.contains(o))
             .collect();
         for object in holes {
-            let mut cur = Current {
-                object,
-                size: self.want[&object],
-                pos: 0,
-                hasher: blake3::Hasher::new(),
-            };
-            cur.zeros_to(cur.size);
-            self.done.insert(object, *cur.hasher.finalize().as_bytes());
+            self.cur = Some(Current::new(object, self.want[&object]));
+            self.finish_current();
         }
         (self.done, None)
     }
@@ -222,12 +221,7 @@ impl StreamDigests {
             self.give_up(object);
             return false;
         }
-        self.cur = Some(Current {
-            object,
-            size: self.want[&object],
-            pos: 0,
-            hasher: blake3::Hasher::new(),
-        });
+        self.cur = Some(Current::new(object, self.want[&object]));
         true
     }
 
@@ -245,15 +239,10 @@ impl StreamDigests {
         match ty {
             // DRR_BEGIN: drr_magic, drr_versioninfo, ..., drr_fromguid at U+40.
             0 => {
-                let info = self.u64_at(U + 8);
-                if self.u64_at(U) != BEGIN_MAGIC {
-                    self.unusable = Some("its BEGIN record has no magic".into());
+                if let Some(why) = records::begin_unsupported(&self.header, swap) {
+                    self.unusable = Some(why.into());
                 } else if self.u64_at(U + 40) != 0 {
                     self.unusable = Some("an incremental stream lacks unchanged blocks".into());
-                } else if (info >> 2) & ((1 << 30) - 1) & FEATURE_RAW != 0 {
-                    self.unusable = Some("a raw (-w) stream".into());
-                } else if info & 3 == COMPOUND {
-                    self.unusable = Some("a compound (-R) stream".into());
                 }
             }
             // DRR_OBJECT: drr_object, drr_type at U+8 (a file's object
@@ -275,11 +264,6 @@ impl StreamDigests {
                     } else {
                         cur.zeros_to(off);
                         self.hashed = len.min(cur.size.saturating_sub(off));
-                        // A write wholly past the size hashes nothing and
-                        // must not move `pos` back.
-                        if self.hashed == 0 {
-                            cur.pos = cur.pos.max(off.min(cur.size));
-                        }
                     }
                 }
             }

@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::records::BEGIN_MAGIC;
 
 /// Record headers of a synthetic stream, little-endian.
 fn header(ty: u32) -> Vec<u8> {
