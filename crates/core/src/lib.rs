@@ -55,6 +55,7 @@ pub mod filelist;
 mod format;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+mod http_client;
 mod id;
 mod ingest;
 mod keyslot;
@@ -87,6 +88,7 @@ pub use error::{Error, Result};
 pub use file_manifest::{load_encoded_file_list, load_file_list, store_file_list, EncodedFileList};
 pub use format::config::{ChunkerParams, ConfigBody};
 pub use format::manifest::{BaseRef, Manifest, ShipStats};
+pub use http_client::build_http_client;
 pub use id::Id;
 pub use keyslot::{KdfLimits, KdfParams, KeySlot};
 pub use pack_store::{pack_usage, PackUsage};

@@ -17,6 +17,7 @@ use super::local::kind_name;
 use super::runtime::runtime;
 use super::{Backend, FileType, S3Settings};
 use crate::error::{Error, Result};
+use crate::http_client::build_http_client;
 
 /// Objects under `prefix/` in one bucket.
 pub struct S3Backend {
@@ -30,32 +31,6 @@ fn env(names: &[&str]) -> Option<String> {
     names
         .iter()
         .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
-}
-
-/// The HTTP client of one repository. An `http://` endpoint (Garage or
-/// MinIO on the local network) needs no certificate roots: without this, a
-/// host lacking the system's CA certificates (which rustls' platform
-/// verifier loads) could not even make the client.
-fn http_client(endpoint: Option<&str>) -> std::result::Result<reqwest::Client, String> {
-    let mut b = reqwest::Client::builder();
-    let plain = endpoint.is_some_and(|e| e.starts_with("http://"));
-    if plain {
-        b = b.tls_certs_only([]);
-    }
-    b.build().map_err(|e| {
-        let mut why = format!("cannot make an HTTP client: {e}");
-        let mut cause = std::error::Error::source(&e);
-        while let Some(c) = cause {
-            why.push_str(&format!(": {c}"));
-            cause = c.source();
-        }
-        if !plain {
-            why.push_str(
-                " (are the system's CA certificates, Debian's ca-certificates, installed?)",
-            );
-        }
-        why
-    })
 }
 
 impl S3Backend {
@@ -128,7 +103,13 @@ impl S3Backend {
         }
         let op = Operator::new(b).map_err(|e| invalid(e.to_string()))?;
         let transport = HttpTransporter::new(ReqwestTransport::new(
-            http_client(endpoint.as_deref()).map_err(invalid)?,
+            // An `http://` endpoint (Garage or MinIO on the local network)
+            // needs no certificate roots.
+            build_http_client(
+                reqwest::Client::builder(),
+                endpoint.as_deref().unwrap_or(""),
+            )
+            .map_err(invalid)?,
         ));
         let context = op.context().with_http_transport(transport);
         let op = op

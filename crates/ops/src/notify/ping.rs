@@ -128,25 +128,13 @@ pub(super) fn send(
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the HTTP runtime: {e}"))?;
-    let mut builder = reqwest::Client::builder()
+    // Plain HTTP needs no certificate roots: a host without
+    // ca-certificates can still ping a monitor on its own network.
+    let builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .user_agent(concat!("backup/", env!("CARGO_PKG_VERSION")));
-    if req.url.starts_with("http://") {
-        // Plain HTTP needs no certificate roots: a host without
-        // ca-certificates (the system's roots, which rustls' platform
-        // verifier loads) can still ping a monitor on its own network.
-        builder = builder.tls_certs_only([]);
-    }
-    let client = builder.build().map_err(|e| {
-        let mut why = format!("cannot make an HTTP client: {}", error_chain(e));
-        if req.url.starts_with("https://") {
-            why.push_str(
-                " (are the system's CA certificates, Debian's ca-certificates, installed?)",
-            );
-        }
-        why
-    })?;
+    let client = backup_core::build_http_client(builder, &req.url)?;
     rt.block_on(async {
         let mut last = String::new();
         for attempt in 1..=attempts.max(1) {
