@@ -41,8 +41,8 @@ pub(crate) struct Recording {
     out: Recorded,
     /// A file system's walk, its digests not all filled yet.
     list: Option<FileList>,
-    /// A volume's device.
-    device: Option<PathBuf>,
+    /// A volume's device, and its size.
+    device: Option<(PathBuf, u64)>,
     seconds: f64,
 }
 
@@ -85,7 +85,7 @@ pub(crate) fn start(zfs: &Zfs, snap: &SnapshotName, base: Option<&FileList>) -> 
     };
     if rec.view.is_volume() {
         match rec.view.path() {
-            Some(dev) => rec.device = Some(dev.to_owned()),
+            Some(dev) => rec.device = Some((dev.to_owned(), device_size(dev)?)),
             None => {
                 rec.out.note = Some(format!(
                     "volume {snap}: no device node appeared for its view ({}), so no digest was recorded",
@@ -114,13 +114,12 @@ impl Recording {
 
     /// What to take from the stream: the files without a digest, or the
     /// volume. `None` when nothing is wanted.
-    pub(crate) fn digests(&self) -> Result<Option<StreamDigests>> {
-        if let Some(dev) = &self.device {
-            let size = device_size(dev)?;
-            return Ok(Some(StreamDigests::for_volume(size)));
+    pub(crate) fn digests(&self) -> Option<StreamDigests> {
+        if let Some((_, size)) = &self.device {
+            return Some(StreamDigests::for_volume(*size));
         }
         let want = self.list.as_ref().map(wanted_objects).unwrap_or_default();
-        Ok((!want.is_empty()).then(|| StreamDigests::for_files(want)))
+        (!want.is_empty()).then(|| StreamDigests::for_files(want))
     }
 
     /// Completes the list with `from_stream` (the stream's digests, by
@@ -131,11 +130,11 @@ impl Recording {
         repo: &mut Repository,
         from_stream: &HashMap<u64, [u8; 32]>,
     ) -> Result<Recorded> {
-        if let Some(dev) = &self.device {
+        if let Some((dev, size)) = &self.device {
             self.out.volume = Some(match from_stream.get(&VOLUME_OBJECT) {
                 Some(d) => VolumeDigest {
                     blake3: hex::encode(d),
-                    size: device_size(dev)?,
+                    size: *size,
                 },
                 None => digest_device(dev)?,
             });

@@ -148,19 +148,10 @@ pub fn ship(
         }
     }
     // Only a full stream of plain blocks holds whole files.
-    let mut digests = None;
-    if let Some(r) = recording
+    let mut digests = recording
         .as_ref()
         .filter(|_| base.is_none() && !args.raw && !args.compressed)
-    {
-        match r.digests() {
-            Ok(d) => digests = d,
-            Err(e) => {
-                file_manifest_error = Some(format!("file manifest of {what}: {e}"));
-                recording = None;
-            }
-        }
-    }
+        .and_then(record::Recording::digests);
     // A total for percentage and ETA: zfs's estimate, said to be one.
     let estimate = zfs.send_estimate(&args);
     let label = match estimate {
