@@ -85,7 +85,9 @@ pub use check::{
     RotationStep,
 };
 pub use error::{Error, Result};
-pub use file_manifest::{load_encoded_file_list, load_file_list, store_file_list, EncodedFileList};
+pub use file_manifest::{
+    file_list_entries, load_file_list, store_file_list, ListEntries, ListSearch,
+};
 pub use format::config::{ChunkerParams, ConfigBody};
 pub use format::manifest::{BaseRef, Manifest, ShipStats};
 pub use http_client::build_http_client;

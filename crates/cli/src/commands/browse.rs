@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use anyhow::{bail, Result};
 use backup_core::filelist::{Entry, FileList, FileListRef, Kind};
 use backup_core::{
-    find_snapshot, load_encoded_file_list, load_file_list, EncodedFileList, Id, Manifest, ReadLock,
+    file_list_entries, find_snapshot, load_file_list, Id, ListEntries, Manifest, ReadLock,
     Repository,
 };
 use serde_json::json;
@@ -62,15 +62,15 @@ impl Browse {
         )?)
     }
 
-    /// The same, checked but not decoded, for going through its entries
-    /// once (`ls`, `find`, `diff`): a million entries take about 120 MB
-    /// encoded, against about 200 MB decoded.
-    pub fn encoded_file_list(&self, id: &Id, m: &Manifest) -> Result<EncodedFileList> {
-        Ok(load_encoded_file_list(
+    /// The entries of a snapshot's file manifest, read and decoded
+    /// chunk by chunk as they are asked for (`ls`, `diff`): a million
+    /// entries are never held; damage is an integrity error once it is met.
+    pub fn entries<'a>(&'a self, id: &Id, m: &'a Manifest) -> Result<ListEntries<'a>> {
+        Ok(file_list_entries(
             &self.repo,
             files_of(id, m)?,
             &m.full_name(),
-        )?)
+        ))
     }
 }
 
@@ -89,14 +89,6 @@ fn files_of<'a>(id: &Id, m: &'a Manifest) -> Result<&'a FileListRef> {
         );
     };
     Ok(files)
-}
-
-/// Every entry of an encoded list in path order; an entry that does not
-/// decode is the list's integrity error.
-pub fn entries_of(
-    list: &EncodedFileList,
-) -> Result<impl Iterator<Item = backup_core::Result<Entry>> + '_> {
-    Ok(list.entries()?.map(|r| r.map_err(|why| list.damaged(why))))
 }
 
 /// Buffered standard output for long listings; a closed one is

@@ -1,11 +1,11 @@
 //! `backup diff SNAP_A SNAP_B [PATH] [--json]`: one line per changed path,
 //! as `git diff --name-status` reads (A, D, M, and m for metadata only).
-//! One pass over both encoded manifests, neither held decoded.
+//! One pass over both manifests, each read chunk by chunk, neither held.
 
 use anyhow::Result;
 use backup_core::filelist::diff_sorted;
 
-use super::browse::{entries_of, recorded_path, Browse};
+use super::browse::{recorded_path, Browse};
 use crate::cli::{DiffArgs, GlobalArgs};
 use crate::exit::ExitStatus;
 
@@ -13,13 +13,13 @@ pub fn run(g: &GlobalArgs, a: &DiffArgs) -> Result<ExitStatus> {
     let b = Browse::open(g, "diff")?;
     let (ida, ma) = b.find(&a.from)?;
     let (idb, mb) = b.find(&a.to)?;
-    // Both lists stay encoded (about 120 bytes an entry); only the entries
-    // being compared are decoded.
-    let (la, lb) = (
-        b.encoded_file_list(&ida, &ma)?,
-        b.encoded_file_list(&idb, &mb)?,
-    );
-    let changes = diff_sorted(entries_of(&la)?, entries_of(&lb)?, &recorded_path(&a.path))?;
+    // Both lists are read chunk by chunk as the comparison goes: only the
+    // changes are held.
+    let changes = diff_sorted(
+        b.entries(&ida, &ma)?,
+        b.entries(&idb, &mb)?,
+        &recorded_path(&a.path),
+    )?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&changes)?);
         return Ok(ExitStatus::Success);

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use anyhow::Result;
 use backup_core::filelist::{path_matches, status_of, Entry, Status};
-use backup_core::{load_encoded_file_list, Id, Manifest};
+use backup_core::{Id, ListSearch, Manifest};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -39,9 +39,13 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
             by_dataset.entry(m.dataset.as_str()).or_default().push(s);
         }
     }
-    let pattern = a.pattern.as_bytes();
+    let pattern = a.pattern.clone().into_bytes();
+    // One search for every snapshot: a chunk of a list that the previous
+    // list had too, after the same bytes, is not read again.
+    let mut search =
+        ListSearch::new(move |e| !e.path.is_empty() && path_matches(&pattern, &e.path));
     // Each snapshot's rows are printed once it is searched, so that only
-    // one snapshot's matches (and one encoded list) are held at a time.
+    // one snapshot's matches (and the previous one's) are held at a time.
     let mut out = Out::stdout();
     let mut json = JsonArray::default();
     let mut printed = 0usize;
@@ -52,7 +56,7 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
         // The matches of the dataset's previous snapshot with a manifest.
         let mut prev: Option<BTreeMap<Vec<u8>, Entry>> = None;
         for (id, cached) in snaps {
-            let (m, now) = match matches(&b, id, pattern) {
+            let (m, now) = match matches(&b, id, &mut search) {
                 Ok(x) => x,
                 // One damaged manifest does not hide the others' answers.
                 Err(e) if e.is_integrity() => {
@@ -143,22 +147,18 @@ pub fn run(g: &GlobalArgs, a: &FindArgs) -> Result<ExitStatus> {
 /// no file manifest).
 type Matches = (Manifest, Option<BTreeMap<Vec<u8>, Entry>>);
 
-/// The snapshot `id`'s manifest and, if it has a file manifest, its
-/// entries (but the root) that match `pattern`, taken in one pass over the
-/// encoded list: only the matches are kept.
-fn matches(b: &Browse, id: &Id, pattern: &[u8]) -> backup_core::Result<Matches> {
+/// The snapshot `id`'s manifest and, if it has a file manifest, the
+/// entries `search` keeps of it, by path.
+fn matches(b: &Browse, id: &Id, search: &mut ListSearch) -> backup_core::Result<Matches> {
     let m = b.repo.read_manifest(id)?;
     let Some(files) = &m.files else {
         return Ok((m, None));
     };
-    let list = load_encoded_file_list(&b.repo, files, &m.full_name())?;
-    let mut now = BTreeMap::new();
-    for e in list.entries()? {
-        let e = e.map_err(|why| list.damaged(why))?;
-        if !e.path.is_empty() && path_matches(pattern, &e.path) {
-            now.insert(e.path.clone(), e);
-        }
-    }
+    let now = search
+        .matches(&b.repo, files, &m.full_name())?
+        .into_iter()
+        .map(|e| (e.path.clone(), e))
+        .collect();
     Ok((m, Some(now)))
 }
 

@@ -1,6 +1,7 @@
 //! `backup ls SNAPSHOT [PATH] [--long] [--recursive] [--json]`.
 //!
-//! One pass over the encoded manifest, printing as it goes: the list is
+//! One pass over the manifest, read chunk by chunk and printed as it goes
+//! (it stops reading after PATH's run): the list is
 //! sorted by path bytes, so PATH comes before everything below it, and
 //! everything below it is among the paths that begin with PATH's bytes,
 //! which are one run.
@@ -8,16 +9,13 @@
 use anyhow::Result;
 use backup_core::filelist::{is_under, Entry, Kind};
 
-use super::browse::{
-    entries_of, entry_json, long_line, name_of, recorded_path, Browse, JsonArray, Out,
-};
+use super::browse::{entry_json, long_line, name_of, recorded_path, Browse, JsonArray, Out};
 use crate::cli::{GlobalArgs, LsArgs};
 use crate::exit::{ExitStatus, UsageError};
 
 pub fn run(g: &GlobalArgs, a: &LsArgs) -> Result<ExitStatus> {
     let b = Browse::open(g, "ls")?;
     let (id, m) = b.find(&a.snapshot)?;
-    let list = b.encoded_file_list(&id, &m)?;
     let dir = recorded_path(&a.path);
     let mut out = Out::stdout();
     let mut json = JsonArray::default();
@@ -31,7 +29,7 @@ pub fn run(g: &GlobalArgs, a: &LsArgs) -> Result<ExitStatus> {
         }
     };
     let mut found = false;
-    for e in entries_of(&list)? {
+    for e in b.entries(&id, &m)? {
         let e = e?;
         if !found {
             if e.path == dir {

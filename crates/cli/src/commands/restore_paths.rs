@@ -5,8 +5,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use backup_core::filelist::FileList;
 use backup_core::read_chain;
-use backup_ops::restore_files::{restore_paths, How, Method, PathRequest, Restored};
+use backup_ops::restore_files::{concerns, restore_paths, How, Method, PathRequest, Restored};
 use backup_zfs::Zfs;
 
 use super::browse::Browse;
@@ -22,7 +23,17 @@ const LISTED: usize = 20;
 pub fn run(g: &GlobalArgs, a: &RestoreArgs, into: &std::path::Path) -> Result<ExitStatus> {
     let b = Browse::open(g, "restore --path")?;
     let (id, m) = b.find(&a.snapshot)?;
-    let list = b.file_list(&id, &m)?;
+    let paths: Vec<Vec<u8>> = a.paths.iter().map(|p| p.as_bytes().to_vec()).collect();
+    // Streamed, keeping only the entries the paths concern: a million-entry
+    // manifest is never held for one file. All of it is checked first.
+    let mut entries = Vec::new();
+    for e in b.entries(&id, &m)? {
+        let e = e?;
+        if concerns(&e, &paths) {
+            entries.push(e);
+        }
+    }
+    let list = FileList { entries };
     let ids: Vec<_> = backup_core::resolve_chain(&b.all, &id)?
         .iter()
         .map(|(id, _)| *id)
@@ -30,7 +41,7 @@ pub fn run(g: &GlobalArgs, a: &RestoreArgs, into: &std::path::Path) -> Result<Ex
     let manifests = read_chain(&b.repo, &ids)?;
     let chain: Vec<_> = ids.into_iter().zip(manifests).collect();
     let req = PathRequest {
-        paths: a.paths.iter().map(|p| p.as_bytes().to_vec()).collect(),
+        paths,
         into: into.to_path_buf(),
         overwrite: a.overwrite,
         method: if a.slow_path {

@@ -4,15 +4,21 @@
 //! checked. The list itself and its encoding are `format::file_list`'s.
 
 #[cfg(test)]
+mod streamed_tests;
+#[cfg(test)]
 mod tests;
 
 pub(crate) use record::Recorded;
+mod read;
 pub(crate) mod record;
+mod search;
 
-use crate::error::{Error, Result};
-use crate::format::file_list::{decode, encode, Entries, FileList, FileListRef};
+pub use read::{file_list_entries, ListEntries};
+pub use search::ListSearch;
+
+use crate::error::Result;
+use crate::format::file_list::{encode, FileList, FileListRef};
 use crate::ingest::ingest_bytes;
-use crate::progress::NoProgress;
 use crate::repository::Repository;
 
 /// Encodes `list` and stores it as chunks, exactly like stream data
@@ -41,60 +47,17 @@ pub fn store_file_list(
     })
 }
 
-/// Fetches the list `r` points at: every chunk authenticated, then the
-/// length and digest of the whole checked, then decoded. Damage is an
-/// integrity error ([`Error::is_integrity`]) naming `what` (e.g. the
-/// snapshot's full name).
+/// Fetches the list `r` points at, chunk by chunk as
+/// [`file_list_entries`] does (every chunk authenticated, every entry
+/// validated, the length and digest of the whole checked), and returns it
+/// only once all of it is checked. Damage is an integrity error
+/// ([`crate::Error::is_integrity`]) naming `what` (e.g. the snapshot's full name).
 pub fn load_file_list(repo: &Repository, r: &FileListRef, what: &str) -> Result<FileList> {
-    let list = load_encoded_file_list(repo, r, what)?;
-    decode(&list.bytes).map_err(|reason| Error::corrupt(file_manifest_of(what), reason))
-}
-
-/// The encoded list `r` points at, checked as [`load_file_list`] checks it
-/// but not decoded: about 120 bytes an entry instead of about 200, for
-/// going through the entries once ([`crate::filelist::entries`]; an error
-/// there is [`EncodedFileList::damaged`]).
-pub fn load_encoded_file_list(
-    repo: &Repository,
-    r: &FileListRef,
-    what: &str,
-) -> Result<EncodedFileList> {
-    let name = file_manifest_of(what);
-    let mut bytes = Vec::with_capacity(r.len.min(1 << 30) as usize);
-    repo.packs()
-        .read_chunks(&name, &r.chunks, &mut bytes, &NoProgress)?;
-    let digest = blake3::hash(&bytes).to_hex().to_string();
-    if bytes.len() as u64 != r.len || digest != r.digest {
-        return Err(Error::corrupt(
-            name,
-            format!(
-                "expected {} bytes with BLAKE3 {}, got {} bytes with BLAKE3 {digest}",
-                r.len,
-                r.digest,
-                bytes.len()
-            ),
-        ));
+    let mut entries = Vec::with_capacity(r.entries.min(1 << 24) as usize);
+    for e in file_list_entries(repo, r, what) {
+        entries.push(e?);
     }
-    Ok(EncodedFileList { bytes, name })
-}
-
-/// An encoded file list whose length and digest matched its manifest.
-pub struct EncodedFileList {
-    bytes: Vec<u8>,
-    name: String,
-}
-
-impl EncodedFileList {
-    /// Its entries one at a time; a header that does not decode is an
-    /// integrity error naming the list.
-    pub fn entries(&self) -> Result<Entries<'_>> {
-        crate::format::file_list::entries(&self.bytes).map_err(|reason| self.damaged(reason))
-    }
-
-    /// The integrity error for a record of this list that does not decode.
-    pub fn damaged(&self, reason: String) -> Error {
-        Error::corrupt(self.name.clone(), reason)
-    }
+    Ok(FileList { entries })
 }
 
 fn file_manifest_of(what: &str) -> String {

@@ -46,6 +46,24 @@ impl PackStore {
         out: &mut dyn Write,
         progress: &dyn Progress,
     ) -> Result<()> {
+        self.for_each_chunk(name, chunks, &mut |data| {
+            out.write_all(&data)
+                .map_err(|e| Error::io(format!("writing the stream of {name}"), e))?;
+            progress.advance(data.len() as u64);
+            Ok(())
+        })
+    }
+
+    /// Hands the plaintext of each of `chunks` to `take`, in order, one
+    /// chunk a call (so a reader can tell where each chunk begins); the
+    /// errors are [`read_chunks`](Self::read_chunks)'. An error of `take`
+    /// ends it.
+    pub(crate) fn for_each_chunk(
+        &self,
+        name: &str,
+        chunks: &[Id],
+        take: &mut dyn FnMut(Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
         let index = &self.index;
         let mut locs = Vec::with_capacity(chunks.len());
         for id in chunks {
@@ -101,7 +119,7 @@ impl PackStore {
                 });
             }
             drop((work_rx, done_tx));
-            let result = write_in_order(name, locs.len(), &done_rx, &token_rx, out, progress);
+            let result = in_order(locs.len(), &done_rx, &token_rx, take);
             drop(done_rx);
             drop(token_rx);
             result
@@ -221,25 +239,21 @@ fn plan_runs(locs: &[(Id, BlobLoc)]) -> Vec<(usize, usize)> {
     runs
 }
 
-fn write_in_order(
-    name: &str,
+fn in_order(
     total: usize,
     done_rx: &crossbeam_channel::Receiver<(usize, Result<Vec<u8>>)>,
     token_rx: &crossbeam_channel::Receiver<()>,
-    out: &mut dyn Write,
-    progress: &dyn Progress,
+    take: &mut dyn FnMut(Vec<u8>) -> Result<()>,
 ) -> Result<()> {
     let mut pending: BTreeMap<usize, Vec<u8>> = BTreeMap::new();
     let mut next = 0;
-    let write_err = |e| Error::io(format!("writing the stream of {name}"), e);
     while next < total {
         let (seq, r) = done_rx.recv().map_err(|_| Error::Interrupted)?;
         pending.insert(seq, r?);
         while let Some(data) = pending.remove(&next) {
             let _ = token_rx.try_recv();
             next += 1;
-            out.write_all(&data).map_err(write_err)?;
-            progress.advance(data.len() as u64);
+            take(data)?;
         }
     }
     Ok(())

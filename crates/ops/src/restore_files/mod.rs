@@ -17,6 +17,8 @@ mod place;
 mod select;
 mod slow;
 
+pub use select::concerns;
+
 #[cfg(test)]
 mod tests;
 
@@ -120,7 +122,7 @@ impl Restored {
 
 /// Restores `req.paths` of the last snapshot of `chain` (full first, as
 /// `read_chain` returns it) into `req.into`. `list` is that snapshot's
-/// file manifest. `zfs` is needed only by the slow path.
+/// file manifest, or as much of it as [`concerns`] `req.paths`. `zfs` is needed only by the slow path.
 pub fn restore_paths(
     repo: &Repository,
     chain: &[(Id, Manifest)],

@@ -47,6 +47,17 @@ fn normalise(p: &[u8]) -> &[u8] {
     &p[start..end.max(start)]
 }
 
+/// True if `e` matters to a restore of `paths`: at or below one of them,
+/// or above one (its ancestors). A list of only these entries selects
+/// exactly what the whole list selects, so a caller can keep them while
+/// streaming a big list instead of holding all of it.
+pub fn concerns(e: &Entry, paths: &[Vec<u8>]) -> bool {
+    paths
+        .iter()
+        .map(|p| normalise(p))
+        .any(|p| is_under(&e.path, p) || is_under(p, &e.path))
+}
+
 /// Selects `paths` and what is below them; a path not in `list` is an
 /// error naming it and `snapshot`.
 pub fn select<'a>(list: &'a FileList, paths: &[Vec<u8>], snapshot: &str) -> Result<Selection<'a>> {

@@ -92,15 +92,25 @@ pub fn encode(list: &FileList) -> Vec<u8> {
 struct Reader<'a> {
     b: &'a [u8],
     at: usize,
+    /// Set when a read failed because the bytes ended (so a reader fed
+    /// piece by piece can tell "more needed" from damage).
+    short: bool,
 }
 
 impl<'a> Reader<'a> {
+    fn new(b: &'a [u8]) -> Reader<'a> {
+        Reader {
+            b,
+            at: 0,
+            short: false,
+        }
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|e| *e <= self.b.len())
-            .ok_or_else(|| format!("truncated at byte {} (wanted {n} more)", self.at))?;
+        let Some(end) = self.at.checked_add(n).filter(|e| *e <= self.b.len()) else {
+            self.short = true;
+            return Err(format!("truncated at byte {} (wanted {n} more)", self.at));
+        };
         let s = &self.b[self.at..end];
         self.at = end;
         Ok(s)
@@ -151,24 +161,8 @@ pub fn decode(bytes: &[u8]) -> Result<FileList, String> {
 /// them all: a million entries take about 200 bytes each decoded and about
 /// 120 encoded. After the first error the iterator ends.
 pub fn entries(bytes: &[u8]) -> Result<Entries<'_>, String> {
-    let mut r = Reader { b: bytes, at: 0 };
-    if r.take(4).ok() != Some(MAGIC.as_slice()) {
-        return Err("not a file list (bad magic)".into());
-    }
-    let version = r.u8()?;
-    if version != VERSION {
-        return Err(format!("unknown file list version {version}"));
-    }
-    if r.take(3)? != [0, 0, 0] {
-        return Err("non-zero reserved header bytes".into());
-    }
-    let count = r.u64()?;
-    if count > ((bytes.len() - HEADER_LEN) / FIXED_LEN) as u64 {
-        return Err(format!(
-            "{count} entries cannot fit in {} bytes",
-            bytes.len()
-        ));
-    }
+    let mut r = Reader::new(bytes);
+    let count = header(&mut r, bytes.len() as u64)?;
     Ok(Entries {
         r,
         remaining: count as usize,
@@ -236,6 +230,57 @@ impl Iterator for Entries<'_> {
             self.failed = true;
         }
         got
+    }
+}
+
+/// The header at the start of `r`: its entry count, which must fit in a
+/// list of `total` bytes.
+fn header(r: &mut Reader<'_>, total: u64) -> Result<u64, String> {
+    // Too short to hold the magic reads as "bad magic" too (and `short`).
+    if r.take(4).ok() != Some(MAGIC.as_slice()) {
+        return Err("not a file list (bad magic)".into());
+    }
+    let version = r.u8()?;
+    if version != VERSION {
+        return Err(format!("unknown file list version {version}"));
+    }
+    if r.take(3)? != [0, 0, 0] {
+        return Err("non-zero reserved header bytes".into());
+    }
+    let count = r.u64()?;
+    if count > (total.saturating_sub(HEADER_LEN as u64) / FIXED_LEN as u64) {
+        return Err(format!("{count} entries cannot fit in {total} bytes"));
+    }
+    Ok(count)
+}
+
+/// What a decode of the start of a piece of an encoded list found.
+pub(crate) enum Piece<T> {
+    /// The item and how many bytes it took.
+    Whole(T, usize),
+    /// The bytes end before the item does.
+    Short,
+}
+
+/// The header at the start of `b` (the first bytes of a list of `total`
+/// bytes): its entry count.
+pub(crate) fn header_piece(b: &[u8], total: u64) -> Result<Piece<u64>, String> {
+    let mut r = Reader::new(b);
+    match header(&mut r, total) {
+        Ok(count) => Ok(Piece::Whole(count, r.at)),
+        Err(_) if r.short => Ok(Piece::Short),
+        Err(why) => Err(why),
+    }
+}
+
+/// The record at the start of `b`, validated as [`decode`] validates each
+/// (not its order: the caller knows the previous path).
+pub(crate) fn record_piece(b: &[u8]) -> Result<Piece<Entry>, String> {
+    let mut r = Reader::new(b);
+    match record(&mut r) {
+        Ok(e) => Ok(Piece::Whole(e, r.at)),
+        Err(_) if r.short => Ok(Piece::Short),
+        Err(why) => Err(why),
     }
 }
 

@@ -10,6 +10,7 @@ mod encode;
 mod tests;
 
 pub use encode::{decode, encode, entries, Entries};
+pub(crate) use encode::{header_piece, record_piece, Piece};
 
 use serde::{Deserialize, Serialize};
 
