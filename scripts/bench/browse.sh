@@ -43,6 +43,7 @@ RUNS=${BENCH_RUNS:-1}
 POOL=
 POOL_CREATED=0
 WORK=
+DIFFERING=
 
 BENCH_NAME=browse
 # shellcheck source=../lib/bench-common.sh
@@ -92,6 +93,10 @@ measure() {
         measure_with baseline "$BENCH_BASELINE_BIN" "$name" "$@"
     fi
     measure_with this "$BACKUP" "$name" "$@"
+    if [[ -n ${BENCH_BASELINE_BIN:-} ]] && ! cmp -s "$WORK/sum-baseline" "$WORK/sum-this"; then
+        log "$name: the output differs from the baseline's"
+        DIFFERING+=" $name"
+    fi
 }
 
 measure_with() {
@@ -107,6 +112,7 @@ measure_with() {
             best="$wall $(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}') $rss $(wc -l <"$WORK/out") $load"
         fi
     done
+    sha256sum <"$WORK/out" >"$WORK/sum-$which"
     printf '| %s | %s | `backup %s` | %s |\n' "$name" "$which" "$*" "$best" >>"$WORK/rows"
 }
 
@@ -130,7 +136,9 @@ main() {
     echo "- machine: $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB RAM, $(uname -r)"
     echo "- backup: binary $BACKUP (work tree at git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
     echo "- manifests stored in $FILL_SECONDS s; repository $(du -sb "$BACKUP_REPOSITORY" | cut -f1) bytes; last manifest $(tail -1 "$WORK/fill.log")"
-    [[ -z ${BENCH_BASELINE_BIN:-} ]] || echo "- baseline binary: $BENCH_BASELINE_BIN"
+    if [[ -n ${BENCH_BASELINE_BIN:-} ]]; then
+        echo "- baseline binary: $BENCH_BASELINE_BIN; outputs (stdout, SHA-256) ${DIFFERING:+differ for:$DIFFERING}${DIFFERING:-identical on every row}"
+    fi
     echo "- load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "Best of $RUNS (lowest wall); CPU = user + sys s; peak RSS = /usr/bin/time %M; lines = lines of output."

@@ -219,7 +219,7 @@ fn a_full_takes_its_digests_from_the_stream_and_a_later_full_from_the_last_manif
     assert!(view_clones(&env).is_empty(), "{:?}", view_clones(&env));
 }
 
-fn is_fuse() -> bool {
+pub(crate) fn is_fuse() -> bool {
     backup_zfs::Zfs::new()
         .features()
         .map_or(true, |f| !f.snapshot_dir)

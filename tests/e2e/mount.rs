@@ -300,3 +300,71 @@ fn a_damaged_chunk_is_eio_never_wrong_bytes_and_umount_from_outside_ends_it() {
     assert_eq!(status.code(), Some(0), "{}", m.stderr());
     assert!(!is_mounted(&mnt));
 }
+
+#[test]
+fn a_big_file_is_fetched_as_it_is_read_not_whole_on_open() {
+    let env = Env::new();
+    let ds = env.dataset("big");
+    let data = noise(40 << 20, 9);
+    fs::write(env.mountpoint(&ds).join("f"), &data).unwrap();
+    let snap = env.snapshot(&ds, "s");
+    assert_ok(&env.backup(["send", &snap.to_string()]), "send");
+
+    let mnt = env.tmp.path().join("mnt");
+    let mut m = Mounted::start(&env, &[OsStr::new(&snap.to_string())], &mnt);
+    let cache = env.tmp.path().join(format!("cache/mount-{}", m.child.id()));
+    // 4 KiB from the middle: what comes back is those bytes, and the cache
+    // holds about one window (4 MiB) of the 40, not the file.
+    let f = fs::File::open(mnt.join("f")).unwrap();
+    let mut got = vec![0u8; 4096];
+    let at = 30 << 20;
+    std::os::unix::fs::FileExt::read_exact_at(&f, &mut got, at).unwrap();
+    assert_eq!(got, data[at as usize..at as usize + 4096]);
+    let cached = |cache: &Path| -> u64 {
+        fs::read_dir(cache)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().blocks() * 512)
+            .sum()
+    };
+    let held = cached(&cache);
+    assert!(
+        held > 0 && held <= 12 << 20,
+        "{held} bytes cached after a 4 KiB read"
+    );
+    // The whole file, read through: its bytes, and its digest checked
+    // (nothing logged).
+    assert_eq!(fs::read(mnt.join("f")).unwrap(), data);
+    drop(f);
+    assert!(cached(&cache) >= 40 << 20);
+    term(&m);
+    let status = m.wait();
+    assert_eq!(status.code(), Some(0), "{}", m.stderr());
+    assert!(!m.stderr().contains("backup mount: "), "{}", m.stderr());
+}
+
+#[test]
+fn a_big_file_whose_bytes_do_not_match_its_digest_is_eio_once_read_through() {
+    let env = Env::new();
+    // Bigger than what is fetched whole on open: read window by window,
+    // its digest is compared once the last window is in.
+    let Some(snap) = crate::restore_paths::sabotaged(&env, 17 << 20) else {
+        return; // the sabotage needs a clone view
+    };
+    let mnt = env.tmp.path().join("mnt");
+    let mut m = Mounted::start(&env, &[OsStr::new(&snap)], &mnt);
+    let err = fs::read(mnt.join("f")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    m.wait_for_stderr("do not hash to the manifest's BLAKE3");
+    // Refused from then on, at open.
+    let err = fs::File::open(mnt.join("f")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    assert_eq!(fs::read(mnt.join("g")).unwrap(), b"untouched\n");
+    assert!(
+        m.stderr()
+            .contains(&format!("backup restore {snap} --path f --into DIR")),
+        "{}",
+        m.stderr()
+    );
+    term(&m);
+    assert_eq!(m.wait().code(), Some(0), "{}", m.stderr());
+}

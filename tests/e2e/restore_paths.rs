@@ -262,3 +262,78 @@ fn a_damaged_chunk_fails_the_file_naming_it_and_leaves_nothing_in_the_directory(
     );
     assert_eq!(fs::read_dir(&into).unwrap().count(), 0, "DIR is left empty");
 }
+
+/// A snapshot `d@s2` (an incremental on `d@s1`) whose file manifest
+/// records for `f` (of `size` bytes) a BLAKE3 its stream does not have:
+/// an incremental's walk reads the changed files from a clone, and `f` is
+/// changed there while the send waits. `g` is untouched. `None` where
+/// the view is `.zfs/snapshot` (OpenZFS), which cannot be changed.
+pub(crate) fn sabotaged(env: &Env, size: usize) -> Option<String> {
+    if !crate::file_manifests::is_fuse() {
+        return None;
+    }
+    let ds = env.dataset("d");
+    let root = env.mountpoint(&ds);
+    fs::write(root.join("f"), noise(size, 3)).unwrap();
+    fs::write(root.join("g"), "untouched\n").unwrap();
+    let s1 = env.snapshot(&ds, "s1");
+    assert_ok(&env.backup(["send", &s1.to_string()]), "send s1");
+    let mut data = noise(size, 4);
+    fs::write(root.join("f"), &data).unwrap();
+    let snap = env.snapshot(&ds, "s2");
+    let (child, marker, lines) = crate::file_manifests::send_paused(env, &snap.to_string());
+    data[1000] ^= 0xff;
+    run_ok("zfs", ["set", "readonly=off", &lines[1]]);
+    fs::write(Path::new(&lines[0]).join("f"), &data).unwrap();
+    let out = crate::file_manifests::release(child, &marker);
+    assert_ok(&out, "send");
+    Some(snap.to_string())
+}
+
+#[test]
+fn a_file_whose_blocks_do_not_hash_to_the_manifest_falls_back_then_fails_naming_it() {
+    let env = Env::new();
+    let Some(s) = sabotaged(&env, 200_000) else {
+        return; // the sabotage needs a clone view
+    };
+
+    // The fast path rebuilds the snapshot's bytes, sees the mismatch, and
+    // hands the file to the slow path, which receives the same bytes and
+    // fails: exit 3, naming the file; nothing is left in DIR.
+    let into = env.tmp.path().join("out");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "restore",
+            &s,
+            "--path",
+            "f",
+            "--into",
+            into.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        env.backup(args)
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("f as received from the repository"), "{err}");
+    assert!(
+        err.contains("the stream and the manifest disagree"),
+        "{err}"
+    );
+    assert_eq!(fs::read_dir(&into).unwrap().count(), 0, "DIR is left empty");
+    // --fast-only says what the fast path found, and that the slow path
+    // would try.
+    let out = run(&["--fast-only"]);
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("do not hash to the manifest's BLAKE3") && err.contains("slow path"),
+        "{err}"
+    );
+    assert_eq!(fs::read_dir(&into).unwrap().count(), 0, "DIR is left empty");
+    // The other file of the snapshot comes back.
+    let v = restore(&env, &s, &[b"g"], &into, &[]);
+    assert_eq!(how(&v, "g"), "fast");
+    assert_eq!(fs::read(into.join("g")).unwrap(), b"untouched\n");
+}

@@ -42,6 +42,55 @@ impl ChainMap {
         out: &File,
         what: &str,
     ) -> Result<Extracted> {
+        let x = self.fetch_into(repo, pieces, 0, size, out, what)?;
+        out.set_len(size)
+            .map_err(|e| Error::io(format!("writing {what}"), e))?;
+        Ok(x)
+    }
+
+    /// Writes bytes `start..end` of the file that `pieces` make into
+    /// `out` at their offsets, fetching only the chunks that hold them (a
+    /// big file read on demand, as `backup mount` does). Gaps are not
+    /// written: `out` must read as zeros there (a sparse file of the
+    /// file's size). The BLAKE3 returned is of `start..end` alone.
+    pub fn extract_range(
+        &self,
+        repo: &Repository,
+        pieces: &[Piece],
+        start: u64,
+        end: u64,
+        out: &File,
+        what: &str,
+    ) -> Result<Extracted> {
+        let clipped: Vec<Piece> = pieces
+            .iter()
+            .filter_map(|p| {
+                let from = p.file_off.max(start);
+                let to = (p.file_off + p.len).min(end);
+                (from < to).then(|| Piece {
+                    file_off: from,
+                    len: to - from,
+                    source: super::extents::Source {
+                        link: p.source.link,
+                        lane_off: p.source.lane_off + (from - p.file_off),
+                    },
+                })
+            })
+            .collect();
+        self.fetch_into(repo, &clipped, start, end, out, what)
+    }
+
+    /// Fetches the chunks of `pieces` (all within `start..end`, in file
+    /// order) and writes them into `out`, hashing `start..end`.
+    fn fetch_into(
+        &self,
+        repo: &Repository,
+        pieces: &[Piece],
+        start: u64,
+        end: u64,
+        out: &File,
+        what: &str,
+    ) -> Result<Extracted> {
         let reads = self.chunk_reads(pieces, what)?;
         let ids: Vec<Id> = reads.iter().map(|r| r.id).collect();
         let fetched = ids
@@ -54,14 +103,13 @@ impl ChainMap {
             cur: 0,
             buf: Vec::new(),
             out,
-            pos: 0,
+            pos: start,
             hasher: blake3::Hasher::new(),
         };
         repo.packs()
             .read_chunks(what, &ids, &mut sink, &NoProgress)?;
-        let write_err = |e| Error::io(format!("writing {what}"), e);
-        sink.zeros_to(size).map_err(write_err)?;
-        out.set_len(size).map_err(write_err)?;
+        sink.zeros_to(end)
+            .map_err(|e| Error::io(format!("writing {what}"), e))?;
         Ok(Extracted {
             blake3: *sink.hasher.finalize().as_bytes(),
             fetched,

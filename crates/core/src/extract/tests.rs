@@ -114,6 +114,22 @@ fn extract(
     let x = map.extract(repo, &pieces, size, &f, "f").unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(x.blake3, *blake3::hash(&bytes).as_bytes());
+    // Any range alone, into a sparse file of the size, is those bytes, and
+    // fetches no more than the whole.
+    let third = size / 3;
+    for (start, end) in [(0, size), (0, 1), (third, 2 * third + 1), (size / 2, size)] {
+        let path = dir.path().join(format!("r{start}-{end}"));
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(size).unwrap();
+        let r = map
+            .extract_range(repo, &pieces, start, end, &f, "f")
+            .unwrap();
+        let got = std::fs::read(&path).unwrap();
+        let (s, e) = (start as usize, end as usize);
+        assert_eq!(got[s..e], bytes[s..e], "{start}..{end}");
+        assert_eq!(r.blake3, *blake3::hash(&bytes[s..e]).as_bytes());
+        assert!(r.fetched <= x.fetched);
+    }
     Ok((bytes, x.fetched))
 }
 
@@ -205,7 +221,36 @@ fn only_the_chunks_holding_the_file_are_fetched() {
     }
     s.object(6, b as u32).write(6, 0, &pseudo_random(b, 7));
     let full = s.end();
-    let (got, fetched) = rebuild(&[full], 6, b as u64).unwrap();
+    let (got, fetched) = rebuild(std::slice::from_ref(&full), 6, b as u64).unwrap();
     assert_eq!(got, pseudo_random(b, 7));
     assert!(fetched < 3 * b as u64 + 64 * 1024, "fetched {fetched}");
+
+    // One block of the middle of object 5, read alone: its chunks only.
+    let (_, mut repo) = test_repo();
+    let id = ship_test_stream(&mut repo, &full, "s1", 1, None);
+    let chain = [repo.read_manifest(&id).unwrap()];
+    let map = map_chain(&repo, &chain, &HashSet::from([5])).unwrap();
+    let Plan::Pieces(pieces) = map.plan(5, 64 * b as u64) else {
+        panic!("object 5 has pieces")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let f = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(dir.path().join("f"))
+        .unwrap();
+    f.set_len(64 * b as u64).unwrap();
+    let at = 40 * b as u64 + 100;
+    let r = map
+        .extract_range(&repo, &pieces, at, at + 4096, &f, "f")
+        .unwrap();
+    assert!(
+        r.fetched < 3 * b as u64 + 64 * 1024,
+        "fetched {}",
+        r.fetched
+    );
+    let mut got = vec![0u8; 4096];
+    std::os::unix::fs::FileExt::read_exact_at(&f, &mut got, at).unwrap();
+    assert_eq!(got, pseudo_random(b, 140)[100..4196]);
 }

@@ -107,11 +107,17 @@ fn receive_and_copy(
             )
         })?;
         if Some(digest) != e.blake3 && e.blake3.is_some() {
-            return Err(Error::Invalid {
-                what: format!("{} as received from the repository", e.display_path()),
-                reason:
-                    "its BLAKE3 is not the file manifest's: the stream and the manifest disagree"
+            // The repository's stream and its file manifest disagree: damage
+            // (exit 3), not bad input.
+            return Err(Error::Restore {
+                path: e.display_path(),
+                object: e.ino,
+                source: Box::new(Error::Core(backup_core::Error::Corrupt {
+                    object: format!("{} as received from the repository", e.display_path()),
+                    reason: "its BLAKE3 is not the file manifest's: the stream and the \
+                             manifest disagree"
                         .into(),
+                })),
             });
         }
     }

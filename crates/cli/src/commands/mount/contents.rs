@@ -1,6 +1,7 @@
 //! File contents of a mount: on a file's first open, the fast path
-//! ([`backup_core::extract`]) rebuilds it whole into a cache file, and the
-//! file is served only if its BLAKE3 is the manifest's. A snapshot's chain
+//! ([`backup_core::extract`]) rebuilds a file of up to [`WHOLE_MAX`] bytes
+//! whole into a cache file, and the file is served only if its BLAKE3 is
+//! the manifest's; a bigger one is fetched on demand ([`Lazy`]). A snapshot's chain
 //! is mapped once, for all its files, on the first open in it. What the
 //! fast path cannot rebuild is remembered with why, and every open of it
 //! fails; a failed read of the repository is tried again on the next open.
@@ -8,11 +9,37 @@
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use backup_core::extract::{map_chain, ChainMap, Plan};
 use backup_core::filelist::{Entry, FileList, Kind};
 use backup_core::{read_chain, resolve_chain, Id, Manifest, Repository};
+
+use super::lazy::Lazy;
+
+/// Files up to this size are rebuilt whole on their first open, and served
+/// once their digest matched; bigger ones are fetched as they are read.
+pub const WHOLE_MAX: u64 = 16 << 20;
+
+/// A file's cache file, and for a big one what is fetched of it so far.
+pub struct Cached {
+    pub file: File,
+    /// `None`: the file is whole and its digest matched.
+    pub lazy: Option<Mutex<Lazy>>,
+}
+
+impl Cached {
+    fn whole(file: File) -> Arc<Cached> {
+        Arc::new(Cached { file, lazy: None })
+    }
+
+    /// Why it is refused, if it was found not to match its digest.
+    fn refused(&self) -> Option<Refused> {
+        let lazy = self.lazy.as_ref()?;
+        let lazy = lazy.lock().unwrap_or_else(PoisonError::into_inner);
+        lazy.refused().cloned()
+    }
+}
 
 /// Why a file cannot be served.
 #[derive(Clone, Debug)]
@@ -31,7 +58,7 @@ pub struct Contents {
     chains: HashMap<usize, Arc<ChainMap>>,
     /// Per (snapshot, ZFS object): the rebuilt file, or why there is none
     /// (hard links share it).
-    files: HashMap<(usize, u64), Result<Arc<File>, Refused>>,
+    files: HashMap<(usize, u64), Result<Arc<Cached>, Refused>>,
 }
 
 /// The empty file's BLAKE3: served without fetching anything.
@@ -61,9 +88,12 @@ impl Contents {
         id: &Id,
         list: &FileList,
         e: &Entry,
-    ) -> Result<Arc<File>, (Refused, bool)> {
+    ) -> Result<Arc<Cached>, (Refused, bool)> {
         let key = (snap, e.ino);
         if let Some(done) = self.files.get(&key) {
+            if let Some(r) = done.as_ref().ok().and_then(|c| c.refused()) {
+                return Err((r, false));
+            }
             return done.clone().map_err(|r| (r, false));
         }
         let done = self.rebuild(repo, all, snap, id, list, e);
@@ -83,7 +113,7 @@ impl Contents {
         id: &Id,
         list: &FileList,
         e: &Entry,
-    ) -> Result<Arc<File>, Refused> {
+    ) -> Result<Arc<Cached>, Refused> {
         let path = self.dir.join(format!("{snap}-{}", e.ino));
         let io = |what: &str, err: std::io::Error| {
             Refused::Failed(format!("{what} cache file {}: {err}", path.display()))
@@ -97,7 +127,7 @@ impl Contents {
                 .map_err(|err| io("creating", err))
         };
         if e.size == 0 && e.blake3 == Some(empty_digest()) {
-            return Ok(Arc::new(create()?));
+            return Ok(Cached::whole(create()?));
         }
         let Some(want) = e.blake3 else {
             return Err(Refused::SlowPathOnly(
@@ -111,9 +141,18 @@ impl Contents {
         };
         let what = format!("{} (object {})", e.display_path(), e.ino);
         let file = create()?;
+        if e.size > WHOLE_MAX {
+            // Sparse: what is not fetched yet reads as zeros, never served.
+            file.set_len(e.size).map_err(|err| io("sizing", err))?;
+            let lazy = Lazy::new(map, pieces, e.size, want, what);
+            return Ok(Arc::new(Cached {
+                file,
+                lazy: Some(Mutex::new(lazy)),
+            }));
+        }
         let got = map.extract(repo, &pieces, e.size, &file, &what);
         let refused = match got {
-            Ok(x) if x.blake3 == want => return Ok(Arc::new(file)),
+            Ok(x) if x.blake3 == want => return Ok(Cached::whole(file)),
             Ok(_) => Refused::SlowPathOnly(
                 "the blocks found in the streams do not hash to the manifest's BLAKE3".into(),
             ),

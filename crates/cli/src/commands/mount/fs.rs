@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -19,7 +18,7 @@ use fuser::{
     OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, Request,
 };
 
-use super::contents::{Contents, Refused};
+use super::contents::{Cached, Contents, Refused};
 use super::tree::{Ino, Load, Node, Tree, NOTE_NAME};
 
 /// How long the kernel may keep attributes and names: the tree never
@@ -39,7 +38,7 @@ struct Inner {
     contents: Contents,
     /// Open directories' listings and open files, by handle.
     dirs: HashMap<u64, Vec<(u64, FileType, Vec<u8>)>>,
-    files: HashMap<u64, Arc<File>>,
+    files: HashMap<u64, Arc<Cached>>,
     next_fh: u64,
 }
 
@@ -328,7 +327,7 @@ impl Inner {
         Ok(out)
     }
 
-    fn open(&mut self, ino: u64) -> Result<Option<Arc<File>>, Errno> {
+    fn open(&mut self, ino: u64) -> Result<Option<Arc<Cached>>, Errno> {
         let (snap, index) = match self.tree.resolve(ino).ok_or(Errno::ENOENT)? {
             Ino::Note(_) => return Ok(None),
             Ino::Entry { snap, index } => (snap, index),
@@ -346,24 +345,49 @@ impl Inner {
             .contents
             .open(&self.repo, &self.all, snap, &s.id, list, e);
         got.map(Some).map_err(|(why, fresh)| {
-            let path = e.display_path();
-            match why {
-                Refused::SlowPathOnly(why) if fresh => eprintln!(
-                    "backup mount: {path} of {name} ({id}): the fast path cannot serve it: {why}; \
-                     the slow path gets it: backup restore {name} --path {quoted} --into DIR",
-                    name = s.name,
-                    id = s.id.short(),
-                    quoted = shell_quote(&path),
-                ),
-                Refused::SlowPathOnly(_) => {}
-                Refused::Failed(why) => eprintln!(
-                    "backup mount: reading {path} of {name} ({id}) failed: {why}",
-                    name = s.name,
-                    id = s.id.short(),
-                ),
-            }
+            self.report(snap, index, &why, fresh);
             Errno::EIO
         })
+    }
+
+    /// One line on stderr for a file that cannot be served: what only the
+    /// slow path can do the first time (`fresh`), a failed read always.
+    fn report(&self, snap: usize, index: usize, why: &Refused, fresh: bool) {
+        let Load::Files { list, .. } = &self.tree.snaps[snap].load else {
+            return;
+        };
+        let path = list.entries[index].display_path();
+        let s = &self.tree.snaps[snap];
+        match why {
+            Refused::SlowPathOnly(why) if fresh => eprintln!(
+                "backup mount: {path} of {name} ({id}): the fast path cannot serve it: {why}; \
+                 the slow path gets it: backup restore {name} --path {quoted} --into DIR",
+                name = s.name,
+                id = s.id.short(),
+                quoted = shell_quote(&path),
+            ),
+            Refused::SlowPathOnly(_) => {}
+            Refused::Failed(why) => eprintln!(
+                "backup mount: reading {path} of {name} ({id}) failed: {why}",
+                name = s.name,
+                id = s.id.short(),
+            ),
+        }
+    }
+
+    /// Fetches what a read of `ino` at `offset` needs of a big file.
+    fn fill(&self, ino: u64, c: &Cached, offset: u64, size: u32) -> Result<(), Errno> {
+        let Some(lazy) = &c.lazy else {
+            return Ok(());
+        };
+        let mut lazy = lazy.lock().unwrap_or_else(PoisonError::into_inner);
+        lazy.fill(&self.repo, &c.file, offset, u64::from(size))
+            .map_err(|(why, fresh)| {
+                if let Some(Ino::Entry { snap, index }) = self.tree.resolve(ino) {
+                    self.report(snap, index, &why, fresh);
+                }
+                Errno::EIO
+            })
     }
 
     fn note(&self, ino: u64) -> Option<&[u8]> {
@@ -511,11 +535,16 @@ impl Filesystem for MountFs {
             reply.data(&text[at..end]);
             return;
         }
-        let Some(file) = s.files.get(&fh.0).cloned() else {
+        let Some(cached) = s.files.get(&fh.0).cloned() else {
             reply.error(Errno::EBADF);
             return;
         };
+        if let Err(e) = s.fill(ino.0, &cached, offset, size) {
+            reply.error(e);
+            return;
+        }
         drop(s);
+        let file = &cached.file;
         let mut buf = vec![0u8; size as usize];
         let mut n = 0;
         while n < buf.len() {

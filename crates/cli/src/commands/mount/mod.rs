@@ -11,6 +11,7 @@
 
 mod contents;
 mod fs;
+mod lazy;
 mod tree;
 
 #[cfg(test)]
