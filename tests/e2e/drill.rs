@@ -596,3 +596,46 @@ fn a_job_never_drilled_has_a_runbook_with_the_one_file_commands() {
     let out = de.backup(["runbook", "nope"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn a_drill_that_fails_tells_the_jobs_notifiers_and_one_that_passes_does_not() {
+    let de = drill_env("");
+    let notified = de.env.tmp.path().join("notified.env");
+    let passed = de.env.tmp.path().join("passed");
+    let notify = format!(
+        "[notify]\non_failure = {{ command = \"env > '{}'\" }}\n\
+         on_success = {{ command = \"touch '{}'\" }}\n",
+        notified.display(),
+        passed.display()
+    );
+    let base = format!("[jobs.app.drill]\nscratch_parent = \"{}\"\n", de.scratch);
+    de.set_drill(&format!("{base}{notify}"));
+    let (code, r) = de.drill([]);
+    assert_eq!(code, 0, "{r:#}");
+    assert!(
+        !notified.exists() && !passed.exists(),
+        "a pass notifies nothing"
+    );
+
+    de.set_drill(&format!(
+        "{base}[[jobs.app.drill.probes]]\nname = \"fails\"\ncommand = \"false\"\n{notify}"
+    ));
+    let (code, r) = de.drill([]);
+    assert_eq!(code, 6, "{r:#}");
+    let env = fs::read_to_string(&notified).unwrap();
+    for line in [
+        "BACKUP_JOB=app",
+        "BACKUP_EVENT=drill",
+        "BACKUP_OUTCOME=failure",
+    ] {
+        assert!(env.lines().any(|l| l == line), "{line} not in {env}");
+    }
+    let id = r["id"].as_str().unwrap();
+    assert!(
+        env.lines()
+            .any(|l| l.starts_with(&format!("BACKUP_ERROR=drill {id} failed: "))),
+        "{env}"
+    );
+    assert!(!passed.exists());
+    de.assert_no_scratch();
+}

@@ -121,6 +121,14 @@ fn runs_ship_the_recursive_set_with_full_every_and_source_retention() {
 #[test]
 fn a_second_run_of_the_same_job_exits_with_the_documented_code() {
     let j = job_env("");
+    // The refused run is told to the job's notifiers.
+    let notified = j.env.tmp.path().join("notified.env");
+    let mut text = fs::read_to_string(&j.config).unwrap();
+    text.push_str(&format!(
+        "\n[notify]\non_failure = {{ command = \"env > '{}'\" }}\n",
+        notified.display()
+    ));
+    fs::write(&j.config, text).unwrap();
     let lock = j.state.join("locks/job-web.lock");
     fs::create_dir_all(lock.parent().unwrap()).unwrap();
     let f = fs::OpenOptions::new()
@@ -137,6 +145,19 @@ fn a_second_run_of_the_same_job_exits_with_the_documented_code() {
         stderr(&out).contains("job web is already running (pid 4242)"),
         "{}",
         stderr(&out)
+    );
+    let env = fs::read_to_string(&notified).unwrap();
+    for line in [
+        "BACKUP_JOB=web",
+        "BACKUP_EVENT=run",
+        "BACKUP_OUTCOME=failure",
+    ] {
+        assert!(env.lines().any(|l| l == line), "{line} not in {env}");
+    }
+    assert!(
+        env.lines()
+            .any(|l| l.starts_with("BACKUP_ERROR=") && l.contains("already running (pid 4242)")),
+        "{env}"
     );
     drop(f);
     assert_ok(

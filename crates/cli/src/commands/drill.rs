@@ -8,12 +8,14 @@ use backup_core::{Id, Manifest};
 use backup_ops::config::{Config, DrillPick, DrillSpec, PasswordSource, Scratch};
 use backup_ops::drill::{self, Access, DrillReport, DrillRequest, Outcome};
 use backup_ops::job::JobLock;
+use backup_ops::notify;
 use backup_zfs::Zfs;
 use jiff::Timestamp;
 
 use crate::cli::{DrillCommand, DrillRunArgs, GlobalArgs};
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
+use crate::hook_output::HookLines;
 use crate::progress::CliProgress;
 
 pub fn run(g: &GlobalArgs, c: &DrillCommand) -> Result<ExitStatus> {
@@ -115,10 +117,47 @@ fn catch_signals(catch: bool) {
 }
 
 /// Runs the drill of `job` (its `[jobs.NAME.drill]` table, or the defaults),
-/// records it in the catalog and writes its reports; prints a summary.
-/// `drill run` and `run --due` both use it. The status is Success,
-/// DrillFailed, or Failure when the drill could not run.
+/// records it in the catalog and writes its reports; prints a summary;
+/// a drill that does not pass, or cannot run, is told to the job's
+/// notifiers (`notify`, `BACKUP_EVENT=drill`). `drill run` and `run
+/// --due` both use it. The status is Success, DrillFailed, or Failure
+/// when the drill could not run.
 pub fn drill_job(
+    g: &GlobalArgs,
+    config: &Config,
+    job: &str,
+    opts: &DrillRunOpts,
+) -> Result<(DrillReport, ExitStatus)> {
+    let result = drill_job_quietly(g, config, job, opts);
+    let Some(j) = config.jobs.get(job) else {
+        return result;
+    };
+    let error = match &result {
+        Ok((r, _)) if r.outcome == Outcome::Pass => None,
+        Ok((r, _)) => Some(format!(
+            "drill {} {}: {}",
+            r.id,
+            match r.outcome {
+                Outcome::Fail => "failed",
+                _ => "could not run",
+            },
+            r.reason.as_deref().unwrap_or("see its report")
+        )),
+        Err(e) => Some(format!("{e:#}")),
+    };
+    let outcome = notify::Outcome {
+        event: notify::Event::Drill,
+        error: error.as_deref(),
+        snapshot: None,
+    };
+    for w in notify::finished(j, &outcome, &HookLines { quiet: g.quiet }) {
+        crate::journal::warning!("backup: warning: {w}");
+    }
+    result
+}
+
+/// [`drill_job`] without the notifications.
+fn drill_job_quietly(
     g: &GlobalArgs,
     config: &Config,
     job: &str,

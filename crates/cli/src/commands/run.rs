@@ -128,9 +128,25 @@ fn run_one(
     json: bool,
 ) -> Result<ExitStatus> {
     let state = context::state_dir(g, config);
-    // Before anything else: a second run of the same job stops here.
-    let _lock = JobLock::acquire(&state.join("locks"), &job.name)?;
     let hooks = HookLines { quiet: g.quiet };
+    // Before anything else: a second run of the same job stops here, and
+    // says so to the job's notifiers (a run stuck for hours, or runs that
+    // overlap, want attention as much as a failed one).
+    let _lock = match JobLock::acquire(&state.join("locks"), &job.name) {
+        Ok(lock) => lock,
+        Err(e) => {
+            let error = format!("{e}");
+            let outcome = notify::Outcome {
+                event: notify::Event::Run,
+                error: Some(&error),
+                snapshot: None,
+            };
+            for w in notify::finished(job, &outcome, &hooks) {
+                crate::journal::warning!("backup: warning: {w}");
+            }
+            return Err(e.into());
+        }
+    };
     for w in notify::started(job) {
         crate::journal::warning!("backup: warning: {w}");
     }
@@ -145,6 +161,7 @@ fn run_one(
         _ => None,
     };
     let outcome = notify::Outcome {
+        event: notify::Event::Run,
         error: error.as_deref(),
         snapshot,
     };

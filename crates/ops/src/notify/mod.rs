@@ -12,6 +12,12 @@
 //!   then pings the outcome (`URL` or `URL/fail` with the error as the
 //!   body; Kuma: `?status=up|down&msg=...`).
 //!
+//! A drill ([`Event::Drill`]) notifies only when it does not pass: its
+//! job's `on_failure` runs (`BACKUP_EVENT=drill`) and the ping URL gets
+//! the failure; a passing drill pings nothing, so it never stands in for a
+//! job's run on a monitor that expects one per period. A run refused
+//! because the job is already running is a failure too.
+//!
 //! A notifier that fails (a command exiting non-zero, a ping that does not
 //! answer) is a warning, returned for the caller to print: it never
 //! changes the job's outcome or exit code. A ping is bounded: at most
@@ -36,9 +42,38 @@ pub const PING_ATTEMPTS: u32 = 2;
 /// The wait between two attempts.
 pub const PING_PAUSE: Duration = Duration::from_secs(1);
 
+/// What ended: a job's run or a drill of it (`BACKUP_EVENT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// `backup run JOB` (or a due run).
+    Run,
+    /// `backup drill run JOB` (or a due drill).
+    Drill,
+}
+
+impl Event {
+    /// `run` or `drill`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::Run => "run",
+            Event::Drill => "drill",
+        }
+    }
+
+    /// The command the messages name: `backup run web`, `backup drill run web`.
+    fn command(self, job: &str) -> String {
+        match self {
+            Event::Run => format!("backup run {job}"),
+            Event::Drill => format!("backup drill run {job}"),
+        }
+    }
+}
+
 /// How a run ended, for [`finished`].
 #[derive(Debug, Clone, Copy)]
 pub struct Outcome<'a> {
+    /// A run or a drill.
+    pub event: Event,
     /// `None`: success; else the error, as the operator should read it.
     pub error: Option<&'a str>,
     /// The snapshot the run took, if it got that far.
@@ -88,6 +123,9 @@ fn finished_with(
     limits: Limits,
 ) -> Vec<String> {
     let mut warnings = Vec::new();
+    if outcome.event == Event::Drill && outcome.error.is_none() {
+        return warnings;
+    }
     let (which, hook, signal) = match outcome.error {
         None => ("on_success", &job.notify.on_success, Signal::Success),
         Some(_) => ("on_failure", &job.notify.on_failure, Signal::Failure),
@@ -95,6 +133,7 @@ fn finished_with(
     if let Some(h) = hook {
         let env = [
             ("BACKUP_JOB", job.name.as_str()),
+            ("BACKUP_EVENT", outcome.event.name()),
             ("BACKUP_REPOSITORY", job.repository.as_str()),
             (
                 "BACKUP_OUTCOME",
@@ -111,18 +150,21 @@ fn finished_with(
             output.line(&job.name, which, stderr, text);
         }) {
             warnings.push(format!(
-                "{which} of job {} failed: {why} (command: {}); the job's outcome stands",
-                job.name, h.command
+                "{which} of job {} failed: {why} (command: {}); the {}'s outcome stands",
+                job.name,
+                h.command,
+                outcome.event.name()
             ));
         }
     }
     if let Some(h) = &job.notify.healthcheck {
+        let command = outcome.event.command(&job.name);
         let message = match outcome.error {
             None => match outcome.snapshot {
-                Some(s) => format!("backup run {}: ok, snapshot {s}", job.name),
-                None => format!("backup run {}: ok", job.name),
+                Some(s) => format!("{command}: ok, snapshot {s}"),
+                None => format!("{command}: ok"),
             },
-            Some(e) => format!("backup run {} failed: {e}", job.name),
+            Some(e) => format!("{command} failed: {e}"),
         };
         if let Some(req) = ping_request(h, signal, &message) {
             ping_or_warn(&job.name, &req, limits, &mut warnings);

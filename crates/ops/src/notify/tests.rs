@@ -87,11 +87,13 @@ fn healthchecks_start_success_and_failure_with_the_error_as_body() {
     ));
     assert!(started_with(&j, T).is_empty());
     let ok = Outcome {
+        event: Event::Run,
         error: None,
         snapshot: Some("backup-20261102T100000Z"),
     };
     assert!(finished_with(&j, &ok, &DiscardOutput, T).is_empty());
     let failed = Outcome {
+        event: Event::Run,
         error: Some("pre hook of job web failed"),
         snapshot: None,
     };
@@ -120,11 +122,13 @@ fn uptime_kuma_up_and_down_with_the_message_and_no_start() {
     let j = job(check(&push, HealthcheckStyle::UptimeKuma));
     assert!(started_with(&j, T).is_empty());
     let ok = Outcome {
+        event: Event::Run,
         error: None,
         snapshot: None,
     };
     assert!(finished_with(&j, &ok, &DiscardOutput, T).is_empty());
     let failed = Outcome {
+        event: Event::Run,
         error: Some("zfs send failed:\nno space & more"),
         snapshot: None,
     };
@@ -149,6 +153,7 @@ fn uptime_kuma_up_and_down_with_the_message_and_no_start() {
 #[test]
 fn a_failing_ping_is_a_bounded_warning() {
     let failed = Outcome {
+        event: Event::Run,
         error: Some("boom"),
         snapshot: None,
     };
@@ -202,6 +207,7 @@ fn commands_get_the_outcome_and_a_failing_one_is_a_warning() {
         healthcheck: None,
     });
     let failed = Outcome {
+        event: Event::Run,
         error: Some("pre hook of job web failed"),
         snapshot: Some("s1"),
     };
@@ -209,6 +215,7 @@ fn commands_get_the_outcome_and_a_failing_one_is_a_warning() {
     let text = std::fs::read_to_string(&env).unwrap();
     for line in [
         "BACKUP_JOB=web",
+        "BACKUP_EVENT=run",
         "BACKUP_REPOSITORY=r",
         "BACKUP_OUTCOME=failure",
         "BACKUP_ERROR=pre hook of job web failed",
@@ -217,6 +224,7 @@ fn commands_get_the_outcome_and_a_failing_one_is_a_warning() {
         assert!(text.lines().any(|l| l == line), "{line} not in {text}");
     }
     let ok = Outcome {
+        event: Event::Run,
         error: None,
         snapshot: None,
     };
@@ -225,6 +233,55 @@ fn commands_get_the_outcome_and_a_failing_one_is_a_warning() {
     assert!(
         w[0].contains("on_success of job web failed: it exited with exit status: 3"),
         "{w:?}"
+    );
+}
+
+/// A drill that does not pass runs `on_failure` (`BACKUP_EVENT=drill`) and
+/// pings the failure; one that passes notifies nothing (its success must
+/// not stand in for a run on the job's monitor).
+#[test]
+fn a_failed_drill_notifies_and_a_passing_one_is_silent() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("env");
+    let (url, seen) = server(Some(200));
+    let mut n = check(&format!("{url}/ping/d"), HealthcheckStyle::Healthchecks);
+    n.on_failure = Some(Hook {
+        command: format!("env > '{}'", env.display()),
+        timeout: jiff::SignedDuration::from_secs(5),
+    });
+    n.on_success = Some(Hook {
+        command: format!("touch '{}'", dir.path().join("success").display()),
+        timeout: jiff::SignedDuration::from_secs(5),
+    });
+    let j = job(n);
+    let passed = Outcome {
+        event: Event::Drill,
+        error: None,
+        snapshot: Some("p/a@s1"),
+    };
+    assert!(finished_with(&j, &passed, &DiscardOutput, T).is_empty());
+    assert!(seen.lock().unwrap().is_empty());
+    assert!(!dir.path().join("success").exists());
+    let failed = Outcome {
+        event: Event::Drill,
+        error: Some("drill web-x failed: probe site failed"),
+        snapshot: None,
+    };
+    assert!(finished_with(&j, &failed, &DiscardOutput, T).is_empty());
+    let text = std::fs::read_to_string(&env).unwrap();
+    for line in [
+        "BACKUP_EVENT=drill",
+        "BACKUP_OUTCOME=failure",
+        "BACKUP_ERROR=drill web-x failed: probe site failed",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in {text}");
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].0, "POST /ping/d/fail HTTP/1.1");
+    assert_eq!(
+        seen[0].1,
+        "backup drill run web failed: drill web-x failed: probe site failed"
     );
 }
 
