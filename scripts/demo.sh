@@ -94,6 +94,7 @@ shown list
 
 step "a restore drill: the newest snapshot restored, probed, compared"
 shown drill run demo
+shown status
 
 step "browse the file manifests: no restore needed"
 shown ls "$pool/data@latest" etc/nginx --long
