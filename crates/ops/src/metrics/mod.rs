@@ -92,6 +92,11 @@ pub fn render(status: &Status) -> String {
         "gauge",
         "Failed runs of the job since its last success.",
     );
+    let mut job_warn = F::new(
+        "backup_job_warnings",
+        "gauge",
+        "Warnings `backup status` gives about the job, e.g. 1 when the catalog read records no run of it while the repository holds its snapshots (its history is in another catalog).",
+    );
     let mut job_age = F::new(
         "backup_job_snapshot_age_seconds",
         "gauge",
@@ -164,6 +169,9 @@ pub fn render(status: &Status) -> String {
             fails.add(l(), j.failures as f64);
             consec.add(l(), j.consecutive_failures as f64);
         }
+        if j.history {
+            job_warn.add(l(), j.warnings.len() as f64);
+        }
         if let Some(a) = j.snapshot_age_seconds {
             job_age.add(l(), a as f64);
         }
@@ -193,8 +201,8 @@ pub fn render(status: &Status) -> String {
         }
     }
     let mut families = vec![
-        run_ts, run_ok, ok_ts, fail_ts, dur, stream, stored, runs, fails, consec, job_age, ds_age,
-        ds_ts, up, size, packs, rstream, snaps, ratio,
+        run_ts, run_ok, ok_ts, fail_ts, dur, stream, stored, runs, fails, consec, job_warn,
+        job_age, ds_age, ds_ts, up, size, packs, rstream, snaps, ratio,
     ];
     families.extend(drill::families(status));
     families.extend(verify::families(status));

@@ -234,6 +234,12 @@ fn job_state(job: &JobStatus, warn: Option<i64>, crit: Option<i64>) -> (NagiosSt
     } else {
         (NagiosState::Unknown, "no dataset to check".into())
     };
+    // E.g. the history is in another catalog: the monitor reads one that
+    // sees none of the timer's runs, which must not pass for OK.
+    for w in &job.warnings {
+        state = state.worst(NagiosState::Warning);
+        msg.push_str(&format!(", {w}"));
+    }
     if let (Some(run), Some(f)) = (&job.last_run, &job.last_failure) {
         if !run.ok {
             // A damaged repository is worse than a late snapshot: what it

@@ -572,6 +572,26 @@ fn no_runs_but_the_jobs_snapshots_in_the_repository_is_a_warning() {
         "{}",
         web.warnings[0]
     );
+    // Nagios and the metrics say so too: a monitor reading this catalog
+    // must not see OK.
+    let st = f.status("2026-11-02T12:00:00Z");
+    let given = Thresholds {
+        warn: Some(24 * H),
+        crit: Some(48 * H),
+    };
+    let n = nagios_check(&st, given, &TimeZone::UTC);
+    assert_eq!(n.state, NagiosState::Warning, "{}", n.line);
+    assert!(
+        n.line.contains("its history is in another catalog"),
+        "{}",
+        n.line
+    );
+    let m = crate::metrics::render(&st);
+    assert!(
+        m.lines()
+            .any(|l| l.starts_with("backup_job_warnings{") && l.ends_with(" 1")),
+        "{m}"
+    );
     // Runs recorded, or nothing shipped: nothing to warn of.
     f.run("2026-11-02T10:00:30Z", true, "job-20261102T100000Z", None);
     assert!(f.status("2026-11-02T12:00:00Z").jobs[0].warnings.is_empty());
