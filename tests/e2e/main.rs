@@ -21,6 +21,7 @@ mod keys;
 mod month;
 mod mount;
 mod openzfs;
+mod progress;
 mod prune;
 mod read_only;
 mod remote;

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use backup_core::Progress;
@@ -18,7 +18,7 @@ pub enum CliProgress {
     /// An indicatif bar.
     Bar(Mutex<Option<BarState>>),
     /// A line when a phase starts, every 30 s, and when it ends.
-    Lines(LineState),
+    Lines(Arc<LineState>),
 }
 
 /// What a phase counts, as the reader sees it.
@@ -126,6 +126,10 @@ pub struct BarState {
 
 /// State of the plain-lines reporter.
 pub struct LineState {
+    /// How often the interim line comes: [`LINE_EVERY`].
+    every: Duration,
+    /// A phase is under way (between its start and its end).
+    active: std::sync::atomic::AtomicBool,
     unit: Mutex<Unit>,
     label: Mutex<String>,
     started: Mutex<Instant>,
@@ -133,6 +137,19 @@ pub struct LineState {
     done: AtomicU64,
     total: AtomicU64,
     sent: AtomicU64,
+}
+
+/// How often a phase's interim line comes when stderr is not a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(30);
+
+/// Test hook: `BACKUP_TEST_PROGRESS_EVERY=SECONDS` shortens
+/// [`LINE_EVERY`], so a test sees interim lines without a 30 s ship.
+fn line_every() -> Duration {
+    std::env::var("BACKUP_TEST_PROGRESS_EVERY")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map_or(LINE_EVERY, Duration::from_secs_f64)
 }
 
 impl CliProgress {
@@ -143,7 +160,9 @@ impl CliProgress {
         } else if std::io::stderr().is_terminal() {
             CliProgress::Bar(Mutex::new(None))
         } else {
-            CliProgress::Lines(LineState {
+            let lines = Arc::new(LineState {
+                every: line_every(),
+                active: std::sync::atomic::AtomicBool::new(false),
                 unit: Mutex::new(Unit::Bytes),
                 label: Mutex::new(String::new()),
                 started: Mutex::new(Instant::now()),
@@ -151,9 +170,33 @@ impl CliProgress {
                 done: AtomicU64::new(0),
                 total: AtomicU64::new(0),
                 sent: AtomicU64::new(0),
-            })
+            });
+            ticker(Arc::downgrade(&lines));
+            CliProgress::Lines(lines)
         }
     }
+}
+
+/// Prints the interim line of a phase under way when nothing else does:
+/// a ship whose reading waits on an upload (a bandwidth limit, a slow
+/// NAS) calls neither `advance` nor `sent` for a while, and its lines must
+/// not stop. Ends once the progress is dropped.
+fn ticker(lines: Weak<LineState>) {
+    let Some(every) = lines.upgrade().map(|l| l.every) else {
+        return;
+    };
+    let nap = (every / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+    let spawned = std::thread::Builder::new()
+        .name("progress".into())
+        .spawn(move || loop {
+            std::thread::sleep(nap);
+            let Some(l) = lines.upgrade() else { return };
+            if l.active.load(Ordering::Relaxed) {
+                l.maybe_line();
+            }
+        });
+    // Without the thread, lines still come from reads and uploads.
+    drop(spawned);
 }
 
 impl CliProgress {
@@ -200,6 +243,7 @@ impl CliProgress {
                 s.done.store(0, Ordering::Relaxed);
                 s.sent.store(0, Ordering::Relaxed);
                 s.total.store(total.unwrap_or(0), Ordering::Relaxed);
+                s.active.store(true, Ordering::Relaxed);
                 eprintln!("{}", started_line(label, total, unit));
             }
         }
@@ -260,6 +304,11 @@ impl Progress for CliProgress {
                 }
             }
             CliProgress::Lines(s) => {
+                // Under `last`'s lock: no interim line after the done line.
+                {
+                    let _last = s.last.lock().unwrap();
+                    s.active.store(false, Ordering::Relaxed);
+                }
                 let done = s.done.load(Ordering::Relaxed);
                 let secs = s.started.lock().unwrap().elapsed().as_secs_f64();
                 let unit = *s.unit.lock().unwrap();
@@ -276,7 +325,7 @@ impl LineState {
     /// uploads, so a ship whose reading waits on its uploads still reports.
     fn maybe_line(&self) {
         let mut last = self.last.lock().unwrap();
-        if last.elapsed() < Duration::from_secs(30) {
+        if !self.active.load(Ordering::Relaxed) || last.elapsed() < self.every {
             return;
         }
         *last = Instant::now();

@@ -100,6 +100,9 @@ impl<B: Backend> Backend for MetaCache<B> {
     fn transfers(&self) -> usize {
         self.inner.transfers()
     }
+    fn uploaded(&self) -> Option<u64> {
+        self.inner.uploaded()
+    }
     fn create(&self) -> Result<()> {
         self.inner.create()
     }

@@ -197,6 +197,14 @@ pub trait Backend: Send + Sync {
         1
     }
 
+    /// Bytes an upload limit has let out so far, counted as each write is
+    /// paced (in pieces of a quarter MiB), or `None` without a limit (a
+    /// caller then counts a write once it returns). What progress shows as
+    /// sent, so a limit shows as that rate while a pack goes out.
+    fn uploaded(&self) -> Option<u64> {
+        None
+    }
+
     /// The temporary files of a type: writes in progress (here or on another
     /// host) and writes whose writer died. Never an object. A backend whose
     /// writes need no temporary name (S3: a PUT is atomic) has none, the
@@ -246,6 +254,9 @@ macro_rules! delegate_backend {
             }
             fn transfers(&self) -> usize {
                 (**self).transfers()
+            }
+            fn uploaded(&self) -> Option<u64> {
+                (**self).uploaded()
             }
             fn list_temporary(&self, ty: FileType) -> Result<Vec<TempFile>> {
                 (**self).list_temporary(ty)

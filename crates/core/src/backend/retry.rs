@@ -107,6 +107,9 @@ impl<B: Backend> Backend for Retrying<B> {
     fn transfers(&self) -> usize {
         self.inner.transfers()
     }
+    fn uploaded(&self) -> Option<u64> {
+        self.inner.uploaded()
+    }
     fn create(&self) -> Result<()> {
         self.run("create", "the repository layout", || self.inner.create())
     }

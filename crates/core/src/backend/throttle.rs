@@ -5,6 +5,7 @@
 //! bytes moved so far fit the rate. With the default 16 MiB packs and a
 //! limit of 2 MiB/s, that is bursts of about 8 s followed by a pause.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -55,11 +56,17 @@ impl RateLimiter {
     }
 }
 
+/// What one booking of an upload covers: a write is paced piece by piece,
+/// so what is let out grows smoothly ([`Backend::uploaded`]).
+const PACE_PIECE: u64 = 256 << 10;
+
 /// A backend whose uploads and downloads are paced.
 pub struct Throttled<B> {
     inner: B,
     up: Option<RateLimiter>,
     down: Option<RateLimiter>,
+    /// Bytes the upload limit has let out.
+    sent: AtomicU64,
 }
 
 impl<B: Backend> Throttled<B> {
@@ -69,6 +76,20 @@ impl<B: Backend> Throttled<B> {
             inner,
             up: up.map(RateLimiter::new),
             down: down.map(RateLimiter::new),
+            sent: AtomicU64::new(0),
+        }
+    }
+
+    /// Waits until `len` more bytes fit the upload limit, booking them a
+    /// piece at a time and counting each as let out.
+    fn pace_upload(&self, len: u64) {
+        let Some(l) = &self.up else { return };
+        let mut left = len;
+        while left > 0 {
+            let piece = left.min(PACE_PIECE);
+            l.take(piece);
+            self.sent.fetch_add(piece, Ordering::Relaxed);
+            left -= piece;
         }
     }
 
@@ -90,16 +111,15 @@ impl<B: Backend> Backend for Throttled<B> {
     fn create(&self) -> Result<()> {
         self.inner.create()
     }
+    fn uploaded(&self) -> Option<u64> {
+        self.up.as_ref().map(|_| self.sent.load(Ordering::Relaxed))
+    }
     fn write(&self, ty: FileType, name: &str, data: &[u8]) -> Result<()> {
-        if let Some(l) = &self.up {
-            l.take(data.len() as u64);
-        }
+        self.pace_upload(data.len() as u64);
         self.inner.write(ty, name, data)
     }
     fn write_shared(&self, ty: FileType, name: &str, data: bytes::Bytes) -> Result<()> {
-        if let Some(l) = &self.up {
-            l.take(data.len() as u64);
-        }
+        self.pace_upload(data.len() as u64);
         self.inner.write_shared(ty, name, data)
     }
     fn read(&self, ty: FileType, name: &str) -> Result<Vec<u8>> {
@@ -164,5 +184,26 @@ mod tests {
         // read's debt is paid after it).
         let took = start.elapsed().as_secs_f64();
         assert!((1.2..2.5).contains(&took), "took {took} s");
+    }
+
+    /// What the limit lets out grows while one big write is paced, so
+    /// progress can show the limited rate within a pack; no limit, no count.
+    #[test]
+    fn what_is_let_out_grows_during_a_paced_write() {
+        let b = Throttled::new(MemoryBackend::new(), Some(2 << 20), None);
+        assert_eq!(b.uploaded(), Some(0));
+        let seen = std::thread::scope(|s| {
+            s.spawn(|| b.write(FileType::Pack, "p", &vec![0; 5 << 20]).unwrap());
+            // 5 MiB at 2 MiB/s with 2 MiB of burst: about 1.5 s.
+            std::thread::sleep(Duration::from_millis(700));
+            b.uploaded().unwrap()
+        });
+        assert!(
+            seen > 2 << 20 && seen < 5 << 20,
+            "{seen} bytes let out after 0.7 s"
+        );
+        assert_eq!(b.uploaded(), Some(5 << 20));
+        let free = Throttled::new(MemoryBackend::new(), None, Some(1));
+        assert_eq!(free.uploaded(), None);
     }
 }

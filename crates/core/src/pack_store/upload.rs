@@ -29,7 +29,30 @@ impl PackStore {
         let transfers = self.backend.transfers().max(1);
         let failed = AtomicBool::new(false);
         let (durable_tx, durable_rx) = bounded::<PackBlobs>(transfers);
+        // Under an upload limit, what it lets out is reported as it goes
+        // (a meter thread), not each pack once written.
+        let metered = self.backend.uploaded();
+        let (meter_stop_tx, meter_stop_rx) = bounded::<()>(0);
         thread::scope(|s| {
+            let meter = metered.map(|start| {
+                let (backend, rx) = (&self.backend, meter_stop_rx.clone());
+                s.spawn(move || {
+                    let mut reported = start;
+                    let mut report = || {
+                        let now = backend.uploaded().unwrap_or(reported);
+                        if now > reported {
+                            progress.sent(now - reported);
+                            reported = now;
+                        }
+                    };
+                    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                        rx.recv_timeout(std::time::Duration::from_millis(200))
+                    {
+                        report();
+                    }
+                    report();
+                })
+            });
             let mut writers = Vec::new();
             for _ in 0..transfers {
                 let (pack_rx, durable_tx, failed) = (pack_rx.clone(), durable_tx.clone(), &failed);
@@ -41,7 +64,9 @@ impl PackStore {
                         let len = pack.bytes.len() as u64;
                         let durable = match self.write_pack(pack) {
                             Ok(d) => {
-                                progress.sent(len);
+                                if metered.is_none() {
+                                    progress.sent(len);
+                                }
                                 d
                             }
                             Err(e) => {
@@ -89,6 +114,10 @@ impl PackStore {
                         first.get_or_insert(e);
                     }
                 }
+            }
+            drop(meter_stop_tx);
+            if let Some(m) = meter {
+                m.join().expect("upload meter panicked");
             }
             match (first, indexed) {
                 (Some(e), _) => Err(e),
