@@ -200,7 +200,8 @@ pub trait Backend: Send + Sync {
     /// Bytes an upload limit has let out so far, counted as each write is
     /// paced (in pieces of a quarter MiB), or `None` without a limit (a
     /// caller then counts a write once it returns). What progress shows as
-    /// sent, so a limit shows as that rate while a pack goes out.
+    /// sent, so a limit shows as that rate while a pack goes out: every
+    /// write's bytes, index segments and retried attempts included.
     fn uploaded(&self) -> Option<u64> {
         None
     }

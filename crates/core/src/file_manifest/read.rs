@@ -171,8 +171,16 @@ impl Decoder {
         if facts.last.is_some() {
             self.prev.clone_from(&facts.last);
         }
-        self.offset += self.carry.len() as u64 + facts.len - facts.carry_out.len() as u64;
+        self.offset +=
+            (self.carry.len() as u64 + facts.len).saturating_sub(facts.carry_out.len() as u64);
         self.carry.clone_from(&facts.carry_out);
+        // Bytes begun after the header's last entry are trailing here, as
+        // `feed` counts them (where the chunk came from they began a record).
+        if self.index == count && !self.carry.is_empty() {
+            self.trailing += self.carry.len() as u64;
+            self.offset += self.carry.len() as u64;
+            self.carry.clear();
+        }
         Ok(())
     }
 

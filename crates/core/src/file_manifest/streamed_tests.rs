@@ -79,6 +79,44 @@ fn pieces_of_any_size_decode_as_the_whole_and_fail_as_it_fails() {
         .contains("bad magic"));
 }
 
+/// A chunk taken from a memo in a list whose header counts fewer entries:
+/// the bytes it carries out past the last counted entry are trailing, as a
+/// decode of the chunk finds them.
+#[test]
+fn a_skipped_chunk_past_the_counted_entries_leaves_no_bytes_unchecked() {
+    let l = varied(200, "a");
+    let bytes = encode(&l);
+    let pieces: Vec<&[u8]> = bytes.chunks(61).collect();
+    // The facts of every piece as the whole list decodes them.
+    let mut d = Decoder::new(bytes.len() as u64);
+    let mut facts = Vec::new();
+    let mut counted = Vec::new();
+    for p in &pieces {
+        let f = d.feed(p, &mut |_| {}).unwrap();
+        counted.push(f.n);
+        facts.push(f);
+    }
+    // A piece after the first that ends a record and ends inside another.
+    let k = (2..pieces.len())
+        .find(|&k| counted[k] > 0 && !facts[k].carry_out.is_empty())
+        .unwrap();
+    let upto: u64 = counted[..=k].iter().sum();
+    // The same bytes up to piece k, with a header counting only the
+    // entries that end by then: every piece after the first is skipped.
+    let mut short = bytes[..pieces[..=k].iter().map(|p| p.len()).sum::<usize>()].to_vec();
+    short[8..16].copy_from_slice(&upto.to_le_bytes());
+    let mut d = Decoder::new(short.len() as u64);
+    d.feed(&short[..pieces[0].len()], &mut |_| {}).unwrap();
+    for f in &facts[1..=k] {
+        d.skip(f).unwrap();
+    }
+    let e = d.finish().unwrap_err();
+    assert!(e.contains("trailing bytes"), "{e}");
+    // Decoded instead of skipped, the same bytes fail the same way.
+    let e = decode_in_pieces(&short, 61).unwrap_err();
+    assert!(e.contains("trailing bytes"), "{e}");
+}
+
 #[test]
 fn streamed_entries_are_the_list_and_damage_is_an_integrity_error() {
     let (backend, mut repo) = test_repo();

@@ -143,7 +143,12 @@ impl Contents {
         let file = create()?;
         if e.size > WHOLE_MAX {
             // Sparse: what is not fetched yet reads as zeros, never served.
-            file.set_len(e.size).map_err(|err| io("sizing", err))?;
+            if let Err(err) = file.set_len(e.size) {
+                drop(file);
+                // Gone, so the next open can make it again.
+                let _ = std::fs::remove_file(&path);
+                return Err(io("sizing", err));
+            }
             let lazy = Lazy::new(map, pieces, e.size, want, what);
             return Ok(Arc::new(Cached {
                 file,
