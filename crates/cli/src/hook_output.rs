@@ -20,6 +20,14 @@ impl CommandOutput for HookLines {
     }
 }
 
+/// Prints what the notifiers warn of (`notify::started`, `notify::finished`:
+/// a failed command or ping, which never changes the outcome).
+pub fn notifier_warnings(warnings: Vec<String>) {
+    for w in warnings {
+        crate::journal::warning!("backup: warning: {w}");
+    }
+}
+
 /// `web pre_hook: text`.
 fn labelled(job: &str, source: &str, text: &str) -> String {
     format!("{job} {source}: {text}")

@@ -2,7 +2,7 @@
 //! (suitable for the journal) otherwise.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -129,7 +129,7 @@ pub struct LineState {
     /// How often the interim line comes: [`LINE_EVERY`].
     every: Duration,
     /// A phase is under way (between its start and its end).
-    active: std::sync::atomic::AtomicBool,
+    active: AtomicBool,
     unit: Mutex<Unit>,
     label: Mutex<String>,
     started: Mutex<Instant>,
@@ -162,7 +162,7 @@ impl CliProgress {
         } else {
             let lines = Arc::new(LineState {
                 every: line_every(),
-                active: std::sync::atomic::AtomicBool::new(false),
+                active: AtomicBool::new(false),
                 unit: Mutex::new(Unit::Bytes),
                 label: Mutex::new(String::new()),
                 started: Mutex::new(Instant::now()),

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use crate::cli::{DrillCommand, DrillRunArgs, GlobalArgs};
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
-use crate::hook_output::HookLines;
+use crate::hook_output::{notifier_warnings, HookLines};
 use crate::progress::CliProgress;
 
 pub fn run(g: &GlobalArgs, c: &DrillCommand) -> Result<ExitStatus> {
@@ -150,9 +150,7 @@ pub fn drill_job(
         error: error.as_deref(),
         snapshot: None,
     };
-    for w in notify::finished(j, &outcome, &HookLines { quiet: g.quiet }) {
-        crate::journal::warning!("backup: warning: {w}");
-    }
+    notifier_warnings(notify::finished(j, &outcome, &HookLines { quiet: g.quiet }));
     result
 }
 

@@ -16,7 +16,7 @@ use crate::cli::{GlobalArgs, RunArgs};
 use crate::context;
 use crate::exit::{ExitStatus, UsageError};
 use crate::format::bytes;
-use crate::hook_output::HookLines;
+use crate::hook_output::{notifier_warnings, HookLines};
 use crate::progress::CliProgress;
 
 use super::run_drills;
@@ -141,15 +141,11 @@ fn run_one(
                 error: Some(&error),
                 snapshot: None,
             };
-            for w in notify::finished(job, &outcome, &hooks) {
-                crate::journal::warning!("backup: warning: {w}");
-            }
+            notifier_warnings(notify::finished(job, &outcome, &hooks));
             return Err(e.into());
         }
     };
-    for w in notify::started(job) {
-        crate::journal::warning!("backup: warning: {w}");
-    }
+    notifier_warnings(notify::started(job));
     let result = run_locked(g, config, job, now, json, &hooks);
     let error = match &result {
         Ok(r) if r.errors.is_empty() => None,
@@ -165,9 +161,7 @@ fn run_one(
         error: error.as_deref(),
         snapshot,
     };
-    for w in notify::finished(job, &outcome, &hooks) {
-        crate::journal::warning!("backup: warning: {w}");
-    }
+    notifier_warnings(notify::finished(job, &outcome, &hooks));
     let report = result?;
     if report.errors.is_empty() {
         Ok(ExitStatus::Success)

@@ -15,7 +15,8 @@ pub struct Source {
 }
 
 impl Source {
-    fn advanced(self, by: u64) -> Source {
+    /// The place `by` bytes further into the same lane.
+    pub(crate) fn advanced(self, by: u64) -> Source {
         Source {
             link: self.link,
             lane_off: self.lane_off + by,

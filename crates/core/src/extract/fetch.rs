@@ -70,10 +70,7 @@ impl ChainMap {
                 (from < to).then(|| Piece {
                     file_off: from,
                     len: to - from,
-                    source: super::extents::Source {
-                        link: p.source.link,
-                        lane_off: p.source.lane_off + (from - p.file_off),
-                    },
+                    source: p.source.advanced(from - p.file_off),
                 })
             })
             .collect();

@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 
 use crate::error::{Error, Result};
-use crate::format::file_list::{header_piece, record_piece, Entry, FileListRef, Piece};
+use crate::format::file_list::{header_piece, not_after, record_piece, Entry, FileListRef, Piece};
 use crate::id::Id;
 use crate::repository::Repository;
 
@@ -107,12 +107,7 @@ impl Decoder {
             let Piece::Whole(e, len) = whole else { break };
             if let Some(prev) = &self.prev {
                 if prev.as_slice() >= e.path.as_slice() {
-                    return Err(format!(
-                        "entry {} at byte {start}: path {:?} is not after {:?}",
-                        self.index,
-                        e.display_path(),
-                        shown(prev)
-                    ));
+                    return Err(not_after(self.index, start, &e.path, prev));
                 }
             }
             facts.n += 1;
@@ -151,13 +146,7 @@ impl Decoder {
             .expect("a chunk is skipped only after the header");
         if let (Some(prev), Some(first)) = (&self.prev, &facts.first) {
             if prev >= first {
-                return Err(format!(
-                    "entry {} at byte {}: path {:?} is not after {:?}",
-                    self.index,
-                    self.offset,
-                    shown(first),
-                    shown(prev)
-                ));
+                return Err(not_after(self.index, self.offset, first, prev));
             }
         }
         if self.index + facts.n > count {
@@ -205,14 +194,6 @@ impl Decoder {
             ));
         }
         Ok(())
-    }
-}
-
-fn shown(p: &[u8]) -> String {
-    if p.is_empty() {
-        "/".into()
-    } else {
-        String::from_utf8_lossy(p).into_owned()
     }
 }
 
@@ -266,18 +247,17 @@ impl ListEntries<'_> {
             }
             if self.fetched.is_empty() && self.next < self.r.chunks.len() {
                 let end = group_end(self.repo, &self.r.chunks, self.next, |_| true);
-                let chunks = &self.r.chunks[self.next..end];
-                let fetched = &mut self.fetched;
-                self.repo
-                    .packs()
-                    .for_each_chunk(&self.name, chunks, &mut |data| {
-                        fetched.push_back(data);
-                        Ok(())
-                    })?;
+                self.fetched.extend(fetch(
+                    self.repo,
+                    &self.name,
+                    &self.r.chunks[self.next..end],
+                )?);
                 self.next = end;
             }
             let Some(chunk) = self.fetched.pop_front() else {
-                self.decoder.finish().map_err(|why| self.damaged(why))?;
+                self.decoder
+                    .finish()
+                    .map_err(|why| Error::corrupt(self.name.clone(), why))?;
                 check_whole(&self.name, self.r, self.read, Some(&self.hasher))?;
                 return Ok(None);
             };
@@ -288,10 +268,6 @@ impl ListEntries<'_> {
                 .feed(&chunk, &mut |e| ready.push_back(e))
                 .map_err(|why| Error::corrupt(self.name.clone(), why))?;
         }
-    }
-
-    fn damaged(&self, why: String) -> Error {
-        Error::corrupt(self.name.clone(), why)
     }
 }
 
@@ -308,6 +284,16 @@ impl Iterator for ListEntries<'_> {
         }
         got
     }
+}
+
+/// The plaintext of `ids`, in order (one group: see [`group_end`]).
+pub(crate) fn fetch(repo: &Repository, name: &str, ids: &[Id]) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::with_capacity(ids.len());
+    repo.packs().for_each_chunk(name, ids, &mut |data| {
+        out.push(data);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// The end of the group of chunks fetched together from `start`: while

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::read::{check_whole, group_end, Decoder, Piecewise};
+use super::read::{check_whole, fetch, group_end, Decoder, Piecewise};
 use crate::error::{Error, Result};
 use crate::format::file_list::{Entry, FileListRef};
 use crate::id::Id;
@@ -93,12 +93,7 @@ impl ListSearch {
                 continue;
             }
             let end = group_end(repo, &r.chunks, i, |id| !self.memo.contains_key(id));
-            let mut fetched = Vec::with_capacity(end - i);
-            repo.packs()
-                .for_each_chunk(&name, &r.chunks[i..end], &mut |data| {
-                    fetched.push(data);
-                    Ok(())
-                })?;
+            let fetched = fetch(repo, &name, &r.chunks[i..end])?;
             for (id, data) in r.chunks[i..end].iter().zip(fetched) {
                 let after_header = decoder.has_header();
                 let carry_in = decoder.carry.clone();

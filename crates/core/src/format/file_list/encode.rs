@@ -199,15 +199,7 @@ impl Entries<'_> {
         if let Some((at, len)) = self.prev {
             let prev = &self.r.b[at..at + len];
             if prev >= e.path.as_slice() {
-                return Err(format!(
-                    "entry {i} at byte {start}: path {:?} is not after {:?}",
-                    e.display_path(),
-                    if prev.is_empty() {
-                        "/".into()
-                    } else {
-                        String::from_utf8_lossy(prev)
-                    }
-                ));
+                return Err(not_after(i, start as u64, &e.path, prev));
             }
         }
         // The path follows its u32 length at the record's start.
@@ -252,6 +244,16 @@ fn header(r: &mut Reader<'_>, total: u64) -> Result<u64, String> {
         return Err(format!("{count} entries cannot fit in {total} bytes"));
     }
     Ok(count)
+}
+
+/// The error of entry `index` at byte `at`, whose `path` does not sort
+/// after the previous entry's `prev`.
+pub(crate) fn not_after(index: u64, at: u64, path: &[u8], prev: &[u8]) -> String {
+    format!(
+        "entry {index} at byte {at}: path {:?} is not after {:?}",
+        super::shown_path(path),
+        super::shown_path(prev)
+    )
 }
 
 /// What a decode of the start of a piece of an encoded list found.

@@ -10,7 +10,7 @@ mod encode;
 mod tests;
 
 pub use encode::{decode, encode, entries, Entries};
-pub(crate) use encode::{header_piece, record_piece, Piece};
+pub(crate) use encode::{header_piece, not_after, record_piece, Piece};
 
 use serde::{Deserialize, Serialize};
 
@@ -73,11 +73,16 @@ pub struct Entry {
 impl Entry {
     /// The path for people: lossy UTF-8, `/` for the root.
     pub fn display_path(&self) -> String {
-        if self.path.is_empty() {
-            "/".into()
-        } else {
-            String::from_utf8_lossy(&self.path).into_owned()
-        }
+        shown_path(&self.path)
+    }
+}
+
+/// A recorded path for people: lossy UTF-8, `/` for the root (`""`).
+pub(crate) fn shown_path(p: &[u8]) -> String {
+    if p.is_empty() {
+        "/".into()
+    } else {
+        String::from_utf8_lossy(p).into_owned()
     }
 }
 
