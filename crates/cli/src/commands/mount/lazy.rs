@@ -78,6 +78,7 @@ impl Lazy {
             return Ok(());
         }
         let (first, last) = ((offset / WINDOW) as usize, ((end - 1) / WINDOW) as usize);
+        let mut fetched = false;
         for w in first..=last {
             if self.filled[w] {
                 continue;
@@ -88,8 +89,14 @@ impl Lazy {
                 .extract_range(repo, &self.pieces, start, stop, file, &self.what)
                 .map_err(|e| (Refused::Failed(e.to_string()), true))?;
             self.filled[w] = true;
+            fetched = true;
         }
-        self.hash_ready(file).map_err(|r| (r, true))
+        // Only a new window can extend what is hashed (a read of windows
+        // already in costs no hashing).
+        if fetched {
+            self.hash_ready(file).map_err(|r| (r, true))?;
+        }
+        Ok(())
     }
 
     /// Hashes the windows now contiguous with the hashed ones; after the
