@@ -110,6 +110,18 @@ pub fn test_repo() -> (Arc<MemoryBackend>, Repository) {
     (backend, repo)
 }
 
+/// The name of the biggest pack (a data pack, not a small meta-lane one):
+/// a listing's order is the names', which are random.
+pub fn biggest_pack(backend: &MemoryBackend) -> String {
+    use crate::backend::{Backend, FileType};
+    let packs = backend.list(FileType::Pack).unwrap();
+    packs
+        .into_iter()
+        .max_by_key(|(_, size)| *size)
+        .expect("a pack")
+        .0
+}
+
 /// Ships `stream` as `pool/ds@<snapshot>` ([`pool_ds_manifest`]) and
 /// returns the manifest's id; panics on failure.
 pub fn ship_test_stream(

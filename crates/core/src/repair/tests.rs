@@ -95,9 +95,7 @@ fn a_damaged_index_segment_is_replaced() {
 
 /// Flips a byte inside the first blob of the biggest pack; returns its name.
 fn damage_a_blob(backend: &MemoryBackend) -> String {
-    let mut packs = backend.list(FileType::Pack).unwrap();
-    packs.sort_by_key(|(_, s)| std::cmp::Reverse(*s));
-    let name = packs[0].0.clone();
+    let name = crate::test_support::biggest_pack(backend);
     backend.tamper(FileType::Pack, &name, |b| {
         b[crate::format::pack::HEADER_LEN + 40] ^= 1;
     });
