@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use backup_core::{
-    open, Backend, BackendOptions, Id, KdfLimits, KdfParams, LockKind, LockOptions, ReadLock,
-    RepoLock, Repository, RetryEvent, RetryNotify,
+    open, Backend, BackendOptions, Id, KdfLimits, KdfParams, LockKind, LockOptions, OpenOptions,
+    ReadLock, RepoLock, Repository, RetryEvent, RetryNotify,
 };
 use backup_ops::config::{Config, PasswordSource, RepositorySpec};
 use backup_ops::{Adoption, Catalog};
@@ -203,7 +203,7 @@ pub fn open_named_limited(
         password::from_source(&spec.password)?
     };
     let backend = open_spec_backend(g, spec, job_limit_upload)?;
-    Repository::open_with_limits(backend, &pass, kdf_limits(g))
+    Repository::open_with_limits(backend, &pass, open_options(g))
         .with_context(|| format!("opening repository {name} at {}", spec.location))
 }
 
@@ -229,7 +229,7 @@ pub fn open_with_key_file(g: &GlobalArgs, location: &str, key_file: &Path) -> Re
     };
     let backend = open_backend_with(g, location, spec.as_ref(), None)?;
     let name = key_file.display().to_string();
-    Repository::open_with_key(backend, &name, &key, &pass, kdf_limits(g)).with_context(|| {
+    Repository::open_with_key(backend, &name, &key, &pass, open_options(g)).with_context(|| {
         format!(
             "opening repository {location} with the key file {}",
             key_file.display()
@@ -245,8 +245,17 @@ pub fn open_repo(g: &GlobalArgs) -> Result<Repository> {
     let backend = backend(g)?;
     let pass = passphrase(g)?;
     let loc = backend.location();
-    Repository::open_with_limits(backend, &pass, kdf_limits(g))
+    Repository::open_with_limits(backend, &pass, open_options(g))
         .with_context(|| format!("opening repository {loc}"))
+}
+
+/// How commands open a repository: the accepted Argon2id costs, and the
+/// cache directory, where the blob index is kept on disk.
+pub fn open_options(g: &GlobalArgs) -> OpenOptions {
+    OpenOptions {
+        kdf: kdf_limits(g),
+        cache_dir: Some(cache_dir(g)),
+    }
 }
 
 /// The Argon2id costs accepted from a key slot (`--allow-expensive-kdf`).

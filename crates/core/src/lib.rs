@@ -57,6 +57,7 @@ mod format;
 pub mod fuzzing;
 mod http_client;
 mod id;
+mod index_table;
 mod ingest;
 mod keyslot;
 mod pack_store;
@@ -99,7 +100,7 @@ pub use prune::{plan_prune, prune, PruneOptions, PrunePlan, Pruner, TEMP_FILE_SA
 pub use repo_lock::{
     list_locks, remove_locks, LockInfo, LockKind, LockOptions, ReadLock, RepoLock,
 };
-pub use repository::{InitOptions, Repository};
+pub use repository::{InitOptions, OpenOptions, Repository};
 pub use restore::{read_chain, restore_stream};
 pub use ship::{choose_base, ship, ship_stream, ShipOutcome, ShipRequest};
 

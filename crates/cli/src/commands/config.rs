@@ -85,7 +85,7 @@ fn open_repositories(g: &GlobalArgs, config: &Config, skip: &[String]) -> Vec<Co
             Ok(Repository::open_with_limits(
                 backend,
                 &pass,
-                context::kdf_limits(g),
+                context::open_options(g),
             )?)
         });
         if let Err(e) = opened {

@@ -182,7 +182,7 @@ fn examine(g: &GlobalArgs, spec: &RepositorySpec) -> Result<Gathered> {
         false => password::from_source(&spec.password),
     };
     let opened = pass.and_then(|p| {
-        Repository::open_with_limits(backend, &p, context::kdf_limits(g))
+        Repository::open_with_limits(backend, &p, context::open_options(g))
             .with_context(|| format!("opening repository {} at {}", spec.name, spec.location))
     });
     match opened {

@@ -1,7 +1,7 @@
 //! Index segments: which pack holds each blob, and where.
 //!
-//! A segment is written once and never changed; the in-memory [`Index`] is
-//! the union of all segments. Stored form: a sealed box (type Index, no
+//! A segment is written once and never changed; [`Index`] is the union of
+//! all segments. Stored form: a sealed box (type Index, no
 //! context) around zstd of:
 //!
 //! ```text
@@ -12,11 +12,13 @@
 //! ```
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::pack::Entry;
 use super::{inflate, u32_at, MAX_INFLATED};
 use crate::crypto::{Keys, ObjectType};
 use crate::id::Id;
+use crate::index_table::{Row, Table};
 
 /// Index segment magic. Do not modify: part of format v1.
 pub const MAGIC: &[u8; 4] = b"BKIX";
@@ -120,18 +122,54 @@ pub struct BlobLoc {
     pub raw_len: u32,
 }
 
-/// The union of all index segments, kept compact: about 80 bytes a blob.
-#[derive(Debug, Default, Clone)]
+/// The union of all index segments: a sorted table on local disk when the
+/// repository was opened with a cache ([`crate::index_table`]), and in
+/// memory the blobs of segments the table does not cover (the overlay,
+/// about 80 bytes a blob), which is all of them without a cache.
+#[derive(Debug, Default)]
 pub struct Index {
     packs: Vec<Id>,
     pack_numbers: HashMap<Id, u32>,
+    table: Option<Table>,
     blobs: HashMap<Id, BlobLoc>,
+    table_failure: OnceLock<String>,
 }
 
 impl Index {
     /// An empty index.
     pub fn new() -> Index {
         Index::default()
+    }
+
+    /// An index of `table`, whose pack numbers index `packs`, and `rows`
+    /// (numbered in the same `packs`) in memory beside it.
+    pub(crate) fn with_table(
+        table: Table,
+        packs: Vec<Id>,
+        pack_numbers: HashMap<Id, u32>,
+        rows: Vec<Row>,
+    ) -> Index {
+        let mut index = Index {
+            packs,
+            pack_numbers,
+            table: Some(table),
+            ..Index::default()
+        };
+        for r in rows {
+            if index.get(&r.id).is_none() {
+                index.blobs.insert(r.id, r.loc);
+            }
+        }
+        index
+    }
+
+    /// Pack numbers by pack id, for a table that has only the ids.
+    pub(crate) fn numbers(packs: &[Id]) -> HashMap<Id, u32> {
+        packs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (*p, i as u32))
+            .collect()
     }
 
     /// Adds the blobs of one pack. A blob already known keeps its first
@@ -143,6 +181,9 @@ impl Index {
             next
         });
         for e in &p.entries {
+            if self.in_table(&e.id).is_some() {
+                continue;
+            }
             self.blobs.entry(e.id).or_insert(BlobLoc {
                 pack: n,
                 offset: e.offset,
@@ -154,12 +195,27 @@ impl Index {
 
     /// Where a blob is.
     pub fn get(&self, id: &Id) -> Option<BlobLoc> {
-        self.blobs.get(id).copied()
+        self.blobs.get(id).copied().or_else(|| self.in_table(id))
+    }
+
+    fn in_table(&self, id: &Id) -> Option<BlobLoc> {
+        let t = self.table.as_ref()?;
+        match t.get(id) {
+            Ok(loc) => loc,
+            Err(e) => {
+                // Remembered, and the file removed so the next open builds
+                // another; until then the blob counts as absent.
+                if self.table_failure.set(format!("{e}")).is_ok() {
+                    t.discard();
+                }
+                None
+            }
+        }
     }
 
     /// True if the blob is stored.
     pub fn contains(&self, id: &Id) -> bool {
-        self.blobs.contains_key(id)
+        self.get(id).is_some()
     }
 
     /// The id of pack number `n`.
@@ -174,17 +230,28 @@ impl Index {
 
     /// Number of blobs.
     pub fn len(&self) -> usize {
-        self.blobs.len()
+        self.table.as_ref().map_or(0, |t| t.rows() as usize) + self.blobs.len()
     }
 
     /// True if no blob is known.
     pub fn is_empty(&self) -> bool {
-        self.blobs.is_empty()
+        self.len() == 0
     }
 
-    /// Every blob and its location.
-    pub fn iter(&self) -> impl Iterator<Item = (&Id, &BlobLoc)> {
-        self.blobs.iter()
+    /// Blobs held in memory, beside the table.
+    pub fn in_memory(&self) -> usize {
+        self.blobs.len()
+    }
+
+    /// True if the index has a table on local disk.
+    pub fn has_table(&self) -> bool {
+        self.table.is_some()
+    }
+
+    /// Why the table failed a check during use, if it did (its file is
+    /// then gone, and the next open builds another).
+    pub fn table_failure(&self) -> Option<&str> {
+        self.table_failure.get().map(String::as_str)
     }
 }
 

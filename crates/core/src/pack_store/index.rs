@@ -3,35 +3,111 @@
 //! removing them.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use super::{PackStore, CHECKPOINT_PACKS};
 use crate::backend::FileType;
 use crate::error::{Error, Result};
 use crate::format::index::{self, Index, PackBlobs};
 use crate::id::{check_name, Id};
+use crate::index_table::{self, Builder, Table};
 
 /// Segments of a whole new index ([`PackStore::write_index`]) hold at most
 /// this many packs each.
 pub(crate) const PACKS_PER_SEGMENT: usize = 512;
 
 impl PackStore {
-    /// Reads every index segment again. A segment that cannot be read is
-    /// skipped and remembered in [`index_problems`](Self::index_problems):
-    /// the repository stays usable (`check` names it; a restore that needs
-    /// its blobs fails naming the missing chunk).
+    /// Reads every index segment again (with a table directory, only those
+    /// its table does not cover). A segment that cannot be read is skipped
+    /// and remembered in [`index_problems`](Self::index_problems): the
+    /// repository stays usable (`check` names it; a restore that needs its
+    /// blobs fails naming the missing chunk).
     pub(crate) fn reload_index(&mut self) -> Result<()> {
+        let names = self.segment_names()?;
+        let loaded = match &self.table_dir {
+            Some(dir) => self.load_with_table(dir, &names)?,
+            None => None,
+        };
+        let (index, problems) = match loaded {
+            Some(l) => l,
+            None => self.load_in_memory(&names)?,
+        };
+        self.index = index;
+        self.index_problems = problems;
+        Ok(())
+    }
+
+    /// Every segment's blobs in memory.
+    fn load_in_memory(&self, names: &[String]) -> Result<(Index, Vec<String>)> {
         let mut index = Index::new();
         let mut problems = Vec::new();
-        for name in self.segment_names()? {
-            match self.read_index_segment(&name) {
+        for name in names {
+            match self.read_index_segment(name) {
                 Ok(packs) => packs.iter().for_each(|p| index.add_pack(p)),
                 Err(e @ Error::Backend { .. }) => return Err(e),
                 Err(e) => problems.push(e.to_string()),
             }
         }
-        self.index = index;
-        self.index_problems = problems;
-        Ok(())
+        Ok((index, problems))
+    }
+
+    /// The table in `dir` if every segment it covers is still there, and
+    /// the segments it does not cover: in memory beside it, or merged into
+    /// a new table once they hold more than an eighth of its rows (or more
+    /// than a run). `None` if the table cannot be written: the caller then
+    /// holds the whole index in memory, as without a cache.
+    fn load_with_table(
+        &self,
+        dir: &Path,
+        names: &[String],
+    ) -> Result<Option<(Index, Vec<String>)>> {
+        let key = index_table::mac_key(self.keys.master());
+        let path = dir.join(index_table::FILE_NAME);
+        let current: HashSet<&str> = names.iter().map(String::as_str).collect();
+        let (old, packs) = match Table::open(&path, &key) {
+            Ok((t, p)) if t.segments().iter().all(|s| current.contains(&*s.to_hex())) => {
+                (Some(t), p)
+            }
+            _ => (None, Vec::new()),
+        };
+        let covered: HashSet<String> = old
+            .iter()
+            .flat_map(Table::segments)
+            .map(Id::to_hex)
+            .collect();
+        let mut builder = Builder::new(dir, packs);
+        let mut problems = Vec::new();
+        for name in names.iter().filter(|n| !covered.contains(*n)) {
+            match self.read_index_segment(name) {
+                Ok(packs) => {
+                    let id = name
+                        .parse()
+                        .expect("a segment's name is checked against its bytes");
+                    if builder.add(id, &packs).is_err() {
+                        return Ok(None);
+                    }
+                }
+                Err(e @ Error::Backend { .. }) => return Err(e),
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        let fits = old
+            .as_ref()
+            .is_some_and(|t| !builder.spilled() && builder.rows() * 8 <= t.rows());
+        let old = match old {
+            Some(t) if fits => {
+                let (packs, numbers, rows) = builder.into_overlay();
+                return Ok(Some((Index::with_table(t, packs, numbers, rows), problems)));
+            }
+            old => old,
+        };
+        Ok(builder
+            .finish(old.as_ref(), &key, &path)
+            .ok()
+            .map(|(t, packs)| {
+                let numbers = Index::numbers(&packs);
+                (Index::with_table(t, packs, numbers, Vec::new()), problems)
+            }))
     }
 
     /// The names of every index segment.

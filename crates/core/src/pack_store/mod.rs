@@ -25,6 +25,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub(crate) use trailer::BlobVerdict;
@@ -65,6 +66,8 @@ pub(crate) struct PackStore {
     keys: Keys,
     index: Index,
     index_problems: Vec<String>,
+    /// Where the index table is kept, if anywhere (`index_table`).
+    table_dir: Option<PathBuf>,
 }
 
 impl PackStore {
@@ -75,12 +78,19 @@ impl PackStore {
             keys,
             index: Index::new(),
             index_problems: Vec::new(),
+            table_dir: None,
         }
     }
 
-    /// A store whose index is read from every segment.
-    pub(crate) fn open(backend: Arc<dyn Backend>, keys: Keys) -> Result<PackStore> {
+    /// A store whose index is read from every segment, kept in a table in
+    /// `table_dir` if given.
+    pub(crate) fn open(
+        backend: Arc<dyn Backend>,
+        keys: Keys,
+        table_dir: Option<PathBuf>,
+    ) -> Result<PackStore> {
         let mut store = PackStore::new(backend, keys);
+        store.table_dir = table_dir;
         store.reload_index()?;
         Ok(store)
     }

@@ -1,6 +1,7 @@
 //! An open, unlocked repository: backend, keys, config, manifests, and the
 //! pack store that owns packs and the blob index.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::backend::{Backend, FileType};
@@ -20,6 +21,43 @@ pub struct InitOptions {
     pub kdf: KdfParams,
     /// Chunker, pack size, compression.
     pub config: ConfigBody,
+}
+
+/// How [`Repository::open_with_limits`] and [`Repository::open_with_key`]
+/// open a repository. A [`KdfLimits`] converts into it (no cache).
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// The Argon2id costs accepted from a key slot.
+    pub kdf: KdfLimits,
+    /// A directory of local caches that can be thrown away. With it, the
+    /// blob index is kept in a sorted table on disk under `index/`
+    /// (design §12.4) instead of in memory, and an open reads only the
+    /// index segments written since the last.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        KdfLimits::DEFAULT.into()
+    }
+}
+
+impl From<KdfLimits> for OpenOptions {
+    fn from(kdf: KdfLimits) -> OpenOptions {
+        OpenOptions {
+            kdf,
+            cache_dir: None,
+        }
+    }
+}
+
+impl OpenOptions {
+    /// The index table's directory for the repository `id` at `location`:
+    /// one per repository and place (two copies of a repository diverge).
+    fn table_dir(&self, id: &Id, location: &str) -> Option<PathBuf> {
+        let key = Id::of_bytes(format!("{id}\n{location}").as_bytes()).to_hex();
+        Some(self.cache_dir.as_ref()?.join("index").join(&key[..32]))
+    }
 }
 
 /// An unlocked repository.
@@ -108,8 +146,10 @@ impl Repository {
     pub fn open_with_limits(
         backend: Arc<dyn Backend>,
         passphrase: &[u8],
-        limits: KdfLimits,
+        options: impl Into<OpenOptions>,
     ) -> Result<Repository> {
+        let options = options.into();
+        let limits = options.kdf;
         let id = read_header(&*backend)?;
         let names = backend.list(FileType::Key)?;
         if names.is_empty() {
@@ -150,7 +190,7 @@ impl Repository {
                         name: (*name).clone(),
                         bytes: bytes.clone(),
                     };
-                    return Repository::unlocked(backend, id, keys, key);
+                    return Repository::unlocked(backend, id, keys, key, &options);
                 }
                 Ok(None) => tried += 1,
                 Err(e) => unreadable.push(e),
@@ -199,8 +239,10 @@ impl Repository {
         key_name: &str,
         key: &[u8],
         passphrase: &[u8],
-        limits: KdfLimits,
+        options: impl Into<OpenOptions>,
     ) -> Result<Repository> {
+        let options = options.into();
+        let limits = options.kdf;
         let id = read_header(&*backend)?;
         let slot = KeySlot::from_bytes(key_name, key)?;
         if let Err(over) = limits.check(&slot.params) {
@@ -215,7 +257,7 @@ impl Repository {
                     name: key_name.to_string(),
                     bytes: key.to_vec(),
                 };
-                Repository::unlocked(backend, id, keys, opened)
+                Repository::unlocked(backend, id, keys, opened, &options)
             }
             None => Err(Error::WrongPassphrase {
                 repo: backend.location(),
@@ -230,10 +272,12 @@ impl Repository {
         id: Id,
         keys: Keys,
         key: OpenedKey,
+        options: &OpenOptions,
     ) -> Result<Repository> {
         let config = config::decode_body(&keys, &backend.read(FileType::Config, "config")?)?;
+        let table_dir = options.table_dir(&id, &backend.location());
         Ok(Repository {
-            packs: PackStore::open(backend.clone(), keys.clone())?,
+            packs: PackStore::open(backend.clone(), keys.clone(), table_dir)?,
             backend,
             id,
             keys,
